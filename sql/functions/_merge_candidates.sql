@@ -1,0 +1,170 @@
+-- Internal: apply candidate values to the registry (DESIGN §6 rules), the single place where
+-- "which value wins" is decided, for events (ingest projection) and fills (reconcile) alike.
+--
+-- Per (signal, field) the best candidate of the batch is compared with the current value
+-- and its provenance:
+--   static  : higher confidence wins; at equal confidence the earlier event time wins
+--             (tie: smaller key), so the registry does not depend on arrival order.
+--   latest  : the later as-of time wins; at equal time the higher confidence, then smaller key.
+--   running : like latest, but a candidate of the current value's own tier always replaces
+--             it (it is that tier's complete aggregate: running max / min).
+--   set     : bookkeeping columns, written when different, no provenance.
+-- Writes one audit row per fill (p_audit_fills), per overwrite of a lower-tier value,
+-- and per conflict (two confidence-1.0 sources disagreeing on a static field).
+-- Returns the number of fields written. Callers lock the target signals first.
+CREATE OR REPLACE FUNCTION sigsync._merge_candidates(
+    p_cands sigsync._candidate[],
+    p_run_id bigint,
+    p_audit_fills boolean)
+RETURNS integer
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    v_written integer;
+BEGIN
+    IF p_cands IS NULL OR cardinality(p_cands) = 0 THEN
+        RETURN 0;
+    END IF;
+
+    WITH c AS (
+        SELECT * FROM unnest(p_cands)
+    ),
+    best AS (
+        SELECT DISTINCT ON (c.symbol, c.trade_id, c.field) c.*
+          FROM c
+         ORDER BY c.symbol, c.trade_id, c.field,
+                  CASE WHEN c.kind IN ('latest', 'running') THEN c.at END DESC NULLS LAST,
+                  c.confidence DESC,
+                  CASE WHEN c.kind = 'static' THEN c.at END ASC NULLS LAST,
+                  c.key ASC
+    ),
+    cur AS (
+        SELECT b.*,
+               to_jsonb(s) -> b.field                             AS cur_val,
+               s.provenance -> b.field                            AS cur_prov,
+               (s.provenance -> b.field ->> 'confidence')::numeric AS cur_conf,
+               (s.provenance -> b.field ->> 'at')::timestamptz     AS cur_at,
+               s.provenance -> b.field ->> 'key'                  AS cur_key,
+               s.provenance -> b.field ->> 'tier'                 AS cur_tier,
+               s.provenance -> b.field ->> 'event_type'           AS cur_event_type
+          FROM best b
+          JOIN sigsync.signals s ON s.symbol = b.symbol AND s.trade_id = b.trade_id
+    ),
+    decided AS (
+        SELECT cur.*,
+               CASE
+                 WHEN cur.kind = 'set' THEN cur.cur_val IS DISTINCT FROM cur.value
+                 WHEN cur.cur_val IS NULL OR cur.cur_prov IS NULL THEN true
+                 WHEN cur.kind = 'static' THEN
+                      cur.confidence > cur.cur_conf
+                      OR (cur.confidence = cur.cur_conf AND (cur.at, cur.key) < (cur.cur_at, cur.cur_key))
+                 WHEN cur.kind = 'running' AND cur.tier = cur.cur_tier THEN
+                      cur.value IS DISTINCT FROM cur.cur_val OR cur.at IS DISTINCT FROM cur.cur_at
+                 ELSE
+                      cur.at > cur.cur_at
+                      OR (cur.at = cur.cur_at AND cur.confidence > cur.cur_conf)
+                      OR (cur.at = cur.cur_at AND cur.confidence = cur.cur_conf AND cur.key < cur.cur_key)
+               END AS wins,
+               (cur.kind = 'static' AND cur.cur_val IS NOT NULL AND cur.cur_val <> cur.value
+                AND cur.confidence = 1 AND cur.cur_conf = 1
+                AND (cur.field NOT IN ('session', 'htf_alignment', 'source')
+                     OR cur.event_type = cur.cur_event_type)) AS conflicts
+          FROM cur
+    ),
+    batch_conflicts AS (
+        -- two events of one batch disagreeing on a static field
+        SELECT c.symbol, c.trade_id, c.field,
+               jsonb_agg(DISTINCT c.value) AS vals
+          FROM c
+         WHERE c.kind = 'static' AND c.confidence = 1
+         GROUP BY c.symbol, c.trade_id, c.field,
+                  CASE WHEN c.field IN ('session', 'htf_alignment', 'source') THEN c.event_type END
+        HAVING count(DISTINCT c.value) > 1
+    ),
+    audit AS (
+        INSERT INTO sigsync.sync_audit_log
+               (symbol, trade_id, run_id, action_type, field, old_value, new_value,
+                tier, confidence_score, source, reason, event_id)
+        SELECT d.symbol, d.trade_id, p_run_id,
+               CASE WHEN d.cur_val IS NULL THEN 'fill'
+                    WHEN d.confidence > d.cur_conf THEN 'upgrade'
+                    ELSE 'refresh' END,
+               d.field, d.cur_val, d.value, d.tier, d.confidence, d.source,
+               CASE WHEN d.cur_val IS NULL THEN format('filled by tier %s', d.tier)
+                    WHEN d.confidence > d.cur_conf
+                         THEN format('tier %s (%s) replaces tier %s (%s)', d.tier, d.confidence, d.cur_tier, d.cur_conf)
+                    ELSE format('tier %s value as of %s replaces tier %s value as of %s',
+                                d.tier, d.at, d.cur_tier, d.cur_at) END,
+               d.event_id
+          FROM decided d
+         WHERE d.wins AND d.kind <> 'set'
+           AND ((p_audit_fills AND d.tier NOT IN ('event'))
+                OR (d.cur_val IS NOT NULL AND d.cur_tier IS DISTINCT FROM d.tier
+                    AND d.cur_tier NOT IN ('event', '0')))
+        UNION ALL
+        SELECT d.symbol, d.trade_id, p_run_id, 'conflict', d.field,
+               d.cur_val, d.value, d.tier, d.confidence, d.source,
+               format('%s disagrees with the current value; kept the %s (first by event time)',
+                      d.source, CASE WHEN d.wins THEN 'new one' ELSE 'current one' END),
+               d.event_id
+          FROM decided d
+         WHERE d.conflicts
+        UNION ALL
+        SELECT bc.symbol, bc.trade_id, p_run_id, 'conflict', bc.field,
+               NULL, bc.vals, 'event', 1, 'batch',
+               'events disagree on this field; kept the first by event time', NULL
+          FROM batch_conflicts bc
+        RETURNING 1
+    ),
+    changes AS (
+        SELECT d.symbol, d.trade_id,
+               jsonb_object_agg(d.field, d.value) AS vals,
+               coalesce(jsonb_object_agg(d.field,
+                            jsonb_build_object('tier', d.tier, 'confidence', d.confidence,
+                                               'source', d.source, 'event_type', d.event_type,
+                                               'at', d.at, 'key', d.key, 'filled_at', now()))
+                        FILTER (WHERE d.kind <> 'set'), '{}') AS provs,
+               count(*) AS n
+          FROM decided d
+         WHERE d.wins
+         GROUP BY d.symbol, d.trade_id
+    ),
+    upd AS (
+        UPDATE sigsync.signals s
+           SET (source, direction, signal_time, signal_date, session, signal_price, htf_alignment,
+                has_entry, confirmation_time, bars_to_confirmation, entry_price, stop_loss,
+                targets_extended, be_mfe, no_be_mfe, mae_global_r, last_mfe_update_at, current_price,
+                be_triggered_at, be_exit_time, exit_type, exit_time, exit_price, final_mfe,
+                cancelled_at, cancelled_by, cancel_reason, bars_pending, cancel_detection,
+                first_event_at, last_event_at,
+                evt_be_mfe, evt_be_mfe_at, evt_no_be_mfe, evt_no_be_mfe_at,
+                evt_mae_global_r, evt_mae_global_r_at)
+             = (SELECT r.source, r.direction, r.signal_time, r.signal_date, r.session, r.signal_price,
+                       r.htf_alignment, r.has_entry, r.confirmation_time, r.bars_to_confirmation,
+                       r.entry_price, r.stop_loss, r.targets_extended, r.be_mfe, r.no_be_mfe,
+                       r.mae_global_r, r.last_mfe_update_at, r.current_price, r.be_triggered_at,
+                       r.be_exit_time, r.exit_type, r.exit_time, r.exit_price, r.final_mfe,
+                       r.cancelled_at, r.cancelled_by, r.cancel_reason, r.bars_pending,
+                       r.cancel_detection, r.first_event_at, r.last_event_at,
+                       r.evt_be_mfe, r.evt_be_mfe_at, r.evt_no_be_mfe, r.evt_no_be_mfe_at,
+                       r.evt_mae_global_r, r.evt_mae_global_r_at
+                  FROM jsonb_populate_record(s, ch.vals) r),
+               provenance = s.provenance || ch.provs,
+               dirty = true,
+               dirty_gen = s.dirty_gen + 1,
+               updated_at = now()
+          FROM changes ch
+         WHERE s.symbol = ch.symbol AND s.trade_id = ch.trade_id
+        RETURNING ch.n
+    )
+    -- (the audit CTE runs to completion whether or not it is read)
+    SELECT coalesce(sum(upd.n), 0)::integer
+      INTO v_written
+      FROM upd;
+
+    RETURN v_written;
+END
+$$;
+COMMENT ON FUNCTION sigsync._merge_candidates(sigsync._candidate[], bigint, boolean) IS
+    'Internal: apply candidate field values to sigsync.signals by the DESIGN §6 precedence rules, with provenance and audit rows.';

@@ -1,0 +1,18 @@
+-- Internal: why a payload value is not an acceptable number: NULL when it is one (or is absent),
+-- else 'non_numeric' or 'non_finite'. Numbers may be JSON numbers or numeric strings.
+CREATE OR REPLACE FUNCTION sigsync._num_error(p_value jsonb)
+RETURNS text
+LANGUAGE sql
+IMMUTABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT CASE
+        WHEN p_value IS NULL OR jsonb_typeof(p_value) IN ('null', 'number') THEN NULL
+        WHEN jsonb_typeof(p_value) <> 'string' THEN 'non_numeric'
+        WHEN btrim(p_value #>> '{}') ~* '^[+-]?(inf|infinity|nan)$' THEN 'non_finite'
+        WHEN btrim(p_value #>> '{}') ~ '^[+-]?(\d{1,30}(\.\d{0,20})?|\.\d{1,20})([eE][+-]?\d{1,3})?$' THEN NULL
+        ELSE 'non_numeric'
+    END
+$$;
+COMMENT ON FUNCTION sigsync._num_error(jsonb) IS
+    'Internal: NULL when a payload value is a finite number (JSON number or numeric string), else non_numeric / non_finite.';

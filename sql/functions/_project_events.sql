@@ -1,0 +1,191 @@
+-- Internal: project events of the log into the registry (the "event" tier).
+-- p_symbols/p_ids name the events (parallel arrays). Used by ingest for the events it just
+-- stored and by rebuild for the whole log; the result does not depend on the order in which
+-- events arrive: static fields keep the first value by event time, running metrics are
+-- running max/min by event time, status follows from what is present (DESIGN §3-4).
+-- Implausible values are audited as anomalies and not applied. Returns fields written.
+CREATE OR REPLACE FUNCTION sigsync._project_events(p_symbols text[], p_ids bigint[])
+RETURNS integer
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    v_tz text := sigsync._setting_text('timezone');
+    v_cands sigsync._candidate[];
+    v_written integer := 0;
+BEGIN
+    IF p_ids IS NULL OR cardinality(p_ids) = 0 THEN
+        RETURN 0;
+    END IF;
+
+    -- 1. one registry row per signal; locks the rows in key order (no deadlock between
+    --    concurrent ingests) and marks them for the next reconcile cycle.
+    INSERT INTO sigsync.signals AS s (symbol, trade_id)
+    SELECT DISTINCT e.symbol, e.trade_id
+      FROM sigsync.automated_signals e
+      JOIN unnest(p_symbols, p_ids) k(symbol, id) ON e.symbol = k.symbol AND e.id = k.id
+     WHERE e.trade_id IS NOT NULL
+     ORDER BY 1, 2
+    ON CONFLICT (symbol, trade_id) DO UPDATE SET dirty = true, dirty_gen = s.dirty_gen + 1;
+
+    -- 2. anomalies: stored in the log, audited, not applied.
+    INSERT INTO sigsync.sync_audit_log
+           (symbol, trade_id, action_type, field, new_value, tier, confidence_score, source, reason, event_id)
+    SELECT e.symbol, e.trade_id, 'anomaly', a.field, a.value, 'event', 1, 'event:' || e.id, a.reason, e.id
+      FROM (SELECT e.*,
+                   max(e.be_mfe) OVER w AS prev_be, max(e.no_be_mfe) OVER w AS prev_no_be
+              FROM sigsync.automated_signals e
+              JOIN unnest(p_symbols, p_ids) k(symbol, id) ON e.symbol = k.symbol AND e.id = k.id
+             WHERE e.event_type = 'MFE_UPDATE'
+            WINDOW w AS (PARTITION BY e.symbol, e.trade_id ORDER BY e."timestamp"
+                         RANGE BETWEEN UNBOUNDED PRECEDING AND '1 microsecond' PRECEDING)) e
+      JOIN sigsync.signals s ON s.symbol = e.symbol AND s.trade_id = e.trade_id
+     CROSS JOIN LATERAL (VALUES
+        ('be_mfe', to_jsonb(e.be_mfe), e.be_mfe < 0, 'negative MFE'),
+        ('no_be_mfe', to_jsonb(e.no_be_mfe), e.no_be_mfe < 0, 'negative MFE'),
+        ('be_mfe', to_jsonb(e.be_mfe), e.be_mfe >= 0 AND e.be_mfe < greatest(e.prev_be,
+              CASE WHEN s.evt_be_mfe_at < e."timestamp" THEN s.evt_be_mfe END), 'MFE below an earlier MFE'),
+        ('no_be_mfe', to_jsonb(e.no_be_mfe), e.no_be_mfe >= 0 AND e.no_be_mfe < greatest(e.prev_no_be,
+              CASE WHEN s.evt_no_be_mfe_at < e."timestamp" THEN s.evt_no_be_mfe END), 'MFE below an earlier MFE'),
+        ('mae_global_r', to_jsonb(e.mae_global_r), e.mae_global_r > 0, 'MAE above 0'),
+        ('mae_global_r', to_jsonb(e.mae_global_r),
+              e.mae_global_r < -1 AND NOT coalesce(s.exit_time <= e."timestamp", false), 'MAE below -1 before an exit')
+     ) a(field, value, flagged, reason)
+     WHERE a.flagged;
+
+    -- 3. candidates: event fields, plus the running metrics as complete aggregates.
+    WITH ev AS (
+        SELECT e.*, CASE WHEN e.event_type = 'SIGNAL_CREATED' THEN '0' ELSE 'event' END AS tier
+          FROM sigsync.automated_signals e
+          JOIN unnest(p_symbols, p_ids) k(symbol, id) ON e.symbol = k.symbol AND e.id = k.id
+         WHERE e.trade_id IS NOT NULL
+    ),
+    fields AS (
+        SELECT ROW(e.symbol, e.trade_id, f.field, f.value, f.kind, e.tier, 1.0, e."timestamp",
+                   left(e.payload_checksum, 16), 'event:' || e.id, e.event_type, e.id)::sigsync._candidate AS c
+          FROM ev e
+         CROSS JOIN LATERAL (VALUES
+            ('source',               to_jsonb(e.source), 'static'),
+            ('direction',            to_jsonb(e.direction), 'static'),
+            ('signal_time',          to_jsonb(e.signal_time), 'static'),
+            ('signal_date',          to_jsonb((e.signal_time AT TIME ZONE v_tz)::date), 'static'),
+            ('session',              to_jsonb(e.session), 'static'),
+            ('htf_alignment',        e.htf_alignment, 'static'),
+            ('signal_price',         to_jsonb(e.signal_price), 'static'),
+            ('has_entry',            CASE WHEN e.event_type = 'ENTRY' THEN 'true'::jsonb END, 'static'),
+            ('confirmation_time',    to_jsonb(e.confirmation_time), 'static'),
+            ('bars_to_confirmation', to_jsonb(e.bars_to_confirmation), 'static'),
+            ('entry_price',          to_jsonb(e.entry_price), 'static'),
+            ('stop_loss',            to_jsonb(e.stop_loss), 'static'),
+            ('current_price',        to_jsonb(e.current_price), 'latest'),
+            ('be_triggered_at',      CASE WHEN e.event_type = 'BE_TRIGGERED' THEN to_jsonb(e."timestamp") END, 'static'),
+            ('be_exit_time',         CASE WHEN e.event_type = 'EXIT_BE' THEN to_jsonb(e."timestamp") END, 'static'),
+            ('exit_type',            CASE WHEN e.event_type = 'EXIT_SL' THEN '"EXIT_SL"'::jsonb END, 'static'),
+            ('exit_time',            CASE WHEN e.event_type = 'EXIT_SL' THEN to_jsonb(e."timestamp") END, 'static'),
+            ('exit_price',           CASE WHEN e.event_type = 'EXIT_SL' THEN to_jsonb(e.exit_price) END, 'static'),
+            ('final_mfe',            CASE WHEN e.event_type = 'EXIT_SL' AND e.final_mfe >= 0 THEN to_jsonb(e.final_mfe) END, 'static'),
+            ('cancelled_at',         CASE WHEN e.event_type = 'CANCELLED' THEN to_jsonb(coalesce(e.cancelled_time, e."timestamp")) END, 'static'),
+            ('cancelled_by',         CASE WHEN e.event_type = 'CANCELLED' THEN to_jsonb(e.cancelled_by) END, 'static'),
+            ('cancel_reason',        CASE WHEN e.event_type = 'CANCELLED' THEN to_jsonb(e.cancel_reason) END, 'static'),
+            ('bars_pending',         CASE WHEN e.event_type = 'CANCELLED' THEN to_jsonb(e.bars_pending) END, 'static'),
+            ('cancel_detection',     CASE WHEN e.event_type = 'CANCELLED' THEN '"explicit"'::jsonb END, 'static')
+         ) f(field, value, kind)
+         WHERE f.value IS NOT NULL AND f.value <> 'null'::jsonb
+    ),
+    obs AS (   -- observations of the running metrics (implausible ones left out)
+        SELECT e.symbol, e.trade_id, o.metric, o.v, e."timestamp" AS at
+          FROM ev e
+         CROSS JOIN LATERAL (VALUES
+            ('be_mfe',       CASE WHEN e.event_type = 'MFE_UPDATE' THEN e.be_mfe
+                                  WHEN e.event_type = 'EXIT_BE' THEN e.final_mfe END),
+            ('no_be_mfe',    CASE WHEN e.event_type = 'MFE_UPDATE' THEN e.no_be_mfe
+                                  WHEN e.event_type = 'EXIT_SL' THEN e.final_mfe END),
+            ('mae_global_r', CASE WHEN e.event_type = 'MFE_UPDATE' AND e.mae_global_r >= -1 THEN e.mae_global_r
+                                  WHEN e.event_type = 'EXIT_SL' THEN -1 END)
+         ) o(metric, v)
+         WHERE o.v IS NOT NULL
+           AND (o.metric = 'mae_global_r' AND o.v <= 0 OR o.metric <> 'mae_global_r' AND o.v >= 0)
+    ),
+    agg AS (
+        SELECT o.symbol, o.trade_id, o.metric,
+               CASE WHEN o.metric = 'mae_global_r'
+                    THEN least(min(o.v), (to_jsonb(s) ->> ('evt_' || o.metric))::numeric)
+                    ELSE greatest(max(o.v), (to_jsonb(s) ->> ('evt_' || o.metric))::numeric) END AS v,
+               greatest(max(o.at), (to_jsonb(s) ->> ('evt_' || o.metric || '_at'))::timestamptz) AS at
+          FROM obs o
+          JOIN sigsync.signals s ON s.symbol = o.symbol AND s.trade_id = o.trade_id
+         GROUP BY o.symbol, o.trade_id, o.metric, s.*
+    ),
+    running AS (
+        SELECT ROW(a.symbol, a.trade_id, a.metric, to_jsonb(a.v), 'running', 'event', 1.0, a.at,
+                   '', 'events', 'MFE_UPDATE', NULL)::sigsync._candidate AS c
+          FROM agg a
+        UNION ALL
+        SELECT ROW(a.symbol, a.trade_id, x.field, x.value, 'set', 'event', 1.0, a.at,
+                   '', 'events', NULL, NULL)::sigsync._candidate
+          FROM agg a
+         CROSS JOIN LATERAL (VALUES ('evt_' || a.metric, to_jsonb(a.v)),
+                                    ('evt_' || a.metric || '_at', to_jsonb(a.at))) x(field, value)
+    ),
+    times AS (
+        SELECT ROW(e.symbol, e.trade_id, x.field, x.value, 'set', 'event', 1.0, NULL, '', 'events', NULL, NULL)::sigsync._candidate AS c
+          FROM (SELECT e.symbol, e.trade_id,
+                       least(min(e."timestamp"), s.first_event_at) AS first_at,
+                       greatest(max(e."timestamp"), s.last_event_at) AS last_at,
+                       greatest(max(e."timestamp") FILTER (WHERE e.event_type = 'MFE_UPDATE'),
+                                s.last_mfe_update_at) AS mfe_at
+                  FROM ev e
+                  JOIN sigsync.signals s ON s.symbol = e.symbol AND s.trade_id = e.trade_id
+                 GROUP BY e.symbol, e.trade_id, s.first_event_at, s.last_event_at, s.last_mfe_update_at) e
+         CROSS JOIN LATERAL (VALUES ('first_event_at', to_jsonb(e.first_at)),
+                                    ('last_event_at', to_jsonb(e.last_at)),
+                                    ('last_mfe_update_at', to_jsonb(e.mfe_at))) x(field, value)
+         WHERE x.value IS NOT NULL AND x.value <> 'null'::jsonb
+    )
+    SELECT array_agg(u.c)
+      INTO v_cands
+      FROM (SELECT c FROM fields UNION ALL SELECT c FROM running UNION ALL SELECT c FROM times) u;
+
+    v_written := sigsync._merge_candidates(v_cands, NULL, false);
+
+    -- 4. the indicator link: latest heartbeat / sync status per source, by event time.
+    INSERT INTO sigsync.indicator_status AS i
+           (source, last_heartbeat_at, tracked_signals, indicator_version, tracking, not_tracking, sync_status_at)
+    SELECT l.source, l.hb_at, l.tracked, l.version,
+           CASE WHEN l.tracking IS NOT NULL THEN ARRAY(SELECT jsonb_array_elements_text(l.tracking)) END,
+           CASE WHEN l.not_tracking IS NOT NULL THEN ARRAY(SELECT jsonb_array_elements_text(l.not_tracking)) END,
+           l.ss_at
+      FROM (SELECT e.source,
+                   max(e."timestamp") FILTER (WHERE e.event_type = 'HEARTBEAT') AS hb_at,
+                   (array_agg(e.tracked_signals ORDER BY e."timestamp" DESC, e.payload_checksum)
+                       FILTER (WHERE e.event_type = 'HEARTBEAT'))[1] AS tracked,
+                   (array_agg(e.indicator_version ORDER BY e."timestamp" DESC, e.payload_checksum)
+                       FILTER (WHERE e.event_type = 'HEARTBEAT'))[1] AS version,
+                   max(e."timestamp") FILTER (WHERE e.event_type = 'SYNC_STATUS') AS ss_at,
+                   (jsonb_agg(to_jsonb(e.tracking) ORDER BY e."timestamp" DESC, e.payload_checksum)
+                       FILTER (WHERE e.event_type = 'SYNC_STATUS')) -> 0 AS tracking,
+                   (jsonb_agg(to_jsonb(e.not_tracking) ORDER BY e."timestamp" DESC, e.payload_checksum)
+                       FILTER (WHERE e.event_type = 'SYNC_STATUS')) -> 0 AS not_tracking
+              FROM sigsync.automated_signals e
+              JOIN unnest(p_symbols, p_ids) k(symbol, id) ON e.symbol = k.symbol AND e.id = k.id
+             WHERE e.event_type IN ('HEARTBEAT', 'SYNC_STATUS')
+             GROUP BY e.source
+             ORDER BY e.source) l
+    ON CONFLICT (source) DO UPDATE SET
+        tracked_signals = CASE WHEN excluded.last_heartbeat_at >= coalesce(i.last_heartbeat_at, '-infinity')
+                               THEN excluded.tracked_signals ELSE i.tracked_signals END,
+        indicator_version = CASE WHEN excluded.last_heartbeat_at >= coalesce(i.last_heartbeat_at, '-infinity')
+                                 THEN excluded.indicator_version ELSE i.indicator_version END,
+        last_heartbeat_at = greatest(i.last_heartbeat_at, excluded.last_heartbeat_at),
+        tracking = CASE WHEN excluded.sync_status_at >= coalesce(i.sync_status_at, '-infinity')
+                        THEN excluded.tracking ELSE i.tracking END,
+        not_tracking = CASE WHEN excluded.sync_status_at >= coalesce(i.sync_status_at, '-infinity')
+                            THEN excluded.not_tracking ELSE i.not_tracking END,
+        sync_status_at = greatest(i.sync_status_at, excluded.sync_status_at),
+        updated_at = now();
+
+    RETURN v_written;
+END
+$$;
+COMMENT ON FUNCTION sigsync._project_events(text[], bigint[]) IS
+    'Internal: project the named events into sigsync.signals (arrival-order independent) and sigsync.indicator_status.';

@@ -1,0 +1,20 @@
+-- Internal: the session name of a moment, given the time zone (reads sigsync.sessions).
+CREATE OR REPLACE FUNCTION sigsync._session_at(p_at timestamptz, p_tz text)
+RETURNS text
+LANGUAGE sql
+STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT coalesce(
+        (SELECT s.name
+           FROM sigsync.sessions s,
+                LATERAL (SELECT (p_at AT TIME ZONE p_tz)::time AS t) lt
+          WHERE CASE WHEN s.starts < s.ends
+                     THEN lt.t >= s.starts AND lt.t < s.ends
+                     ELSE lt.t >= s.starts OR lt.t < s.ends
+                END
+          ORDER BY s.starts, s.name
+          LIMIT 1),
+        'Off Hours')
+$$;
+COMMENT ON FUNCTION sigsync._session_at(timestamptz, text) IS 'Internal: session of a moment in time zone p_tz, ''Off Hours'' when in no window.';

@@ -1,0 +1,12 @@
+-- Public: the trading session of a moment (windows of sigsync.sessions in the `timezone` setting).
+CREATE OR REPLACE FUNCTION sigsync.session_at(p_at timestamptz)
+RETURNS text
+LANGUAGE sql
+STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT sigsync._session_at(p_at, sigsync._setting_text('timezone'))
+$$;
+COMMENT ON FUNCTION sigsync.session_at(timestamptz) IS
+    'Session of a moment: the sigsync.sessions window (start included, end excluded) in the timezone setting, else ''Off Hours''. '
+    'Example: SELECT sigsync.session_at(''2025-12-12 10:42 America/New_York'') -> NY AM.';
