@@ -149,13 +149,13 @@ BEGIN
         ),
         per_item AS (
             SELECT g.idx, g.item,
-                   ins.id AS new_id,
-                   coalesce(ins.id, old.id) AS any_id
+                   CASE WHEN NOT EXISTS (SELECT 1 FROM good g2
+                                          WHERE g2.symbol = g.symbol AND g2.payload_checksum = g.payload_checksum
+                                            AND (g2.idx, g2.item) < (g.idx, g.item))
+                        THEN ins.id END AS new_id,               -- stored by this element
+                   coalesce(ins.id, old.id) AS any_id            -- the stored copy, for duplicates
               FROM good g
               LEFT JOIN ins ON ins.symbol = g.symbol AND ins.payload_checksum = g.payload_checksum
-                           AND NOT EXISTS (SELECT 1 FROM good g2
-                                            WHERE g2.symbol = g.symbol AND g2.payload_checksum = g.payload_checksum
-                                              AND (g2.idx, g2.item) < (g.idx, g.item))
               LEFT JOIN sigsync.automated_signals old
                      ON old.symbol = g.symbol AND old.payload_checksum = g.payload_checksum
         ),
