@@ -20,7 +20,6 @@ DECLARE
     v_results jsonb;
     v_new_symbols text[];
     v_new_ids bigint[];
-    v_i integer;
     v_one record;
 BEGIN
     IF p_payloads IS NULL OR cardinality(p_payloads) = 0 THEN
@@ -174,9 +173,8 @@ BEGIN
         )
         SELECT (SELECT jsonb_agg(to_jsonb(r) ORDER BY r.idx) FROM results r),
                (SELECT array_agg(ins.symbol ORDER BY ins.id) FROM ins),
-               (SELECT array_agg(ins.id ORDER BY ins.id) FROM ins),
-               (SELECT count(*) FROM rej)
-          INTO v_results, v_new_symbols, v_new_ids, v_i;
+               (SELECT array_agg(ins.id ORDER BY ins.id) FROM ins)
+          INTO v_results, v_new_symbols, v_new_ids;   -- (rej runs to completion unread)
     EXCEPTION WHEN others THEN
         -- Something unforeseen in the set-based path: isolate the elements one by one,
         -- so one bad element cannot cost the others; an element that still fails is stored
