@@ -148,12 +148,12 @@ BEGIN
         ),
         per_item AS (
             SELECT g.idx, g.item,
-                   CASE WHEN NOT EXISTS (SELECT 1 FROM good g2
-                                          WHERE g2.symbol = g.symbol AND g2.payload_checksum = g.payload_checksum
-                                            AND (g2.idx, g2.item) < (g.idx, g.item))
-                        THEN ins.id END AS new_id,               -- stored by this element
-                   coalesce(ins.id, old.id) AS any_id            -- the stored copy, for duplicates
-              FROM good g
+                   CASE WHEN g.first_copy THEN ins.id END AS new_id,   -- stored by this element
+                   coalesce(ins.id, old.id) AS any_id                  -- the stored copy, for duplicates
+              FROM (SELECT g.idx, g.item, g.symbol, g.payload_checksum,
+                           row_number() OVER (PARTITION BY g.symbol, g.payload_checksum ORDER BY g.idx, g.item) = 1
+                               AS first_copy
+                      FROM good g) g
               LEFT JOIN ins ON ins.symbol = g.symbol AND ins.payload_checksum = g.payload_checksum
               LEFT JOIN sigsync.automated_signals old
                      ON old.symbol = g.symbol AND old.payload_checksum = g.payload_checksum
