@@ -8,6 +8,8 @@
 --   latest  : the later as-of time wins; at equal time the higher confidence, then smaller key.
 --   running : like latest, but a candidate of the current value's own tier always replaces
 --             it (it is that tier's complete aggregate: running max / min).
+--   derived : a value computed from other fields (targets, session from signal_time, ...):
+--             higher confidence wins, and the same tier's recomputation replaces it.
 --   set     : bookkeeping columns, written when different, no provenance.
 -- Writes one audit row per fill (p_audit_fills), per overwrite of a lower-tier value,
 -- and per conflict (two confidence-1.0 sources disagreeing on a static field).
@@ -41,7 +43,7 @@ BEGIN
     ),
     cur AS (
         SELECT b.*,
-               to_jsonb(s) -> b.field                             AS cur_val,
+               nullif(to_jsonb(s) -> b.field, 'null'::jsonb)       AS cur_val,   -- SQL NULL when empty
                s.provenance -> b.field                            AS cur_prov,
                (s.provenance -> b.field ->> 'confidence')::numeric AS cur_conf,
                (s.provenance -> b.field ->> 'at')::timestamptz     AS cur_at,
@@ -61,6 +63,9 @@ BEGIN
                       OR (cur.confidence = cur.cur_conf AND (cur.at, cur.key) < (cur.cur_at, cur.cur_key))
                  WHEN cur.kind = 'running' AND cur.tier = cur.cur_tier THEN
                       cur.value IS DISTINCT FROM cur.cur_val OR cur.at IS DISTINCT FROM cur.cur_at
+                 WHEN cur.kind = 'derived' THEN
+                      cur.confidence > cur.cur_conf
+                      OR (cur.tier = cur.cur_tier AND cur.value IS DISTINCT FROM cur.cur_val)
                  ELSE
                       cur.at > cur.cur_at
                       OR (cur.at = cur.cur_at AND cur.confidence > cur.cur_conf)

@@ -3,8 +3,9 @@
 -- stored and by rebuild for the whole log; the result does not depend on the order in which
 -- events arrive: static fields keep the first value by event time, running metrics are
 -- running max/min by event time, status follows from what is present (DESIGN §3-4).
--- Implausible values are audited as anomalies and not applied. Returns fields written.
-CREATE OR REPLACE FUNCTION sigsync._project_events(p_symbols text[], p_ids bigint[])
+-- Implausible values are not applied; they are audited as anomalies when p_audit_anomalies
+-- (false for rebuild, which re-reads events already audited). Returns fields written.
+CREATE OR REPLACE FUNCTION sigsync._project_events(p_symbols text[], p_ids bigint[], p_audit_anomalies boolean)
 RETURNS integer
 LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
@@ -51,7 +52,7 @@ BEGIN
         ('mae_global_r', to_jsonb(e.mae_global_r),
               e.mae_global_r < -1 AND NOT coalesce(s.exit_time <= e."timestamp", false), 'MAE below -1 before an exit')
      ) a(field, value, flagged, reason)
-     WHERE a.flagged;
+     WHERE a.flagged AND p_audit_anomalies;
 
     -- 3. candidates: event fields, plus the running metrics as complete aggregates.
     WITH ev AS (
@@ -187,5 +188,5 @@ BEGIN
     RETURN v_written;
 END
 $$;
-COMMENT ON FUNCTION sigsync._project_events(text[], bigint[]) IS
+COMMENT ON FUNCTION sigsync._project_events(text[], bigint[], boolean) IS
     'Internal: project the named events into sigsync.signals (arrival-order independent) and sigsync.indicator_status.';

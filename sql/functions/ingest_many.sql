@@ -195,7 +195,7 @@ BEGIN
         RETURN;
     END;
 
-    PERFORM sigsync._project_events(v_new_symbols, v_new_ids);
+    PERFORM sigsync._project_events(v_new_symbols, v_new_ids, true);
     IF v_new_ids IS NOT NULL THEN
         PERFORM pg_notify('sigsync_event', '');   -- identical notifications of one transaction fold into one
     END IF;

@@ -1,0 +1,74 @@
+-- Internal: Tier 2 walk over price bars for the given active signals (DESIGN §6).
+-- R = |entry - stop|; only bars with confirmation_time < ts <= p_now (ts = bar open time).
+-- Bullish: favourable = (high - entry)/R, adverse = (low - entry)/R; Bearish mirrored.
+-- The stop is checked before the favourable side: a bar that touches both is the stop bar
+-- and its favourable excursion is excluded.
+--   stop_ts    first bar with adverse <= -1 (EXIT_SL at the stop price)
+--   trigger_ts first bar before stop_ts with favourable >= be_trigger_r (BE_TRIGGERED)
+--   be_exit_ts first bar after trigger_ts with adverse <= 0 (EXIT_BE at the entry price)
+--   no_be_mfe  max favourable before stop_ts;  be_mfe the same, also before be_exit_ts
+--   mae        min adverse up to and including stop_ts
+-- MFE clamped to >= 0, MAE to [-1, 0], rounded to 4 places; no bar yet: 0, 0, 0.
+-- as_of is the last bar used (stop bar when stopped), else the confirmation time.
+CREATE OR REPLACE FUNCTION sigsync._bar_walk(p_now timestamptz, p_symbols text[], p_trade_ids text[])
+RETURNS TABLE (symbol text, trade_id text, be_mfe numeric, no_be_mfe numeric, mae_global_r numeric,
+               as_of timestamptz, bars integer, trigger_ts timestamptz, be_exit_ts timestamptz,
+               stop_ts timestamptz, stop_price numeric, entry_price numeric)
+LANGUAGE sql
+STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    WITH sig AS (
+        SELECT s.symbol, s.trade_id, s.entry_price AS e, s.stop_loss AS st,
+               CASE s.direction WHEN 'Bullish' THEN 1 ELSE -1 END AS sgn,
+               abs(s.entry_price - s.stop_loss) AS r, s.confirmation_time AS ct
+          FROM sigsync.signals s
+          JOIN (SELECT DISTINCT u.symbol, u.trade_id FROM unnest(p_symbols, p_trade_ids) u(symbol, trade_id)) k
+            ON k.symbol = s.symbol AND k.trade_id = s.trade_id
+         WHERE s.status = 'active' AND s.direction IS NOT NULL AND s.confirmation_time IS NOT NULL
+           AND s.entry_price IS NOT NULL AND s.stop_loss IS NOT NULL AND s.entry_price <> s.stop_loss
+    ),
+    b AS (
+        SELECT sig.symbol, sig.trade_id, bar.ts,
+               sig.sgn * ((CASE WHEN sig.sgn = 1 THEN bar.high ELSE bar.low END) - sig.e) / sig.r AS fav,
+               sig.sgn * ((CASE WHEN sig.sgn = 1 THEN bar.low ELSE bar.high END) - sig.e) / sig.r AS adv
+          FROM sig
+          JOIN sigsync.price_bars bar
+            ON bar.symbol = sig.symbol AND bar.ts > sig.ct AND bar.ts <= p_now
+    ),
+    stop AS (
+        SELECT b.symbol, b.trade_id, min(b.ts) AS stop_ts
+          FROM b WHERE b.adv <= -1 GROUP BY b.symbol, b.trade_id
+    ),
+    trig AS (
+        SELECT b.symbol, b.trade_id, min(b.ts) AS trigger_ts
+          FROM b
+          LEFT JOIN stop ON stop.symbol = b.symbol AND stop.trade_id = b.trade_id
+         WHERE b.fav >= sigsync._setting_numeric('be_trigger_r')
+           AND (stop.stop_ts IS NULL OR b.ts < stop.stop_ts)
+         GROUP BY b.symbol, b.trade_id
+    ),
+    be_exit AS (
+        SELECT b.symbol, b.trade_id, min(b.ts) AS be_exit_ts
+          FROM b
+          JOIN trig ON trig.symbol = b.symbol AND trig.trade_id = b.trade_id
+         WHERE b.ts > trig.trigger_ts AND b.adv <= 0
+         GROUP BY b.symbol, b.trade_id
+    )
+    SELECT sig.symbol, sig.trade_id,
+           round(greatest(0, coalesce(max(b.fav) FILTER (WHERE (stop.stop_ts IS NULL OR b.ts < stop.stop_ts)
+                                                           AND (be_exit.be_exit_ts IS NULL OR b.ts < be_exit.be_exit_ts)), 0)), 4),
+           round(greatest(0, coalesce(max(b.fav) FILTER (WHERE stop.stop_ts IS NULL OR b.ts < stop.stop_ts), 0)), 4),
+           round(least(0, greatest(-1, coalesce(min(b.adv) FILTER (WHERE stop.stop_ts IS NULL OR b.ts <= stop.stop_ts), 0))), 4),
+           coalesce(stop.stop_ts, max(b.ts), sig.ct),
+           count(b.ts)::integer,
+           trig.trigger_ts, be_exit.be_exit_ts, stop.stop_ts, sig.st, sig.e
+      FROM sig
+      LEFT JOIN b ON b.symbol = sig.symbol AND b.trade_id = sig.trade_id
+      LEFT JOIN stop ON stop.symbol = sig.symbol AND stop.trade_id = sig.trade_id
+      LEFT JOIN trig ON trig.symbol = sig.symbol AND trig.trade_id = sig.trade_id
+      LEFT JOIN be_exit ON be_exit.symbol = sig.symbol AND be_exit.trade_id = sig.trade_id
+     GROUP BY sig.symbol, sig.trade_id, sig.ct, sig.st, sig.e, stop.stop_ts, trig.trigger_ts, be_exit.be_exit_ts
+$$;
+COMMENT ON FUNCTION sigsync._bar_walk(timestamptz, text[], text[]) IS
+    'Internal: Tier 2 bar walk (DESIGN §6) for active signals: be_mfe, no_be_mfe, mae_global_r, BE trigger, EXIT_BE, EXIT_SL.';

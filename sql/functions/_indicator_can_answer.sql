@@ -1,0 +1,21 @@
+-- Internal: can the indicator still be asked for this signal's MFE/MAE (Tier 1)?
+-- No when it is offline (no HEARTBEAT within heartbeat_timeout of p_now, or never heard of),
+-- when its latest SYNC_STATUS says it is not tracking the signal, or when a sync request for
+-- the signal timed out unanswered. Then Tier 2 fills at once (DESIGN §8).
+CREATE OR REPLACE FUNCTION sigsync._indicator_can_answer(p_source text, p_trade_id text, p_now timestamptz)
+RETURNS boolean
+LANGUAGE sql
+STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT coalesce((
+        SELECT i.last_heartbeat_at >= p_now - sigsync._setting_interval('heartbeat_timeout')
+               AND NOT (p_trade_id = ANY (coalesce(i.not_tracking, '{}')))
+          FROM sigsync.indicator_status i
+         WHERE i.source = coalesce(p_source, 'indicator')), false)
+       AND NOT EXISTS (SELECT 1 FROM sigsync.sync_requests r
+                        WHERE r.status = 'timed_out' AND p_trade_id = ANY (r.trade_ids)
+                          AND r.closed_at > p_now - sigsync._setting_interval('sync_request_timeout') * 10)
+$$;
+COMMENT ON FUNCTION sigsync._indicator_can_answer(text, text, timestamptz) IS
+    'Internal: true when the indicator is online, tracks the signal and has not let a request for it time out.';

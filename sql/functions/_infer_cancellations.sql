@@ -1,0 +1,138 @@
+-- Internal: the alternation rule (DESIGN §7) for the signals affected by the given ones.
+-- Per symbol, in signal_time order, a signal S without ENTRY is cancelled by the first
+-- strictly later signal N of the opposite direction (confidence 0.9, cancel_detection
+-- 'inferred'). Affected by a signal X: X itself and the run of opposite-direction signals
+-- just before it (those X may be the first opposite signal after). An explicit CANCELLED
+-- (1.0) wins through the merge rules. An ENTRY for an inferred-cancelled signal reverts
+-- the inference (audited; also a conflict when confirmed after N.signal_time). An explicit
+-- CANCELLED together with an ENTRY is audited once as a conflict.
+-- Returns {"inferred": n, "reverted": n, "keys": [[symbol, trade_id], ...]} (keys touched).
+CREATE OR REPLACE FUNCTION sigsync._infer_cancellations(p_run_id bigint, p_symbols text[], p_trade_ids text[])
+RETURNS jsonb
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    v_cands sigsync._candidate[];
+    v_inferred integer;
+    v_reverted integer := 0;
+    v_touched jsonb;
+    v_bar_s numeric := extract(epoch FROM sigsync._setting_interval('bar_interval'));
+BEGIN
+    WITH x AS (
+        SELECT s.symbol, s.trade_id, s.signal_time, s.direction
+          FROM sigsync.signals s
+          JOIN (SELECT DISTINCT u.symbol, u.trade_id FROM unnest(p_symbols, p_trade_ids) u(symbol, trade_id)) k
+            ON k.symbol = s.symbol AND k.trade_id = s.trade_id
+         WHERE s.signal_time IS NOT NULL AND s.direction IS NOT NULL
+    ),
+    affected AS (
+        SELECT x.symbol, x.trade_id FROM x
+        UNION
+        SELECT p.symbol, p.trade_id
+          FROM x
+          JOIN sigsync.signals p
+            ON p.symbol = x.symbol AND p.signal_time < x.signal_time AND p.direction <> x.direction
+           AND p.signal_time > coalesce((SELECT max(q.signal_time) FROM sigsync.signals q
+                                          WHERE q.symbol = x.symbol AND q.direction = x.direction
+                                            AND q.signal_time < x.signal_time), '-infinity')
+    ),
+    locked AS (
+        SELECT s.symbol, s.trade_id, s.signal_time, s.direction, s.has_entry
+          FROM sigsync.signals s
+          JOIN affected a ON a.symbol = s.symbol AND a.trade_id = s.trade_id
+         ORDER BY s.symbol, s.trade_id
+           FOR NO KEY UPDATE OF s SKIP LOCKED
+    ),
+    canceller AS (
+        SELECT l.symbol, l.trade_id, l.signal_time, n.trade_id AS n_trade_id, n.signal_time AS n_time
+          FROM locked l
+         CROSS JOIN LATERAL (SELECT n.trade_id, n.signal_time
+                               FROM sigsync.signals n
+                              WHERE n.symbol = l.symbol AND n.signal_time > l.signal_time
+                                AND n.direction IS NOT NULL AND n.direction <> l.direction
+                              ORDER BY n.signal_time, n.trade_id
+                              LIMIT 1) n
+         WHERE NOT l.has_entry
+    ),
+    c AS (
+        SELECT cn.symbol, cn.trade_id, f.field, f.value
+          FROM canceller cn
+         CROSS JOIN LATERAL (VALUES
+            ('cancelled_at', to_jsonb(cn.n_time)),
+            ('cancelled_by', to_jsonb(cn.n_trade_id)),
+            ('cancel_reason', '"opposite_signal_appeared"'::jsonb),
+            ('bars_pending', to_jsonb(round(extract(epoch FROM cn.n_time - cn.signal_time) / v_bar_s)::integer)),
+            ('cancel_detection', '"inferred"'::jsonb)) f(field, value)
+    )
+    SELECT array_agg(ROW(c.symbol, c.trade_id, c.field, c.value, 'static', 'rule', 0.9,
+                         (SELECT cn.n_time FROM canceller cn WHERE cn.symbol = c.symbol AND cn.trade_id = c.trade_id),
+                         'rule:alternation', 'rule:alternation', NULL, NULL)::sigsync._candidate),
+           (SELECT jsonb_agg(jsonb_build_array(l.symbol, l.trade_id)) FROM locked l)
+      INTO v_cands, v_touched
+      FROM c;
+
+    PERFORM sigsync._merge_candidates(v_cands, p_run_id, true);
+    SELECT count(*) INTO v_inferred
+      FROM sigsync.sync_audit_log a
+     WHERE a.run_id = p_run_id AND a.field = 'cancelled_by' AND a.source = 'rule:alternation'
+       AND a.action_type IN ('fill', 'upgrade', 'refresh');
+
+    -- An ENTRY for an inferred-cancelled signal reverts the inference.
+    WITH rev AS (
+        SELECT s.symbol, s.trade_id, s.cancelled_at, s.cancelled_by, s.confirmation_time,
+               jsonb_build_object('cancelled_at', s.cancelled_at, 'cancelled_by', s.cancelled_by,
+                                  'cancel_reason', s.cancel_reason, 'bars_pending', s.bars_pending,
+                                  'cancel_detection', s.cancel_detection) AS old
+          FROM sigsync.signals s
+          JOIN (SELECT DISTINCT u.symbol, u.trade_id FROM unnest(p_symbols, p_trade_ids) u(symbol, trade_id)) k
+            ON k.symbol = s.symbol AND k.trade_id = s.trade_id
+         WHERE s.has_entry AND s.cancel_detection = 'inferred'
+    ),
+    upd AS (
+        UPDATE sigsync.signals s
+           SET cancelled_at = NULL, cancelled_by = NULL, cancel_reason = NULL, bars_pending = NULL,
+               cancel_detection = NULL,
+               provenance = s.provenance - 'cancelled_at' - 'cancelled_by' - 'cancel_reason'
+                                         - 'bars_pending' - 'cancel_detection',
+               updated_at = now()
+          FROM rev
+         WHERE s.symbol = rev.symbol AND s.trade_id = rev.trade_id
+        RETURNING s.symbol
+    ),
+    aud AS (
+        INSERT INTO sigsync.sync_audit_log
+               (symbol, trade_id, run_id, action_type, field, old_value, new_value, tier, confidence_score, source, reason)
+        SELECT rev.symbol, rev.trade_id, p_run_id, 'cancel_reverted', 'cancel_detection', rev.old, NULL,
+               'event', 1, 'rule:alternation', 'an ENTRY arrived for a signal inferred as cancelled'
+          FROM rev
+        UNION ALL
+        SELECT rev.symbol, rev.trade_id, p_run_id, 'conflict', 'status', rev.old, '"active"'::jsonb,
+               'event', 1, 'rule:alternation',
+               format('confirmed at %s, after the opposite signal %s of %s: the indicator disagrees with the alternation rule',
+                      rev.confirmation_time, rev.cancelled_by, rev.cancelled_at)
+          FROM rev
+         WHERE rev.confirmation_time > rev.cancelled_at
+        RETURNING 1
+    )
+    SELECT count(*) INTO v_reverted FROM upd;
+
+    -- An explicit CANCELLED together with an ENTRY: status active, conflict audited once.
+    INSERT INTO sigsync.sync_audit_log
+           (symbol, trade_id, run_id, action_type, field, old_value, new_value, tier, confidence_score, source, reason)
+    SELECT s.symbol, s.trade_id, p_run_id, 'conflict', 'status', '"cancelled"'::jsonb, '"active"'::jsonb,
+           'event', 1, s.provenance -> 'cancel_detection' ->> 'source',
+           'explicit CANCELLED and an ENTRY for the same signal; status active (closed > active > cancelled > pending)'
+      FROM sigsync.signals s
+      JOIN (SELECT DISTINCT u.symbol, u.trade_id FROM unnest(p_symbols, p_trade_ids) u(symbol, trade_id)) k
+        ON k.symbol = s.symbol AND k.trade_id = s.trade_id
+     WHERE s.has_entry AND s.cancel_detection = 'explicit'
+       AND NOT EXISTS (SELECT 1 FROM sigsync.sync_audit_log a
+                        WHERE a.symbol = s.symbol AND a.trade_id = s.trade_id
+                          AND a.action_type = 'conflict' AND a.field = 'status');
+
+    RETURN jsonb_build_object('inferred', v_inferred, 'reverted', v_reverted, 'keys', coalesce(v_touched, '[]'));
+END
+$$;
+COMMENT ON FUNCTION sigsync._infer_cancellations(bigint, text[], text[]) IS
+    'Internal: the alternation rule (DESIGN §7): infer, revert and audit cancellations for the signals affected by the given ones.';

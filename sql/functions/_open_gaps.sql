@@ -1,0 +1,81 @@
+-- Internal: the open gaps of the given signals at p_now (DESIGN §5), the one place where
+-- the gap rules live. Returns per signal: gaps {"<gap_type>": <since>} (since = when the gap
+-- was first seen open, kept from signal_health_metrics, else p_now), the lowest confidence
+-- of the filled fields per gap type where below 1.0, and the health score.
+CREATE OR REPLACE FUNCTION sigsync._open_gaps(p_now timestamptz, p_symbols text[], p_trade_ids text[])
+RETURNS TABLE (symbol text, trade_id text, gaps jsonb, confidence jsonb, health_score integer)
+LANGUAGE sql
+STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    WITH k AS (
+        SELECT DISTINCT u.symbol, u.trade_id FROM unnest(p_symbols, p_trade_ids) u(symbol, trade_id)
+    ),
+    cfg AS (
+        SELECT sigsync._setting_interval('mfe_stale_after') AS stale
+    ),
+    s AS (
+        SELECT s.*,
+               s.status IN ('active', 'closed') AS confirmed,
+               coalesce(greatest((s.provenance -> 'be_mfe' ->> 'at')::timestamptz,
+                                 (s.provenance -> 'no_be_mfe' ->> 'at')::timestamptz),
+                        s.confirmation_time, s.first_event_at) AS mfe_as_of,
+               CASE WHEN s.direction = 'Bullish' THEN 1 WHEN s.direction = 'Bearish' THEN -1 END AS sgn
+          FROM sigsync.signals s
+          JOIN k ON k.symbol = s.symbol AND k.trade_id = s.trade_id
+    ),
+    open_now AS (
+        SELECT s.symbol, s.trade_id, g.gap_type
+          FROM s
+          CROSS JOIN cfg
+         CROSS JOIN LATERAL (VALUES
+            ('no_mfe_update',        s.status = 'active' AND s.mfe_as_of < p_now - cfg.stale),
+            ('no_entry_price',       s.confirmed AND s.entry_price IS NULL),
+            ('no_stop_loss',         s.confirmed AND s.stop_loss IS NULL),
+            ('no_mae',               s.confirmed AND s.last_mfe_update_at IS NOT NULL AND s.mae_global_r IS NULL),
+            ('no_session',           s.session IS NULL),
+            ('no_signal_date',       s.signal_date IS NULL OR s.signal_time IS NULL),
+            ('no_htf_alignment',     s.htf_alignment IS NULL),
+            ('no_targets',           s.confirmed AND s.targets_extended IS NULL),
+            ('no_confirmation_time', s.confirmed AND (s.confirmation_time IS NULL OR s.bars_to_confirmation IS NULL)),
+            ('missed_exit',          s.status = 'active' AND s.exit_type IS NULL AND s.stop_loss IS NOT NULL
+                                     AND s.sgn IS NOT NULL AND s.confirmation_time IS NOT NULL
+                                     AND EXISTS (SELECT 1 FROM sigsync.price_bars b
+                                                  WHERE b.symbol = s.symbol
+                                                    AND b.ts > s.confirmation_time AND b.ts <= p_now
+                                                    AND (s.sgn = 1 AND b.low <= s.stop_loss
+                                                         OR s.sgn = -1 AND b.high >= s.stop_loss))),
+            ('anomaly',              EXISTS (SELECT 1 FROM sigsync.sync_audit_log a
+                                              WHERE a.symbol = s.symbol AND a.trade_id = s.trade_id
+                                                AND a.action_type IN ('anomaly', 'conflict')
+                                                AND a.reviewed_at IS NULL))
+         ) g(gap_type, is_open)
+         WHERE g.is_open
+    ),
+    low_conf AS (
+        -- per gap type, the lowest confidence among its filled fields, where below 1.0
+        SELECT s.symbol, s.trade_id, gt.gap_type, min((s.provenance -> f.field ->> 'confidence')::numeric) AS conf
+          FROM s
+          JOIN sigsync.gap_types gt ON true
+         CROSS JOIN LATERAL unnest(gt.fields) f(field)
+         WHERE (s.provenance -> f.field ->> 'confidence')::numeric < 1
+         GROUP BY s.symbol, s.trade_id, gt.gap_type
+    ),
+    per_signal AS (
+        SELECT s.symbol, s.trade_id,
+               coalesce((SELECT jsonb_object_agg(o.gap_type,
+                                    coalesce(m.gaps -> o.gap_type, to_jsonb(p_now)) ORDER BY o.gap_type)
+                           FROM open_now o
+                          WHERE o.symbol = s.symbol AND o.trade_id = s.trade_id), '{}') AS gaps,
+               coalesce((SELECT jsonb_object_agg(l.gap_type, l.conf ORDER BY l.gap_type)
+                           FROM low_conf l
+                          WHERE l.symbol = s.symbol AND l.trade_id = s.trade_id), '{}') AS confidence
+          FROM s
+          LEFT JOIN sigsync.signal_health_metrics m ON m.symbol = s.symbol AND m.trade_id = s.trade_id
+    )
+    SELECT p.symbol, p.trade_id, p.gaps, p.confidence,
+           sigsync.calculate_signal_health_score(p.gaps || jsonb_build_object('confidence', p.confidence))
+      FROM per_signal p
+$$;
+COMMENT ON FUNCTION sigsync._open_gaps(timestamptz, text[], text[]) IS
+    'Internal: open gaps (with since), fill confidences below 1.0 and health score of the given signals at p_now.';

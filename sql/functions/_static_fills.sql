@@ -1,0 +1,67 @@
+-- Internal: fill candidates computed from a signal's own fields (DESIGN §6):
+--   Tier 3 (0.9): signal_time, signal_date, direction parsed from the trade_id;
+--                 session from signal_time and sigsync.sessions;
+--   Tier 0 (1.0) / Tier 3 (0.9): bars_to_confirmation = (confirmation_time - signal_time) / bar_interval,
+--                 Tier 0 when signal_time came from SIGNAL_CREATED (or an event), else Tier 3;
+--   Tier 2 (0.8): targets_extended = entry +/- k*R for k in target_multiples.
+CREATE OR REPLACE FUNCTION sigsync._static_fills(p_symbols text[], p_trade_ids text[])
+RETURNS sigsync._candidate[]
+LANGUAGE sql
+STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    WITH cfg AS (
+        SELECT sigsync._setting_text('timezone') AS tz,
+               extract(epoch FROM sigsync._setting_interval('bar_interval')) AS bar_s,
+               sigsync._setting('target_multiples') AS multiples
+    ),
+    s AS (
+        SELECT s.*, p.signal_time AS p_time, p.signal_date AS p_date, p.direction AS p_dir, cfg.*
+          FROM sigsync.signals s
+          JOIN (SELECT DISTINCT u.symbol, u.trade_id FROM unnest(p_symbols, p_trade_ids) u(symbol, trade_id)) k
+            ON k.symbol = s.symbol AND k.trade_id = s.trade_id
+         CROSS JOIN cfg
+         CROSS JOIN LATERAL sigsync._trade_id_parts(s.trade_id, cfg.tz) p
+    ),
+    c AS (
+        SELECT s.symbol, s.trade_id, 'signal_time' AS field, to_jsonb(s.p_time) AS value, '3' AS tier, 0.9 AS conf,
+               s.p_time AS at, 'rule:trade_id' AS source
+          FROM s
+        UNION ALL
+        SELECT s.symbol, s.trade_id, 'signal_date', to_jsonb(s.p_date), '3', 0.9, s.p_time, 'rule:trade_id' FROM s
+        UNION ALL
+        SELECT s.symbol, s.trade_id, 'direction', to_jsonb(s.p_dir), '3', 0.9, s.p_time, 'rule:trade_id' FROM s
+        UNION ALL
+        SELECT s.symbol, s.trade_id, 'session', to_jsonb(sigsync._session_at(coalesce(s.signal_time, s.p_time), s.tz)),
+               '3', 0.9, coalesce(s.signal_time, s.p_time), 'rule:session_windows'
+          FROM s
+        UNION ALL
+        SELECT s.symbol, s.trade_id, 'bars_to_confirmation',
+               to_jsonb(round(extract(epoch FROM s.confirmation_time - coalesce(s.signal_time, s.p_time)) / s.bar_s)::integer),
+               CASE WHEN s.provenance -> 'signal_time' ->> 'tier' IN ('event', '0')
+                         AND (s.provenance -> 'confirmation_time' ->> 'confidence')::numeric = 1 THEN '0' ELSE '3' END,
+               CASE WHEN s.provenance -> 'signal_time' ->> 'tier' IN ('event', '0')
+                         AND (s.provenance -> 'confirmation_time' ->> 'confidence')::numeric = 1 THEN 1.0 ELSE 0.9 END,
+               s.confirmation_time,
+               CASE WHEN s.provenance -> 'signal_time' ->> 'tier' IN ('event', '0')
+                    THEN 'rule:signal_created_to_entry' ELSE 'rule:trade_id_to_entry' END
+          FROM s
+         WHERE s.confirmation_time IS NOT NULL AND s.confirmation_time >= coalesce(s.signal_time, s.p_time)
+        UNION ALL
+        SELECT s.symbol, s.trade_id, 'targets_extended',
+               (SELECT jsonb_object_agg(m.k || 'R',
+                                        s.entry_price + (CASE WHEN coalesce(s.direction, s.p_dir) = 'Bearish' THEN -1 ELSE 1 END)
+                                                        * m.k::numeric * abs(s.entry_price - s.stop_loss)
+                                        ORDER BY m.k::numeric)
+                  FROM jsonb_array_elements_text(s.multiples) m(k)),
+               '2', 0.8, coalesce(s.confirmation_time, s.signal_time, s.p_time), 'rule:targets'
+          FROM s
+         WHERE s.entry_price IS NOT NULL AND s.stop_loss IS NOT NULL AND s.entry_price <> s.stop_loss
+    )
+    SELECT coalesce(array_agg(ROW(c.symbol, c.trade_id, c.field, c.value, 'derived', c.tier, c.conf, c.at,
+                                  c.source, c.source, NULL, NULL)::sigsync._candidate), '{}')
+      FROM c
+     WHERE c.value IS NOT NULL AND c.value <> 'null'::jsonb
+$$;
+COMMENT ON FUNCTION sigsync._static_fills(text[], text[]) IS
+    'Internal: Tier 0/2/3 candidates computed from a signal''s own fields (trade_id, session windows, bars, targets).';

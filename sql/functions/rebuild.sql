@@ -1,0 +1,38 @@
+-- Public: re-derive the registry from the event log (DESIGN §2). Deletes sigsync.signals and
+-- sigsync.signal_health_metrics and projects every event again, a chunk of signals at a
+-- time; fills come back with the next sigsync.reconcile(p_full => true). The audit log is
+-- history and is kept. Returns the number of signals rebuilt.
+CREATE OR REPLACE FUNCTION sigsync.rebuild()
+RETURNS integer
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    v_chunk record;
+    v_count integer;
+BEGIN
+    PERFORM pg_advisory_xact_lock(hashtext('sigsync.reconcile'));   -- no cycle while rebuilding
+    LOCK TABLE sigsync.signals IN EXCLUSIVE MODE;                   -- ingest waits; reads go on
+    DELETE FROM sigsync.signal_health_metrics;
+    DELETE FROM sigsync.signals;
+
+    FOR v_chunk IN
+        SELECT array_agg(e.symbol) AS syms, array_agg(e.id) AS ids
+          FROM (SELECT e.symbol, e.id,
+                       dense_rank() OVER (ORDER BY e.symbol, coalesce(e.trade_id, '')) / 500 AS chunk
+                  FROM sigsync.automated_signals e) e
+         GROUP BY e.chunk
+         ORDER BY e.chunk
+    LOOP
+        PERFORM sigsync._project_events(v_chunk.syms, v_chunk.ids, false);
+    END LOOP;
+
+    SELECT count(*) INTO v_count FROM sigsync.signals;
+    RETURN v_count;
+END
+$$;
+COMMENT ON FUNCTION sigsync.rebuild() IS
+    'Re-derive sigsync.signals from the event log (then run SELECT sigsync.reconcile(p_full => true) to re-apply fills). '
+    'Example: SELECT sigsync.rebuild();';
+REVOKE ALL ON FUNCTION sigsync.rebuild() FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION sigsync.rebuild() TO sigsync_admin;

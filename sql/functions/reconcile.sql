@@ -1,0 +1,231 @@
+-- Public: one reconcile cycle (DESIGN §2, §5-9), in the caller's transaction.
+--
+-- Single-flight: when another cycle holds the lock, returns {"status": "skipped"} at once
+-- (and records the skipped run). Incremental by default: the working set is the signals
+-- marked dirty by ingest since the last cycle plus the active signals (time-driven checks:
+-- stale MFE, missed exits), found through partial indexes, locked in key order with SKIP
+-- LOCKED (a signal being ingested right now stays dirty for the next cycle). p_full
+-- re-checks every signal.
+--
+-- Steps: Tier 0 / Tier 3 / targets fills -> cancellation (alternation rule) -> Tier 2 bar
+-- walk (missed exits always; running metrics when the MFE is stale and the indicator cannot
+-- answer) -> gaps and health -> Tier 1 sync requests -> clear the work marks.
+-- Every write is audited with this run's id; the summary is stored in sync_runs and returned.
+CREATE OR REPLACE FUNCTION sigsync.reconcile(p_now timestamptz DEFAULT now(), p_full boolean DEFAULT false)
+RETURNS jsonb
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    v_started timestamptz := clock_timestamp();
+    v_trigger text := coalesce(nullif(current_setting('sigsync.trigger', true), ''),
+                               CASE WHEN current_setting('application_name', true) = 'pg_cron'
+                                    THEN 'pg_cron' ELSE 'manual' END);
+    v_run bigint;
+    v_syms text[];
+    v_tids text[];
+    v_before jsonb;
+    v_after jsonb;
+    v_opened integer;
+    v_closed integer;
+    v_cancel jsonb;
+    v_tier2 sigsync._candidate[];
+    v_fills jsonb;
+    v_upgrades integer;
+    v_anomalies integer;
+    v_requests integer := 0;
+    v_timeouts integer := 0;
+    v_summary jsonb;
+    v_err text;
+BEGIN
+    IF NOT pg_try_advisory_xact_lock(hashtext('sigsync.reconcile')) THEN
+        INSERT INTO sigsync.sync_runs (trigger, p_now, full_cycle, status, started_at, finished_at, duration_ms, summary)
+        VALUES (v_trigger, p_now, p_full, 'skipped', v_started, clock_timestamp(),
+                round(extract(epoch FROM clock_timestamp() - v_started) * 1000, 3),
+                '{"status": "skipped", "reason": "another reconcile cycle is running"}')
+        RETURNING id INTO v_run;
+        RETURN jsonb_build_object('status', 'skipped', 'run_id', v_run,
+                                  'reason', 'another reconcile cycle is running');
+    END IF;
+
+    INSERT INTO sigsync.sync_runs (trigger, p_now, full_cycle, started_at)
+    VALUES (v_trigger, p_now, p_full, v_started)
+    RETURNING id INTO v_run;
+
+    BEGIN
+        -- 1. working set, locked in key order; busy rows are skipped (they stay dirty)
+        SELECT coalesce(array_agg(w.symbol ORDER BY w.symbol, w.trade_id), '{}'),
+               coalesce(array_agg(w.trade_id ORDER BY w.symbol, w.trade_id), '{}')
+          INTO v_syms, v_tids
+          FROM (SELECT s.symbol, s.trade_id
+                  FROM sigsync.signals s
+                 WHERE p_full OR s.dirty OR s.status = 'active'
+                 ORDER BY s.symbol, s.trade_id
+                   FOR NO KEY UPDATE SKIP LOCKED) w;
+
+        SELECT coalesce(jsonb_object_agg(t.gap_type, t.n), '{}') INTO v_before
+          FROM (SELECT g.key AS gap_type, count(*) AS n
+                  FROM sigsync._open_gaps(p_now, v_syms, v_tids) o, jsonb_each(o.gaps) g
+                 GROUP BY g.key) t;
+
+        -- 2. Tier 0 / Tier 3 / targets
+        PERFORM sigsync._merge_candidates(sigsync._static_fills(v_syms, v_tids), v_run, true);
+
+        -- 3. cancellations (may touch signals just outside the working set)
+        v_cancel := sigsync._infer_cancellations(v_run, v_syms, v_tids);
+
+        -- 4. Tier 2 bar walk
+        WITH walk AS (
+            SELECT w.*, s.source,
+                   (s.status = 'active'
+                    AND coalesce(greatest((s.provenance -> 'be_mfe' ->> 'at')::timestamptz,
+                                          (s.provenance -> 'no_be_mfe' ->> 'at')::timestamptz),
+                                 s.confirmation_time) < p_now - sigsync._setting_interval('mfe_stale_after'))
+                   OR s.be_mfe IS NULL OR s.no_be_mfe IS NULL
+                   OR (s.last_mfe_update_at IS NOT NULL AND s.mae_global_r IS NULL) AS metrics_gap,
+                   sigsync._indicator_can_answer(s.source, s.trade_id, p_now) AS indicator_can_answer
+              FROM sigsync._bar_walk(p_now, v_syms, v_tids) w
+              JOIN sigsync.signals s ON s.symbol = w.symbol AND s.trade_id = w.trade_id
+        ),
+        c AS (
+            -- running metrics: only where a gap is open and the indicator cannot answer
+            SELECT w.symbol, w.trade_id, m.field, m.value, 'running' AS kind, w.as_of AS at
+              FROM walk w
+             CROSS JOIN LATERAL (VALUES ('be_mfe', to_jsonb(w.be_mfe)), ('no_be_mfe', to_jsonb(w.no_be_mfe)),
+                                        ('mae_global_r', to_jsonb(w.mae_global_r))) m(field, value)
+             WHERE w.metrics_gap AND NOT w.indicator_can_answer
+            UNION ALL
+            -- inferred BE trigger / EXIT_BE / EXIT_SL (missed exits): always
+            SELECT w.symbol, w.trade_id, 'be_triggered_at', to_jsonb(w.trigger_ts), 'static', w.trigger_ts
+              FROM walk w WHERE w.trigger_ts IS NOT NULL
+            UNION ALL
+            SELECT w.symbol, w.trade_id, 'be_exit_time', to_jsonb(w.be_exit_ts), 'static', w.be_exit_ts
+              FROM walk w WHERE w.be_exit_ts IS NOT NULL
+            UNION ALL
+            SELECT w.symbol, w.trade_id, x.field, x.value, 'static', w.stop_ts
+              FROM walk w
+             CROSS JOIN LATERAL (VALUES ('exit_type', '"EXIT_SL"'::jsonb), ('exit_time', to_jsonb(w.stop_ts)),
+                                        ('exit_price', to_jsonb(w.stop_price)),
+                                        ('final_mfe', to_jsonb(w.no_be_mfe))) x(field, value)
+             WHERE w.stop_ts IS NOT NULL
+            UNION ALL
+            -- a missed stop also fixes the final running metrics as of the stop bar
+            SELECT w.symbol, w.trade_id, m.field, m.value, 'running', w.stop_ts
+              FROM walk w
+             CROSS JOIN LATERAL (VALUES ('no_be_mfe', to_jsonb(w.no_be_mfe)),
+                                        ('mae_global_r', to_jsonb(w.mae_global_r))) m(field, value)
+             WHERE w.stop_ts IS NOT NULL AND NOT (w.metrics_gap AND NOT w.indicator_can_answer)
+        )
+        SELECT array_agg(ROW(c.symbol, c.trade_id, c.field, c.value, c.kind, '2', 0.8, c.at,
+                             'rule:bar_walk', 'rule:bar_walk', NULL, NULL)::sigsync._candidate)
+          INTO v_tier2
+          FROM c;
+        PERFORM sigsync._merge_candidates(v_tier2, v_run, true);
+
+        -- 5. gaps and health
+        WITH g AS (
+            SELECT * FROM sigsync._open_gaps(p_now, v_syms, v_tids)
+        ),
+        up AS (
+            INSERT INTO sigsync.signal_health_metrics AS m (symbol, trade_id, health_score, gaps, gap_count, updated_at)
+            SELECT g.symbol, g.trade_id, g.health_score, g.gaps,
+                   (SELECT count(*) FROM jsonb_object_keys(g.gaps))::integer, now()
+              FROM g
+             ORDER BY g.symbol, g.trade_id
+            ON CONFLICT (symbol, trade_id) DO UPDATE
+               SET health_score = excluded.health_score, gaps = excluded.gaps,
+                   gap_count = excluded.gap_count, updated_at = excluded.updated_at
+             WHERE m.health_score IS DISTINCT FROM excluded.health_score
+                OR m.gaps IS DISTINCT FROM excluded.gaps
+            RETURNING 1
+        )
+        SELECT coalesce((SELECT jsonb_object_agg(t.gap_type, t.n)
+                           FROM (SELECT x.key AS gap_type, count(*) AS n
+                                   FROM g, jsonb_each(g.gaps) x GROUP BY x.key) t), '{}'),
+               (SELECT count(*) FROM up)
+          INTO v_after, v_opened;
+
+        -- 6. Tier 1: ask the indicator for what only it can fill; time out old requests
+        v_timeouts := sigsync._expire_sync_requests(v_run, p_now);
+        v_requests := sigsync._request_sync(v_run, p_now, v_syms, v_tids);
+
+        -- 7. the work is done: clear the marks of the rows this cycle holds
+        UPDATE sigsync.signals s
+           SET dirty = false
+          FROM unnest(v_syms, v_tids) k(symbol, trade_id)
+         WHERE s.symbol = k.symbol AND s.trade_id = k.trade_id AND s.dirty;
+        UPDATE sigsync.signals s
+           SET dirty = false
+          FROM jsonb_array_elements(v_cancel -> 'keys') k
+         WHERE s.symbol = k.value ->> 0 AND s.trade_id = k.value ->> 1 AND s.dirty;
+
+        SELECT coalesce(jsonb_object_agg(t.tier, t.n), '{}') INTO v_fills
+          FROM (SELECT a.tier, count(*) AS n FROM sigsync.sync_audit_log a
+                 WHERE a.run_id = v_run AND a.action_type IN ('fill', 'upgrade', 'refresh')
+                 GROUP BY a.tier) t;
+        SELECT count(*) FILTER (WHERE a.action_type = 'upgrade'),
+               count(*) FILTER (WHERE a.action_type IN ('anomaly', 'conflict'))
+          INTO v_upgrades, v_anomalies
+          FROM sigsync.sync_audit_log a
+         WHERE a.run_id = v_run;
+        SELECT coalesce(sum(x.after - x.before) FILTER (WHERE x.after > x.before), 0),
+               coalesce(sum(x.before - x.after) FILTER (WHERE x.before > x.after), 0)
+          INTO v_opened, v_closed
+          FROM (SELECT coalesce((v_before ->> t.gap_type)::integer, 0) AS before,
+                       coalesce((v_after ->> t.gap_type)::integer, 0) AS after
+                  FROM sigsync.gap_types t) x;
+
+        v_summary := jsonb_build_object(
+            'status', 'ok',
+            'run_id', v_run,
+            'trigger', v_trigger,
+            'p_now', p_now,
+            'full', p_full,
+            'signals_processed', cardinality(v_syms),
+            'gaps_before', v_before,
+            'gaps_after', v_after,
+            'gaps_opened', v_opened,
+            'gaps_closed', v_closed,
+            'fills_by_tier', v_fills,
+            'upgrades', v_upgrades,
+            'cancellations_inferred', (v_cancel ->> 'inferred')::integer,
+            'cancellations_reverted', (v_cancel ->> 'reverted')::integer,
+            'anomalies', v_anomalies,
+            'sync_requests', v_requests,
+            'sync_timeouts', v_timeouts,
+            'duration_ms', round(extract(epoch FROM clock_timestamp() - v_started) * 1000, 3));
+
+        UPDATE sigsync.sync_runs
+           SET finished_at = clock_timestamp(),
+               duration_ms = (v_summary ->> 'duration_ms')::numeric,
+               status = 'ok',
+               signals_processed = cardinality(v_syms),
+               gaps_before = v_before,
+               gaps_after = v_after,
+               fills_by_tier = v_fills,
+               upgrades = v_upgrades,
+               cancellations_inferred = (v_cancel ->> 'inferred')::integer,
+               cancellations_reverted = (v_cancel ->> 'reverted')::integer,
+               anomalies = v_anomalies,
+               summary = v_summary
+         WHERE id = v_run;
+        RETURN v_summary;
+    EXCEPTION WHEN others THEN
+        -- the cycle's work is rolled back (this block); the failure itself is recorded
+        GET STACKED DIAGNOSTICS v_err = MESSAGE_TEXT;
+        UPDATE sigsync.sync_runs
+           SET finished_at = clock_timestamp(),
+               duration_ms = round(extract(epoch FROM clock_timestamp() - v_started) * 1000, 3),
+               status = 'error', error = v_err,
+               summary = jsonb_build_object('status', 'error', 'run_id', v_run, 'error', v_err)
+         WHERE id = v_run;
+        RETURN jsonb_build_object('status', 'error', 'run_id', v_run, 'error', v_err);
+    END;
+END
+$$;
+COMMENT ON FUNCTION sigsync.reconcile(timestamptz, boolean) IS
+    'One reconcile cycle at p_now (default now()): fills (Tier 0/1/2/3), cancellations, gaps, health, audit; '
+    'incremental unless p_full. Single-flight: a concurrent call returns {"status": "skipped"}. Returns the cycle '
+    'summary (also stored in sigsync.sync_runs). Example: SELECT sigsync.reconcile();';
+REVOKE ALL ON FUNCTION sigsync.reconcile(timestamptz, boolean) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION sigsync.reconcile(timestamptz, boolean) TO sigsync_admin;
