@@ -1,0 +1,3 @@
+from sigsync.cli import main
+
+main()
