@@ -115,7 +115,7 @@ def _ingest_and_read(conn, batches):
             return _registry(cur)
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture
 def conn(db):
     with psycopg.connect(db, autocommit=True) as connection:
         yield connection

@@ -1,4 +1,6 @@
--- Internal: Tier 2 walk over price bars for the given active signals (DESIGN §6).
+-- Internal: Tier 2 walk over price bars for the given confirmed signals (DESIGN §6); a trade
+-- closed by a real EXIT_SL is walked up to that exit. The result depends only on the signal's
+-- entry, stop, direction, confirmation and the bars, never on when the walk ran.
 -- R = |entry - stop|; only bars with confirmation_time < ts <= p_now (ts = bar open time).
 -- Bullish: favourable = (high - entry)/R, adverse = (low - entry)/R; Bearish mirrored.
 -- The stop is checked before the favourable side: a bar that touches both is the stop bar
@@ -21,11 +23,13 @@ AS $$
     WITH sig AS (
         SELECT s.symbol, s.trade_id, s.entry_price AS e, s.stop_loss AS st,
                CASE s.direction WHEN 'Bullish' THEN 1 ELSE -1 END AS sgn,
-               abs(s.entry_price - s.stop_loss) AS r, s.confirmation_time AS ct
+               abs(s.entry_price - s.stop_loss) AS r, s.confirmation_time AS ct,
+               -- a trade closed by a real exit is walked up to that exit only
+               CASE WHEN s.provenance -> 'exit_time' ->> 'tier' <> '2' THEN s.exit_time END AS real_exit
           FROM sigsync.signals s
           JOIN (SELECT DISTINCT u.symbol, u.trade_id FROM unnest(p_symbols, p_trade_ids) u(symbol, trade_id)) k
             ON k.symbol = s.symbol AND k.trade_id = s.trade_id
-         WHERE s.status = 'active' AND s.direction IS NOT NULL AND s.confirmation_time IS NOT NULL
+         WHERE s.status IN ('active', 'closed') AND s.direction IS NOT NULL AND s.confirmation_time IS NOT NULL
            AND s.entry_price IS NOT NULL AND s.stop_loss IS NOT NULL AND s.entry_price <> s.stop_loss
     ),
     b AS (
@@ -34,7 +38,7 @@ AS $$
                sig.sgn * ((CASE WHEN sig.sgn = 1 THEN bar.low ELSE bar.high END) - sig.e) / sig.r AS adv
           FROM sig
           JOIN sigsync.price_bars bar
-            ON bar.symbol = sig.symbol AND bar.ts > sig.ct AND bar.ts <= p_now
+            ON bar.symbol = sig.symbol AND bar.ts > sig.ct AND bar.ts <= least(p_now, sig.real_exit)
     ),
     stop AS (
         SELECT b.symbol, b.trade_id, min(b.ts) AS stop_ts
@@ -71,4 +75,4 @@ AS $$
      GROUP BY sig.symbol, sig.trade_id, sig.ct, sig.st, sig.e, stop.stop_ts, trig.trigger_ts, be_exit.be_exit_ts
 $$;
 COMMENT ON FUNCTION sigsync._bar_walk(timestamptz, text[], text[]) IS
-    'Internal: Tier 2 bar walk (DESIGN §6) for active signals: be_mfe, no_be_mfe, mae_global_r, BE trigger, EXIT_BE, EXIT_SL.';
+    'Internal: Tier 2 bar walk (DESIGN §6) for confirmed signals: be_mfe, no_be_mfe, mae_global_r, BE trigger, EXIT_BE, EXIT_SL.';

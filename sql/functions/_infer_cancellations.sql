@@ -1,8 +1,9 @@
 -- Internal: the alternation rule (DESIGN §7) for the signals affected by the given ones.
 -- Per symbol, in signal_time order, a signal S without ENTRY is cancelled by the first
 -- strictly later signal N of the opposite direction (confidence 0.9, cancel_detection
--- 'inferred'). Affected by a signal X: X itself and the run of opposite-direction signals
--- just before it (those X may be the first opposite signal after). An explicit CANCELLED
+-- 'inferred'). Affected by a signal X: X itself, the run of opposite-direction signals
+-- just before it (those X may be the first opposite signal after), and the signals X was
+-- said to cancel. An explicit CANCELLED
 -- (1.0) wins through the merge rules. An ENTRY for an inferred-cancelled signal reverts
 -- the inference (audited; also a conflict when confirmed after N.signal_time). An explicit
 -- CANCELLED together with an ENTRY is audited once as a conflict.
@@ -36,6 +37,11 @@ BEGIN
            AND p.signal_time > coalesce((SELECT max(q.signal_time) FROM sigsync.signals q
                                           WHERE q.symbol = x.symbol AND q.direction = x.direction
                                             AND q.signal_time < x.signal_time), '-infinity')
+        UNION
+        -- signals X was inferred to cancel: X may have moved (an upgraded signal_time)
+        SELECT p.symbol, p.trade_id
+          FROM x
+          JOIN sigsync.signals p ON p.symbol = x.symbol AND p.cancelled_by = x.trade_id
     ),
     locked AS (
         SELECT s.symbol, s.trade_id, s.signal_time, s.direction, s.has_entry
@@ -45,60 +51,45 @@ BEGIN
            FOR NO KEY UPDATE OF s SKIP LOCKED
     ),
     canceller AS (
+        -- the first strictly later opposite signal; none for a signal with an ENTRY
         SELECT l.symbol, l.trade_id, l.signal_time, n.trade_id AS n_trade_id, n.signal_time AS n_time
           FROM locked l
-         CROSS JOIN LATERAL (SELECT n.trade_id, n.signal_time
+          LEFT JOIN LATERAL (SELECT n.trade_id, n.signal_time
                                FROM sigsync.signals n
                               WHERE n.symbol = l.symbol AND n.signal_time > l.signal_time
                                 AND n.direction IS NOT NULL AND n.direction <> l.direction
                               ORDER BY n.signal_time, n.trade_id
-                              LIMIT 1) n
-         WHERE NOT l.has_entry
+                              LIMIT 1) n ON NOT l.has_entry
     ),
     c AS (
-        SELECT cn.symbol, cn.trade_id, f.field, f.value
+        -- derived facts: recomputed every time; JSON null clears an inference that no longer
+        -- holds (a later ENTRY, or an upgraded signal_time); explicit values (1.0) always win
+        SELECT cn.symbol, cn.trade_id, cn.n_time, f.field, coalesce(f.value, 'null'::jsonb) AS value
           FROM canceller cn
          CROSS JOIN LATERAL (VALUES
             ('cancelled_at', to_jsonb(cn.n_time)),
             ('cancelled_by', to_jsonb(cn.n_trade_id)),
-            ('cancel_reason', '"opposite_signal_appeared"'::jsonb),
+            ('cancel_reason', CASE WHEN cn.n_trade_id IS NOT NULL THEN '"opposite_signal_appeared"'::jsonb END),
             ('bars_pending', to_jsonb(round(extract(epoch FROM cn.n_time - cn.signal_time) / v_bar_s)::integer)),
-            ('cancel_detection', '"inferred"'::jsonb)) f(field, value)
+            ('cancel_detection', CASE WHEN cn.n_trade_id IS NOT NULL THEN '"inferred"'::jsonb END)) f(field, value)
     )
-    SELECT array_agg(ROW(c.symbol, c.trade_id, c.field, c.value, 'static', 'rule', 0.9,
-                         (SELECT cn.n_time FROM canceller cn WHERE cn.symbol = c.symbol AND cn.trade_id = c.trade_id),
+    SELECT array_agg(ROW(c.symbol, c.trade_id, c.field, c.value, 'derived', 'rule', 0.9, c.n_time,
                          'rule:alternation', 'rule:alternation', NULL, NULL)::sigsync._candidate),
            (SELECT jsonb_agg(jsonb_build_array(l.symbol, l.trade_id)) FROM locked l)
       INTO v_cands, v_touched
       FROM c;
 
-    PERFORM sigsync._merge_candidates(v_cands, p_run_id, true);
-    SELECT count(*) INTO v_inferred
-      FROM sigsync.sync_audit_log a
-     WHERE a.run_id = p_run_id AND a.field = 'cancelled_by' AND a.source = 'rule:alternation'
-       AND a.action_type IN ('fill', 'upgrade', 'refresh');
-
-    -- An ENTRY for an inferred-cancelled signal reverts the inference.
+    -- An ENTRY for an inferred-cancelled signal reverts the inference (the merge below clears
+    -- the fields); audit the reversion, and a conflict when it was confirmed after N appeared.
     WITH rev AS (
         SELECT s.symbol, s.trade_id, s.cancelled_at, s.cancelled_by, s.confirmation_time,
                jsonb_build_object('cancelled_at', s.cancelled_at, 'cancelled_by', s.cancelled_by,
                                   'cancel_reason', s.cancel_reason, 'bars_pending', s.bars_pending,
                                   'cancel_detection', s.cancel_detection) AS old
           FROM sigsync.signals s
-          JOIN (SELECT DISTINCT u.symbol, u.trade_id FROM unnest(p_symbols, p_trade_ids) u(symbol, trade_id)) k
+          JOIN (SELECT DISTINCT u.symbol, u.trade_id FROM unnest(v_cands) u) k
             ON k.symbol = s.symbol AND k.trade_id = s.trade_id
          WHERE s.has_entry AND s.cancel_detection = 'inferred'
-    ),
-    upd AS (
-        UPDATE sigsync.signals s
-           SET cancelled_at = NULL, cancelled_by = NULL, cancel_reason = NULL, bars_pending = NULL,
-               cancel_detection = NULL,
-               provenance = s.provenance - 'cancelled_at' - 'cancelled_by' - 'cancel_reason'
-                                         - 'bars_pending' - 'cancel_detection',
-               updated_at = now()
-          FROM rev
-         WHERE s.symbol = rev.symbol AND s.trade_id = rev.trade_id
-        RETURNING s.symbol
     ),
     aud AS (
         INSERT INTO sigsync.sync_audit_log
@@ -115,7 +106,13 @@ BEGIN
          WHERE rev.confirmation_time > rev.cancelled_at
         RETURNING 1
     )
-    SELECT count(*) INTO v_reverted FROM upd;
+    SELECT count(*) INTO v_reverted FROM rev;
+
+    PERFORM sigsync._merge_candidates(v_cands, p_run_id, true);
+    SELECT count(*) INTO v_inferred
+      FROM sigsync.sync_audit_log a
+     WHERE a.run_id = p_run_id AND a.field = 'cancel_detection' AND a.source = 'rule:alternation'
+       AND a.action_type = 'fill';
 
     -- An explicit CANCELLED together with an ENTRY: status active, conflict audited once.
     INSERT INTO sigsync.sync_audit_log

@@ -8,8 +8,11 @@
 --   latest  : the later as-of time wins; at equal time the higher confidence, then smaller key.
 --   running : like latest, but a candidate of the current value's own tier always replaces
 --             it (it is that tier's complete aggregate: running max / min).
---   derived : a value computed from other fields (targets, session from signal_time, ...):
---             higher confidence wins, and the same tier's recomputation replaces it.
+--   derived : a value computed from other fields (targets, session, the bar walk's inferences):
+--             higher confidence wins, and the same tier's recomputation replaces it; a JSON
+--             null candidate clears a value of its own tier (the inference no longer holds).
+--   replace : the caller already chose the winner (reconcile's running metrics): written
+--             when value, as-of time or tier differ.
 --   set     : bookkeeping columns, written when different, no provenance.
 -- Writes one audit row per fill (p_audit_fills), per overwrite of a lower-tier value,
 -- and per conflict (two confidence-1.0 sources disagreeing on a static field).
@@ -57,12 +60,17 @@ BEGIN
         SELECT cur.*,
                CASE
                  WHEN cur.kind = 'set' THEN cur.cur_val IS DISTINCT FROM cur.value
+                 WHEN cur.value = 'null'::jsonb THEN           -- a recomputation that no longer yields a value
+                      cur.kind = 'derived' AND cur.cur_val IS NOT NULL AND cur.tier = cur.cur_tier
                  WHEN cur.cur_val IS NULL OR cur.cur_prov IS NULL THEN true
                  WHEN cur.kind = 'static' THEN
                       cur.confidence > cur.cur_conf
                       OR (cur.confidence = cur.cur_conf AND (cur.at, cur.key) < (cur.cur_at, cur.cur_key))
                  WHEN cur.kind = 'running' AND cur.tier = cur.cur_tier THEN
                       cur.value IS DISTINCT FROM cur.cur_val OR cur.at IS DISTINCT FROM cur.cur_at
+                 WHEN cur.kind = 'replace' THEN
+                      cur.value IS DISTINCT FROM cur.cur_val OR cur.at IS DISTINCT FROM cur.cur_at
+                      OR cur.tier IS DISTINCT FROM cur.cur_tier
                  WHEN cur.kind = 'derived' THEN
                       cur.confidence > cur.cur_conf
                       OR (cur.tier = cur.cur_tier AND cur.value IS DISTINCT FROM cur.cur_val)
@@ -93,10 +101,12 @@ BEGIN
                 tier, confidence_score, source, reason, event_id)
         SELECT d.symbol, d.trade_id, p_run_id,
                CASE WHEN d.cur_val IS NULL THEN 'fill'
+                    WHEN d.value = 'null'::jsonb THEN 'revert'
                     WHEN d.confidence > d.cur_conf THEN 'upgrade'
                     ELSE 'refresh' END,
                d.field, d.cur_val, d.value, d.tier, d.confidence, d.source,
                CASE WHEN d.cur_val IS NULL THEN format('filled by tier %s', d.tier)
+                    WHEN d.value = 'null'::jsonb THEN format('tier %s recomputation no longer yields a value', d.tier)
                     WHEN d.confidence > d.cur_conf
                          THEN format('tier %s (%s) replaces tier %s (%s)', d.tier, d.confidence, d.cur_tier, d.cur_conf)
                     ELSE format('tier %s value as of %s replaces tier %s value as of %s',
@@ -129,7 +139,8 @@ BEGIN
                             jsonb_build_object('tier', d.tier, 'confidence', d.confidence,
                                                'source', d.source, 'event_type', d.event_type,
                                                'at', d.at, 'key', d.key, 'filled_at', now()))
-                        FILTER (WHERE d.kind <> 'set'), '{}') AS provs,
+                        FILTER (WHERE d.kind <> 'set' AND d.value <> 'null'::jsonb), '{}') AS provs,
+               coalesce(array_agg(d.field) FILTER (WHERE d.value = 'null'::jsonb), '{}') AS cleared,
                count(*) AS n
           FROM decided d
          WHERE d.wins
@@ -155,7 +166,7 @@ BEGIN
                        r.evt_be_mfe, r.evt_be_mfe_at, r.evt_no_be_mfe, r.evt_no_be_mfe_at,
                        r.evt_mae_global_r, r.evt_mae_global_r_at
                   FROM jsonb_populate_record(s, ch.vals) r),
-               provenance = s.provenance || ch.provs,
+               provenance = (s.provenance || ch.provs) - ch.cleared,
                dirty = true,
                dirty_gen = s.dirty_gen + 1,
                updated_at = now()

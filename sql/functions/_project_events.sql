@@ -119,7 +119,7 @@ BEGIN
     ),
     running AS (
         SELECT ROW(a.symbol, a.trade_id, a.metric, to_jsonb(a.v), 'running', 'event', 1.0, a.at,
-                   '', 'events', 'MFE_UPDATE', NULL)::sigsync._candidate AS c
+                   '', 'events', NULL, NULL)::sigsync._candidate AS c
           FROM agg a
         UNION ALL
         SELECT ROW(a.symbol, a.trade_id, x.field, x.value, 'set', 'event', 1.0, a.at,

@@ -8,8 +8,8 @@
 -- re-checks every signal.
 --
 -- Steps: Tier 0 / Tier 3 / targets fills -> cancellation (alternation rule) -> Tier 2 bar
--- walk (missed exits always; running metrics when the MFE is stale and the indicator cannot
--- answer) -> gaps and health -> Tier 1 sync requests -> clear the work marks.
+-- walk (missed exits always; running metrics whenever the indicator cannot answer) -> gaps
+-- and health -> Tier 1 sync requests -> clear the work marks.
 -- Every write is audited with this run's id; the summary is stored in sync_runs and returned.
 CREATE OR REPLACE FUNCTION sigsync.reconcile(p_now timestamptz DEFAULT now(), p_full boolean DEFAULT false)
 RETURNS jsonb
@@ -74,50 +74,56 @@ BEGIN
         -- 3. cancellations (may touch signals just outside the working set)
         v_cancel := sigsync._infer_cancellations(v_run, v_syms, v_tids);
 
-        -- 4. Tier 2 bar walk
+        -- 4. Tier 2 bar walk. Its inferences (BE trigger, EXIT_BE, missed EXIT_SL) are derived
+        --    facts: recomputed from the current entry/stop/bars each time, a JSON null clearing
+        --    an inference that no longer holds; they never beat an event value.
         WITH walk AS (
-            SELECT w.*, s.source,
-                   (s.status = 'active'
-                    AND coalesce(greatest((s.provenance -> 'be_mfe' ->> 'at')::timestamptz,
-                                          (s.provenance -> 'no_be_mfe' ->> 'at')::timestamptz),
-                                 s.confirmation_time) < p_now - sigsync._setting_interval('mfe_stale_after'))
-                   OR s.be_mfe IS NULL OR s.no_be_mfe IS NULL
-                   OR (s.last_mfe_update_at IS NOT NULL AND s.mae_global_r IS NULL) AS metrics_gap,
-                   sigsync._indicator_can_answer(s.source, s.trade_id, p_now) AS indicator_can_answer
+            SELECT w.*, sigsync._indicator_can_answer(s.source, s.trade_id, p_now) AS indicator_can_answer,
+                   s.evt_be_mfe, s.evt_be_mfe_at, s.evt_no_be_mfe, s.evt_no_be_mfe_at,
+                   s.evt_mae_global_r, s.evt_mae_global_r_at
               FROM sigsync._bar_walk(p_now, v_syms, v_tids) w
               JOIN sigsync.signals s ON s.symbol = w.symbol AND s.trade_id = w.trade_id
         ),
+        metric AS (
+            -- running metrics: Tier 2 competes when the indicator cannot answer (offline, not
+            -- tracking, timed out), or for the final values of a stop the bars show; the value
+            -- with the latest as-of time wins, the real one at equal time (DESIGN §6)
+            SELECT w.symbol, w.trade_id, m.field, m.t2, coalesce(w.stop_ts, w.as_of) AS t2_at, m.real, m.real_at
+              FROM walk w
+             CROSS JOIN LATERAL (VALUES
+                ('be_mfe', w.be_mfe, w.evt_be_mfe, w.evt_be_mfe_at),
+                ('no_be_mfe', w.no_be_mfe, w.evt_no_be_mfe, w.evt_no_be_mfe_at),
+                ('mae_global_r', w.mae_global_r, w.evt_mae_global_r, w.evt_mae_global_r_at)) m(field, t2, real, real_at)
+             WHERE NOT w.indicator_can_answer
+                OR (w.stop_ts IS NOT NULL AND m.field <> 'be_mfe')
+        ),
         c AS (
-            -- running metrics: only where a gap is open and the indicator cannot answer
-            SELECT w.symbol, w.trade_id, m.field, m.value, 'running' AS kind, w.as_of AS at
+            SELECT m.symbol, m.trade_id, m.field, to_jsonb(m.t2) AS value, 'replace' AS kind, m.t2_at AS at,
+                   '2' AS tier, 0.8 AS conf
+              FROM metric m
+             WHERE m.real_at IS NULL OR m.t2_at > m.real_at
+            UNION ALL
+            SELECT m.symbol, m.trade_id, m.field, to_jsonb(m.real), 'replace', m.real_at, 'event', 1.0
+              FROM metric m
+             WHERE m.real_at IS NOT NULL AND m.t2_at <= m.real_at
+            UNION ALL
+            -- inferred BE trigger / EXIT_BE / EXIT_SL (missed exits)
+            SELECT w.symbol, w.trade_id, x.field, coalesce(x.value, 'null'::jsonb), 'derived',
+                   coalesce(x.at, w.as_of), '2', 0.8
               FROM walk w
-             CROSS JOIN LATERAL (VALUES ('be_mfe', to_jsonb(w.be_mfe)), ('no_be_mfe', to_jsonb(w.no_be_mfe)),
-                                        ('mae_global_r', to_jsonb(w.mae_global_r))) m(field, value)
-             WHERE w.metrics_gap AND NOT w.indicator_can_answer
-            UNION ALL
-            -- inferred BE trigger / EXIT_BE / EXIT_SL (missed exits): always
-            SELECT w.symbol, w.trade_id, 'be_triggered_at', to_jsonb(w.trigger_ts), 'static', w.trigger_ts
-              FROM walk w WHERE w.trigger_ts IS NOT NULL
-            UNION ALL
-            SELECT w.symbol, w.trade_id, 'be_exit_time', to_jsonb(w.be_exit_ts), 'static', w.be_exit_ts
-              FROM walk w WHERE w.be_exit_ts IS NOT NULL
-            UNION ALL
-            SELECT w.symbol, w.trade_id, x.field, x.value, 'static', w.stop_ts
-              FROM walk w
-             CROSS JOIN LATERAL (VALUES ('exit_type', '"EXIT_SL"'::jsonb), ('exit_time', to_jsonb(w.stop_ts)),
-                                        ('exit_price', to_jsonb(w.stop_price)),
-                                        ('final_mfe', to_jsonb(w.no_be_mfe))) x(field, value)
-             WHERE w.stop_ts IS NOT NULL
-            UNION ALL
-            -- a missed stop also fixes the final running metrics as of the stop bar
-            SELECT w.symbol, w.trade_id, m.field, m.value, 'running', w.stop_ts
-              FROM walk w
-             CROSS JOIN LATERAL (VALUES ('no_be_mfe', to_jsonb(w.no_be_mfe)),
-                                        ('mae_global_r', to_jsonb(w.mae_global_r))) m(field, value)
-             WHERE w.stop_ts IS NOT NULL AND NOT (w.metrics_gap AND NOT w.indicator_can_answer)
+             CROSS JOIN LATERAL (VALUES
+                ('be_triggered_at', to_jsonb(w.trigger_ts), w.trigger_ts),
+                ('be_exit_time',    to_jsonb(w.be_exit_ts), w.be_exit_ts),
+                ('exit_type',       CASE WHEN w.stop_ts IS NOT NULL THEN '"EXIT_SL"'::jsonb END, w.stop_ts),
+                ('exit_time',       to_jsonb(w.stop_ts), w.stop_ts),
+                ('exit_price',      CASE WHEN w.stop_ts IS NOT NULL THEN to_jsonb(w.stop_price) END, w.stop_ts),
+                ('final_mfe',       CASE WHEN w.stop_ts IS NOT NULL THEN to_jsonb(w.no_be_mfe) END, w.stop_ts)
+             ) x(field, value, at)
         )
-        SELECT array_agg(ROW(c.symbol, c.trade_id, c.field, c.value, c.kind, '2', 0.8, c.at,
-                             'rule:bar_walk', 'rule:bar_walk', NULL, NULL)::sigsync._candidate)
+        SELECT array_agg(ROW(c.symbol, c.trade_id, c.field, c.value, c.kind, c.tier, c.conf, c.at,
+                             CASE WHEN c.tier = '2' THEN 'rule:bar_walk' ELSE 'events' END,
+                             CASE WHEN c.tier = '2' THEN 'rule:bar_walk' ELSE 'events' END,
+                             NULL, NULL)::sigsync._candidate)
           INTO v_tier2
           FROM c;
         PERFORM sigsync._merge_candidates(v_tier2, v_run, true);

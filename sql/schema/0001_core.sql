@@ -257,6 +257,7 @@ COMMENT ON COLUMN sigsync.signals.dirty IS
 CREATE INDEX signals_dirty_idx ON sigsync.signals (symbol, trade_id) WHERE dirty;
 CREATE INDEX signals_active_idx ON sigsync.signals (symbol, trade_id) WHERE status = 'active';
 CREATE INDEX signals_symbol_time_idx ON sigsync.signals (symbol, signal_time);
+CREATE INDEX signals_cancelled_by_idx ON sigsync.signals (symbol, cancelled_by) WHERE cancelled_by IS NOT NULL;
 
 -- A candidate value for one registry field, from an event or a fill rule. The projection
 -- (ingest) and the reconcile tiers produce these; sigsync._merge_candidates applies them.

@@ -1,0 +1,36 @@
+-- cancelled_signals: signals whose status is cancelled, explicit (CANCELLED event) or
+-- inferred by the alternation rule (DESIGN §7). A CANCELLED signal that later got an
+-- ENTRY is active (status precedence) and is not listed here.
+CREATE VIEW sigsync.cancelled_signals AS
+SELECT s.symbol,
+       s.trade_id,
+       s.direction,
+       s.signal_time,
+       s.signal_date,
+       s.session,
+       s.signal_price,
+       s.htf_alignment,
+       s.cancelled_at,
+       s.cancelled_by,
+       s.cancel_reason,
+       s.bars_pending,
+       s.cancel_detection,
+       (s.provenance -> 'cancelled_at' ->> 'confidence')::numeric AS cancel_confidence,
+       s.provenance -> 'cancelled_at' ->> 'source'                AS cancel_source,
+       h.health_score,
+       ARRAY(SELECT g.key
+               FROM jsonb_each(h.gaps) g
+              WHERE g.value NOT IN ('false'::jsonb, 'null'::jsonb)
+                AND EXISTS (SELECT 1 FROM sigsync.gap_types t WHERE t.gap_type = g.key)
+              ORDER BY g.key COLLATE "C") AS gaps
+  FROM sigsync.signals s
+  LEFT JOIN sigsync.signal_health_metrics h
+         ON h.symbol = s.symbol AND h.trade_id = s.trade_id
+ WHERE s.status = 'cancelled';
+
+COMMENT ON VIEW sigsync.cancelled_signals IS
+    'Cancelled signals (never confirmed): cancel_detection explicit (CANCELLED event, confidence 1.0) or inferred '
+    '(alternation rule, 0.9), with cancelled_at, cancelled_by (the opposite signal), cancel_reason and bars_pending. '
+    'Example: SELECT cancel_detection, count(*), avg(bars_pending) FROM sigsync.cancelled_signals GROUP BY 1;';
+
+GRANT SELECT ON sigsync.cancelled_signals TO sigsync_reader, sigsync_admin;

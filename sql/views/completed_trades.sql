@@ -1,0 +1,54 @@
+-- completed_trades: closed trades (status closed: EXIT_SL, real or inferred) and their
+-- results (DESIGN §4). exit_inferred: the final exit was not reported by an event but
+-- inferred from price bars (provenance tier of exit_time, else of exit_type, is not
+-- 'event'); NULL when the exit carries no provenance. be_exit_inferred likewise for the
+-- EXIT_BE (NULL when there was none).
+CREATE VIEW sigsync.completed_trades AS
+SELECT s.symbol,
+       s.trade_id,
+       s.direction,
+       s.signal_time,
+       s.signal_date,
+       s.session,
+       s.htf_alignment,
+       s.confirmation_time,
+       s.bars_to_confirmation,
+       s.entry_price,
+       s.stop_loss,
+       abs(s.entry_price - s.stop_loss) AS risk,
+       s.targets_extended,
+       s.be_triggered_at,
+       s.be_exit_time,
+       s.exit_type,
+       s.exit_time,
+       s.exit_price,
+       s.final_mfe,
+       s.be_mfe,
+       s.no_be_mfe,
+       s.mae_global_r,
+       s.exit_time - s.confirmation_time AS time_in_trade,
+       coalesce(s.provenance -> 'exit_time' ->> 'tier', s.provenance -> 'exit_type' ->> 'tier') <> 'event'
+           AS exit_inferred,
+       coalesce((s.provenance -> 'exit_time' ->> 'confidence')::numeric,
+                (s.provenance -> 'exit_type' ->> 'confidence')::numeric) AS exit_confidence,
+       CASE WHEN s.be_exit_time IS NOT NULL
+            THEN (s.provenance -> 'be_exit_time' ->> 'tier') <> 'event' END AS be_exit_inferred,
+       s.source,
+       h.health_score,
+       ARRAY(SELECT g.key
+               FROM jsonb_each(h.gaps) g
+              WHERE g.value NOT IN ('false'::jsonb, 'null'::jsonb)
+                AND EXISTS (SELECT 1 FROM sigsync.gap_types t WHERE t.gap_type = g.key)
+              ORDER BY g.key COLLATE "C") AS gaps
+  FROM sigsync.signals s
+  LEFT JOIN sigsync.signal_health_metrics h
+         ON h.symbol = s.symbol AND h.trade_id = s.trade_id
+ WHERE s.status = 'closed';
+
+COMMENT ON VIEW sigsync.completed_trades IS
+    'Closed trades (EXIT_SL, real or inferred) with their results: exit_time / exit_price / final_mfe (= final '
+    'no_be_mfe), be_mfe (final after an EXIT_BE), mae_global_r, time in trade, and exit_inferred (true when the exit '
+    'was inferred from price bars, not reported). Example: SELECT exit_inferred, count(*), avg(final_mfe), '
+    'avg(be_mfe) FROM sigsync.completed_trades GROUP BY 1;';
+
+GRANT SELECT ON sigsync.completed_trades TO sigsync_reader, sigsync_admin;

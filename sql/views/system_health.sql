@@ -1,0 +1,97 @@
+-- system_health: one row, the monitoring dashboard of seed 003 §9 and DESIGN §9.
+--   signals, active_signals      registry size, and status active
+--   reconciled_signals           signals with a signal_health_metrics row
+--   pct_complete                 reconciled signals with no open gap / reconciled signals x 100
+--                                (rounded to 1 decimal; NULL when nothing was reconciled yet)
+--   open_gaps                    open gaps over all signals (= count(*) of sigsync.signal_gaps)
+--   gaps_detected_last_hour      sum of summary->'gaps_opened' (the net increase of open gaps per
+--                                gap type in a cycle; 0 when absent) over the sync_runs started in
+--                                the last hour
+--   gaps_filled_last_hour        sync_audit_log rows fill / upgrade / exit_inferred in the last hour
+--   mean_health                  mean health_score of reconciled signals (rounded to 1 decimal)
+--   alert_level                  the worse of: mean_health < 80 warning, < 50 critical;
+--                                open_gaps > 50 warning, > 100 critical; else ok
+--   indicator_online             some source sent a HEARTBEAT within the heartbeat_timeout setting
+--                                (default 5 minutes) of now()
+--   last_heartbeat_at            latest heartbeat of any source
+--   last_cycle_*                 the latest finished reconcile cycle (status ok or error; skipped calls
+--                                did no work and are not cycles): finished_at, duration, status
+--   error_rate                   share (0..1, 4 decimals) of the cycles (ok + error) started in the
+--                                last 24 h that failed; NULL when there were none
+--   open_sync_requests           Tier 1 requests still open
+--   rejected_last_hour           payloads rejected in the last hour
+--   anomalies_open               audit rows anomaly / conflict not reviewed yet (reviewed_at NULL)
+CREATE VIEW sigsync.system_health AS
+WITH reg AS (
+    SELECT count(*)                                    AS signals,
+           count(*) FILTER (WHERE s.status = 'active') AS active_signals
+      FROM sigsync.signals s
+),
+hm AS (
+    SELECT count(*)                                   AS reconciled_signals,
+           count(*) FILTER (WHERE o.n = 0)            AS complete_signals,
+           coalesce(sum(o.n), 0)                      AS open_gaps,
+           round(avg(h.health_score), 1)              AS mean_health
+      FROM sigsync.signal_health_metrics h
+     CROSS JOIN LATERAL (
+            SELECT count(*) AS n
+              FROM jsonb_each(h.gaps) g
+             WHERE g.value NOT IN ('false'::jsonb, 'null'::jsonb)
+               AND EXISTS (SELECT 1 FROM sigsync.gap_types t WHERE t.gap_type = g.key)
+           ) o
+),
+last_cycle AS (
+    SELECT r.finished_at, r.started_at, r.duration_ms, r.status
+      FROM sigsync.sync_runs r
+     WHERE r.status IN ('ok', 'error')
+     ORDER BY r.started_at DESC, r.id DESC
+     LIMIT 1
+),
+ind AS (
+    SELECT max(i.last_heartbeat_at) AS last_heartbeat_at
+      FROM sigsync.indicator_status i
+)
+SELECT reg.signals,
+       reg.active_signals,
+       round(100.0 * hm.complete_signals / nullif(hm.reconciled_signals, 0), 1) AS pct_complete,
+       hm.open_gaps,
+       (SELECT coalesce(sum(CASE WHEN jsonb_typeof(r.summary -> 'gaps_opened') = 'number'
+                                 THEN (r.summary ->> 'gaps_opened')::numeric ELSE 0 END), 0)
+          FROM sigsync.sync_runs r
+         WHERE r.started_at > now() - interval '1 hour') AS gaps_detected_last_hour,
+       (SELECT count(*)
+          FROM sigsync.sync_audit_log a
+         WHERE a.action_timestamp > now() - interval '1 hour'
+           AND a.action_type IN ('fill', 'upgrade', 'exit_inferred')) AS gaps_filled_last_hour,
+       hm.mean_health,
+       CASE greatest(CASE WHEN hm.mean_health < 50 THEN 2 WHEN hm.mean_health < 80 THEN 1 ELSE 0 END,
+                     CASE WHEN hm.open_gaps > 100 THEN 2 WHEN hm.open_gaps > 50 THEN 1 ELSE 0 END)
+            WHEN 2 THEN 'critical' WHEN 1 THEN 'warning' ELSE 'ok' END AS alert_level,
+       coalesce(ind.last_heartbeat_at >= now() - coalesce(
+                    (SELECT (st.value #>> '{}')::interval FROM sigsync.settings st WHERE st.key = 'heartbeat_timeout'),
+                    interval '5 minutes'), false) AS indicator_online,
+       ind.last_heartbeat_at,
+       (SELECT coalesce(lc.finished_at, lc.started_at) FROM last_cycle lc) AS last_cycle_at,
+       (SELECT lc.duration_ms FROM last_cycle lc)                          AS last_cycle_duration_ms,
+       (SELECT lc.status FROM last_cycle lc)                               AS last_cycle_status,
+       (SELECT round(count(*) FILTER (WHERE r.status = 'error')::numeric / nullif(count(*), 0), 4)
+          FROM sigsync.sync_runs r
+         WHERE r.started_at > now() - interval '24 hours'
+           AND r.status IN ('ok', 'error')) AS error_rate,
+       (SELECT count(*) FROM sigsync.sync_requests q WHERE q.status = 'open') AS open_sync_requests,
+       (SELECT count(*) FROM sigsync.rejected_events x
+         WHERE x.received_at > now() - interval '1 hour') AS rejected_last_hour,
+       (SELECT count(*) FROM sigsync.sync_audit_log a
+         WHERE a.action_type IN ('anomaly', 'conflict') AND a.reviewed_at IS NULL) AS anomalies_open,
+       hm.reconciled_signals
+  FROM reg, hm, ind;
+
+COMMENT ON VIEW sigsync.system_health IS
+    'One row of system health: signals, active_signals, pct_complete (reconciled signals without open gap, %), '
+    'open_gaps, gaps_detected_last_hour (sum of sync_runs.summary->gaps_opened), gaps_filled_last_hour (audit '
+    'fill/upgrade/exit_inferred), mean_health, alert_level (ok|warning|critical: health < 80 / < 50, open gaps > 50 / '
+    '> 100, the worse wins), indicator_online, last_heartbeat_at, last cycle time / duration / status, error_rate '
+    '(failed share of the last 24 h cycles), open_sync_requests, rejected_last_hour, anomalies_open. '
+    'Example: SELECT alert_level, mean_health, open_gaps, indicator_online FROM sigsync.system_health;';
+
+GRANT SELECT ON sigsync.system_health TO sigsync_reader, sigsync_admin;
