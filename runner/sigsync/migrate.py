@@ -251,10 +251,16 @@ def apply_functions(conn: psycopg.Connection, files: list[SqlFile]) -> None:
         _record(conn, f)
 
 
-def create_views(conn: psycopg.Connection, files: list[SqlFile], strict: bool = True) -> list[SqlFile]:
-    """Create the view files. Views may use each other whatever their file names, so each
-    file runs in a savepoint and failed ones are retried while a round makes progress.
-    Returns the files that could not be created (only when not strict; else raises)."""
+def create_views(
+    conn: psycopg.Connection, files: list[SqlFile], strict: bool = True
+) -> tuple[list[SqlFile], list[SqlFile]]:
+    """Create the view files; returns (created in creation order, not created).
+
+    Views may use each other whatever their file names, so each file runs in a
+    savepoint and failed ones are retried while a round makes progress. When no more
+    progress is possible: strict raises the first real error, else returns the rest.
+    """
+    created: list[SqlFile] = []
     pending = list(files)
     while pending:
         failed: list[tuple[SqlFile, MigrationError]] = []
@@ -266,12 +272,13 @@ def create_views(conn: psycopg.Connection, files: list[SqlFile], strict: bool = 
                 failed.append((f, exc))
             else:
                 _record(conn, f)
+                created.append(f)
         if len(failed) == len(pending):
             if strict:
                 raise failed[0][1]
-            return [f for f, _ in failed]
+            break
         pending = [f for f, _ in failed]
-    return []
+    return created, [f for f in files if f not in created]
 
 
 class Migrator:
@@ -320,8 +327,8 @@ class Migrator:
             # function file may even drop and re-create its function): re-create them all.
             if applied or any(n.startswith("views/") for n in touched | set(st.removed)):
                 drop_views(conn)
-                create_views(conn, self.tree.views)
-                applied += [f.name for f in self.tree.views]
+                created, _ = create_views(conn, self.tree.views)
+                applied += [f.name for f in created]
             _forget(conn, st.removed)
             for name in st.removed:
                 if name.startswith("functions/"):
@@ -372,7 +379,7 @@ class Migrator:
 
             if target != "0":
                 apply_functions(conn, self.tree.functions)
-                for f in create_views(conn, self.tree.views, strict=False):
+                for f in create_views(conn, self.tree.views, strict=False)[1]:
                     self.echo(f"note: {f.name} cannot be created at version {target}; `sigsync migrate` applies it")
             else:
                 drop_functions(conn)  # those a dropped table had still been using
