@@ -1,0 +1,320 @@
+"""Migrations (DESIGN §1), against real databases.
+
+Mechanics are tested on a small SQL tree written here; the round trip, the checksum
+check and the wheel install use the project's own sql/ tree.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import threading
+from pathlib import Path
+from textwrap import dedent
+
+import psycopg
+import pytest
+
+from sigsync.migrate import MigrationError, Migrator, SqlTree, dropped_tables
+from sigsync.paths import sql_dir
+from support import REPO
+
+OBJECTS_SQL = """
+SELECT (SELECT count(*) FROM pg_namespace WHERE nspname = 'sigsync'),
+       (SELECT count(*) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = 'sigsync'),
+       (SELECT count(*) FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace WHERE n.nspname = 'sigsync'),
+       (SELECT count(*) FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace WHERE n.nspname = 'sigsync')
+"""
+
+
+def run(dsn: str, root: Path | None = None, action: str = "migrate", **kwargs):
+    """Run one migrator action; returns (result, printed lines)."""
+    lines: list[str] = []
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        result = getattr(Migrator(conn, SqlTree(root or sql_dir()), echo=lines.append), action)(**kwargs)
+    return result, lines
+
+
+def query(dsn: str, text: str, *params):
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        cur = conn.execute(text, params or None)
+        return cur.fetchall() if cur.description else []
+
+
+def write(root: Path, files: dict[str, str]) -> None:
+    for name, text in files.items():
+        path = root / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(dedent(text))
+
+
+TOY = {
+    "schema/0001_base.sql": """
+        CREATE SCHEMA IF NOT EXISTS sigsync;
+        CREATE TABLE sigsync.items (id int PRIMARY KEY, name text, touched boolean DEFAULT false);
+        CREATE FUNCTION sigsync._touch() RETURNS trigger LANGUAGE plpgsql AS
+            $$ BEGIN NEW.touched := true; RETURN NEW; END $$;
+        CREATE TRIGGER items_touch BEFORE INSERT ON sigsync.items FOR EACH ROW EXECUTE FUNCTION sigsync._touch();
+    """,
+    "rollback/0001_base.sql": """
+        DROP TABLE IF EXISTS sigsync.items;
+        DROP FUNCTION IF EXISTS sigsync._touch();
+    """,
+    "schema/0002_extra.sql": "CREATE TABLE sigsync.extra (id int);\n",
+    "rollback/0002_extra.sql": "DROP TABLE sigsync.extra;\n",
+    # uses a function from a later file: fine, bodies are not checked at creation
+    "functions/a_caller.sql": """
+        CREATE OR REPLACE FUNCTION sigsync.a_caller() RETURNS int LANGUAGE plpgsql AS
+            $$ BEGIN RETURN sigsync.b_answer(); END $$;
+    """,
+    "functions/b_answer.sql": "CREATE OR REPLACE FUNCTION sigsync.b_answer() RETURNS int LANGUAGE sql AS $$ SELECT 42 $$;\n",
+    # a_summary reads z_base: created only on a retry round
+    "views/a_summary.sql": "CREATE VIEW sigsync.a_summary AS SELECT count(*) AS n FROM sigsync.z_base;\n",
+    "views/z_base.sql": "CREATE VIEW sigsync.z_base AS SELECT id, name FROM sigsync.items;\n",
+}
+
+
+@pytest.fixture
+def toy(tmp_path) -> Path:
+    root = tmp_path / "sql"
+    write(root, TOY)
+    return root
+
+
+def versions(dsn: str) -> list[str]:
+    return [v for (v,) in query(dsn, "SELECT version FROM sigsync.sigsync_migrations WHERE version IS NOT NULL ORDER BY 1")]
+
+
+# -- the project's own tree ------------------------------------------------------------------
+
+
+def test_round_trip_leaves_no_sigsync_object(empty_db):
+    applied, _ = run(empty_db)
+    assert "schema/0001_core.sql" in applied
+    counts = query(empty_db, OBJECTS_SQL)[0]
+    assert counts[0] == 1 and counts[1] > 0 and counts[2] > 0
+
+    undone, lines = run(empty_db, action="rollback", to="0", yes=True)
+    assert undone == ["schema/0001_core.sql"]
+    assert query(empty_db, OBJECTS_SQL)[0] == (0, 0, 0, 0)
+    assert "now at version 0: schema sigsync removed" in lines
+
+    run(empty_db)
+    assert query(empty_db, OBJECTS_SQL)[0] == counts
+
+
+def test_second_migrate_is_a_no_op(empty_db):
+    run(empty_db)
+    before = query(empty_db, "SELECT name, checksum, applied_at FROM sigsync.sigsync_migrations ORDER BY 1")
+    applied, lines = run(empty_db)
+    assert applied == []
+    assert lines == [f"up to date (version {SqlTree(sql_dir()).versioned[-1].version}), nothing to apply"]
+    assert query(empty_db, "SELECT name, checksum, applied_at FROM sigsync.sigsync_migrations ORDER BY 1") == before
+
+
+def test_changed_applied_schema_file_is_refused(empty_db, tmp_path):
+    root = tmp_path / "sql"
+    shutil.copytree(sql_dir(), root)
+    run(empty_db, root)
+    with (root / "schema" / "0001_core.sql").open("a") as f:
+        f.write("\n-- edited after it was applied\n")
+    write(root, {"functions/zz_new.sql": "CREATE FUNCTION sigsync.zz_new() RETURNS int LANGUAGE sql AS $$ SELECT 1 $$;\n"})
+
+    with pytest.raises(MigrationError) as error:
+        run(empty_db, root)
+    assert "schema/0001_core.sql: applied, but its file changed since" in str(error.value)
+    assert "nothing was applied" in str(error.value)
+    assert query(empty_db, "SELECT to_regprocedure('sigsync.zz_new()')") == [(None,)]
+
+    status, _ = run(empty_db, root, action="status")
+    assert status.mismatched == ["schema/0001_core.sql"] and status.new == ["functions/zz_new.sql"]
+
+
+# -- mechanics, on a small tree ---------------------------------------------------------------
+
+
+def test_migrate_applies_in_order_and_records_everything(empty_db, toy):
+    applied, lines = run(empty_db, toy)
+    assert applied == [
+        "schema/0001_base.sql", "schema/0002_extra.sql", "functions/a_caller.sql", "functions/b_answer.sql",
+        "views/z_base.sql", "views/a_summary.sql",
+    ]  # fmt: skip
+    assert lines[-1] == "migrated to version 0002"
+    assert query(empty_db, "SELECT sigsync.a_caller()") == [(42,)]
+    assert query(empty_db, "SELECT n FROM sigsync.a_summary") == [(0,)]
+    rows = query(empty_db, "SELECT name, version, kind FROM sigsync.sigsync_migrations ORDER BY name")
+    assert rows == [
+        ("functions/a_caller.sql", None, "function"), ("functions/b_answer.sql", None, "function"),
+        ("schema/0001_base.sql", "0001", "versioned"), ("schema/0002_extra.sql", "0002", "versioned"),
+        ("views/a_summary.sql", None, "view"), ("views/z_base.sql", None, "view"),
+    ]  # fmt: skip
+    assert query(empty_db, "SELECT obj_description('sigsync.sigsync_migrations'::regclass)")[0][0]
+
+
+def test_changed_function_is_reapplied_without_touching_schema(empty_db, toy):
+    run(empty_db, toy)
+    write(toy, {"functions/b_answer.sql": "CREATE OR REPLACE FUNCTION sigsync.b_answer() RETURNS int LANGUAGE sql AS $$ SELECT 7 $$;\n"})
+    applied, _ = run(empty_db, toy)
+    assert "functions/b_answer.sql" in applied
+    assert not any(n.startswith("schema/") or n == "functions/a_caller.sql" for n in applied)
+    assert query(empty_db, "SELECT sigsync.a_caller()") == [(7,)]
+    assert run(empty_db, toy)[0] == []
+
+
+def test_changed_view_recreates_views(empty_db, toy):
+    run(empty_db, toy)
+    write(toy, {"views/z_base.sql": "CREATE VIEW sigsync.z_base AS SELECT id, name FROM sigsync.items WHERE id > 10;\n"})
+    query(empty_db, "INSERT INTO sigsync.items (id) VALUES (1), (11)")
+    applied, _ = run(empty_db, toy)
+    assert applied == ["views/z_base.sql", "views/a_summary.sql"]
+    assert query(empty_db, "SELECT n FROM sigsync.a_summary") == [(1,)]
+
+
+def test_view_that_cannot_be_created_raises_the_real_error(empty_db, toy):
+    write(toy, {"views/m_broken.sql": "CREATE VIEW sigsync.m_broken AS SELECT nope FROM sigsync.items;\n"})
+    with pytest.raises(MigrationError, match=r'views/m_broken.sql: column "nope" does not exist \(line 1\)'):
+        run(empty_db, toy)
+    assert query(empty_db, "SELECT to_regclass('sigsync.items')") == [(None,)]  # nothing applied
+
+
+def test_failing_file_applies_nothing(empty_db, toy):
+    run(empty_db, toy)
+    write(toy, {
+        "schema/0003_more.sql": "CREATE TABLE sigsync.more (id int);\n",
+        "rollback/0003_more.sql": "DROP TABLE sigsync.more;\n",
+        "functions/c_broken.sql": "CREATE OR REPLACE FUNCTION sigsync.c_broken() RETURNS int\n  LANGUAGE sql AS $$ SELECT 1 $$ garbage;\n",
+    })  # fmt: skip
+    with pytest.raises(MigrationError, match=r"functions/c_broken.sql: syntax error .*\(line 2\)"):
+        run(empty_db, toy)
+    assert query(empty_db, "SELECT to_regclass('sigsync.more')") == [(None,)]
+    assert versions(empty_db) == ["0001", "0002"]
+
+
+def test_versioned_file_without_rollback_is_refused(empty_db, toy):
+    (toy / "rollback" / "0002_extra.sql").unlink()
+    with pytest.raises(MigrationError, match=r"schema/0002_extra.sql: no inverse rollback/0002_extra.sql"):
+        run(empty_db, toy)
+
+
+def test_concurrent_migrations_apply_once(empty_db, toy):
+    results, errors = [], []
+
+    def migrate():
+        try:
+            results.append(run(empty_db, toy)[0])
+        except Exception as exc:  # reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=migrate) for _ in range(3)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    assert sorted(len(r) for r in results) == [0, 0, 6]
+
+
+def test_rollback_undoes_the_latest_version_only(empty_db, toy):
+    run(empty_db, toy)
+    undone, lines = run(empty_db, toy, action="rollback")
+    assert undone == ["schema/0002_extra.sql"] and lines[-1] == "now at version 0001"
+    assert versions(empty_db) == ["0001"]
+    assert query(empty_db, "SELECT to_regclass('sigsync.extra')") == [(None,)]
+    # repeatables are back, and 0001's trigger function survived the function sweep
+    assert query(empty_db, "SELECT sigsync.a_caller()") == [(42,)]
+    query(empty_db, "INSERT INTO sigsync.items (id) VALUES (1)")
+    assert query(empty_db, "SELECT touched FROM sigsync.items") == [(True,)]
+    assert query(empty_db, "SELECT n FROM sigsync.a_summary") == [(1,)]
+    # and migrate brings 0002 back
+    assert "schema/0002_extra.sql" in run(empty_db, toy)[0]
+
+
+def test_rollback_refuses_to_drop_tables_holding_rows(empty_db, toy):
+    run(empty_db, toy)
+    query(empty_db, "INSERT INTO sigsync.items (id) VALUES (1), (2)")
+    with pytest.raises(MigrationError) as error:
+        run(empty_db, toy, action="rollback", to="0")
+    assert "sigsync.items: 2 rows" in str(error.value) and "--yes" in str(error.value)
+    assert "sigsync.extra" not in str(error.value)  # empty tables are fine
+    assert versions(empty_db) == ["0001", "0002"]
+    assert query(empty_db, "SELECT sigsync.a_caller()") == [(42,)]
+
+    run(empty_db, toy, action="rollback", to="0", yes=True)
+    assert query(empty_db, OBJECTS_SQL)[0] == (0, 0, 0, 0)
+
+
+def test_rollback_to_zero_refuses_to_leave_objects_behind(empty_db, toy):
+    write(toy, {"rollback/0002_extra.sql": "-- forgets to drop sigsync.extra\n"})
+    run(empty_db, toy)
+    with pytest.raises(MigrationError, match=r"(?s)left objects in schema sigsync.*table sigsync.extra"):
+        run(empty_db, toy, action="rollback", to="0")
+    assert versions(empty_db) == ["0001", "0002"]
+    assert query(empty_db, "SELECT sigsync.a_caller()") == [(42,)]  # all of it was undone
+
+
+def test_rollback_target_must_be_an_applied_version(empty_db, toy):
+    (toy / "schema" / "0002_extra.sql").rename(toy / "schema" / "0003_extra.sql")
+    (toy / "rollback" / "0002_extra.sql").rename(toy / "rollback" / "0003_extra.sql")
+    run(empty_db, toy)
+    with pytest.raises(MigrationError, match="version 0002 is not applied; applied: 0001, 0003"):
+        run(empty_db, toy, action="rollback", to="2")
+    with pytest.raises(MigrationError, match="--to takes a version number"):
+        run(empty_db, toy, action="rollback", to="latest")
+    assert run(empty_db, toy, action="rollback", to="3") == ([], ["nothing to roll back (at version 0003)"])
+    assert versions(empty_db) == ["0001", "0003"]
+
+
+def test_status_lists_pending_changed_and_new(empty_db, toy):
+    status, _ = run(empty_db, toy, action="status")
+    assert status.version == "0" and [f.name for f in status.pending] == ["schema/0001_base.sql", "schema/0002_extra.sql"]
+    run(empty_db, toy)
+    write(toy, {"functions/b_answer.sql": "-- changed\n" + TOY["functions/b_answer.sql"],
+                "views/n_new.sql": "CREATE VIEW sigsync.n_new AS SELECT 1 AS one;\n"})  # fmt: skip
+    (toy / "functions" / "a_caller.sql").unlink()
+    status, _ = run(empty_db, toy, action="status")
+    assert status.version == "0002" and status.pending == []
+    assert status.changed == ["functions/b_answer.sql"]
+    assert status.new == ["views/n_new.sql"]
+    assert status.removed == ["functions/a_caller.sql"]
+    assert status.mismatched == []
+
+
+def test_dropped_tables_parser():
+    text = """
+        DROP TABLE IF EXISTS sigsync.a;  -- DROP TABLE sigsync.commented_out
+        /* DROP TABLE sigsync.also_commented */
+        drop table sigsync."Mixed Case", other.b,
+            unqualified;
+        DROP TABLESPACE nope;
+    """
+    assert dropped_tables(text) == [
+        ("sigsync", "a"), ("sigsync", "Mixed Case"), ("other", "b"), ("sigsync", "unqualified"),
+    ]  # fmt: skip
+
+
+# -- a real install ------------------------------------------------------------------------------
+
+
+@pytest.mark.slow
+def test_wheel_install_can_migrate(tmp_path, empty_db):
+    pip = [sys.executable, "-m", "pip", "--disable-pip-version-check", "-q"]
+    subprocess.run([*pip, "wheel", str(REPO), "--no-deps", "-w", str(tmp_path / "dist")], check=True)
+    (wheel,) = (tmp_path / "dist").glob("sigsync-*.whl")
+    site = tmp_path / "site"
+    subprocess.run([*pip, "install", "--no-deps", "--target", str(site), str(wheel)], check=True)
+
+    env = {**os.environ, "PYTHONPATH": str(site)}
+    env.pop("SIGSYNC_SQL_DIR", None)
+    where = subprocess.run(
+        [sys.executable, "-c", "import sigsync, sigsync.paths; print(sigsync.__file__); print(sigsync.paths.sql_dir())"],
+        cwd=tmp_path, env=env, capture_output=True, text=True, check=True,
+    ).stdout.split()  # fmt: skip
+    assert all(p.startswith(str(site)) for p in where), where
+
+    done = subprocess.run([sys.executable, "-m", "sigsync", "--dsn", empty_db, "migrate"],
+                          cwd=tmp_path, env=env, capture_output=True, text=True)  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert "applied schema/0001_core.sql" in done.stdout
+    assert query(empty_db, "SELECT count(*) FROM sigsync.sigsync_migrations WHERE kind = 'versioned'")[0][0] >= 1
