@@ -1,0 +1,38 @@
+# sigsync: `make test` and `make demo` work on a fresh Debian 12 machine.
+
+PYTHON ?= python3
+VENV   := .venv
+DEB_PACKAGES := postgresql-15 postgresql-15-pgtap postgresql-15-cron postgresql-15-plpgsql-check pgtap
+SUDO := $(shell [ "$$(id -u)" -eq 0 ] || echo sudo)
+PYTEST_FLAGS ?= -q -ra --durations=5
+
+.PHONY: deps venv test demo clean
+
+## deps: install the Debian packages that are missing (PostgreSQL 15, pgTAP, pg_cron, plpgsql_check)
+deps:
+	@missing=""; \
+	for p in $(DEB_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if ! $(PYTHON) -c 'import ensurepip, venv' >/dev/null 2>&1; then missing="$$missing python3-venv"; fi; \
+	if [ -n "$$missing" ]; then \
+		echo "installing:$$missing"; \
+		$(SUDO) apt-get update -q && \
+		$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends $$missing; \
+	fi
+
+## venv: .venv with sigsync installed editable, with its test extras
+venv: $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/pip install -q --disable-pip-version-check -e '.[test]'
+	touch $@
+
+test: deps venv
+	$(VENV)/bin/pytest $(PYTEST_FLAGS)
+
+demo: deps venv
+	$(VENV)/bin/sigsync demo
+
+clean:
+	rm -rf $(VENV) build dist .pytest_cache .hypothesis
+	find . -name __pycache__ -type d -prune -exec rm -rf {} +
