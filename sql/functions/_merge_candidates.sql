@@ -73,7 +73,8 @@ BEGIN
                       OR cur.tier IS DISTINCT FROM cur.cur_tier
                  WHEN cur.kind = 'derived' THEN
                       cur.confidence > cur.cur_conf
-                      OR (cur.tier = cur.cur_tier AND cur.value IS DISTINCT FROM cur.cur_val)
+                      OR (cur.tier = cur.cur_tier
+                          AND (cur.value IS DISTINCT FROM cur.cur_val OR cur.at IS DISTINCT FROM cur.cur_at))
                  ELSE
                       cur.at > cur.cur_at
                       OR (cur.at = cur.cur_at AND cur.confidence > cur.cur_conf)
