@@ -76,3 +76,4 @@ AS $$
 $$;
 COMMENT ON FUNCTION sigsync._bar_walk(timestamptz, text[], text[]) IS
     'Internal: Tier 2 bar walk (DESIGN §6) for confirmed signals: be_mfe, no_be_mfe, mae_global_r, BE trigger, EXIT_BE, EXIT_SL.';
+REVOKE ALL ON FUNCTION sigsync._bar_walk(timestamp with time zone,text[],text[]) FROM PUBLIC;

@@ -37,3 +37,4 @@ END
 $$;
 COMMENT ON FUNCTION sigsync._expire_sync_requests(bigint, timestamptz) IS
     'Internal: mark open sync requests answered (MFE updates arrived) or timed out (audited).';
+REVOKE ALL ON FUNCTION sigsync._expire_sync_requests(bigint,timestamp with time zone) FROM PUBLIC;

@@ -19,3 +19,4 @@ AS $$
 $$;
 COMMENT ON FUNCTION sigsync._indicator_can_answer(text, text, timestamptz) IS
     'Internal: true when the indicator is online, tracks the signal and has not let a request for it time out.';
+REVOKE ALL ON FUNCTION sigsync._indicator_can_answer(text,text,timestamp with time zone) FROM PUBLIC;

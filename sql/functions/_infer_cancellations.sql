@@ -133,3 +133,4 @@ END
 $$;
 COMMENT ON FUNCTION sigsync._infer_cancellations(bigint, text[], text[]) IS
     'Internal: the alternation rule (DESIGN §7): infer, revert and audit cancellations for the signals affected by the given ones.';
+REVOKE ALL ON FUNCTION sigsync._infer_cancellations(bigint,text[],text[]) FROM PUBLIC;

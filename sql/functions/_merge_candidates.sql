@@ -185,3 +185,4 @@ END
 $$;
 COMMENT ON FUNCTION sigsync._merge_candidates(sigsync._candidate[], bigint, boolean) IS
     'Internal: apply candidate field values to sigsync.signals by the DESIGN §6 precedence rules, with provenance and audit rows.';
+REVOKE ALL ON FUNCTION sigsync._merge_candidates(sigsync._candidate[],bigint,boolean) FROM PUBLIC;

@@ -262,7 +262,12 @@ BEGIN
     END IF;
 
     -- canonical payload: duplicates are the same canonical payload --------------------
-    v_canonical := (b - 'type' - 'event_type' - 'symbol' - 'source')
+    -- numbers are compared by value (1.5 and 1.50 are the same payload)
+    v_canonical := (SELECT coalesce(jsonb_object_agg(kv.key,
+                                        CASE WHEN jsonb_typeof(kv.value) = 'number'
+                                             THEN to_jsonb(trim_scale((kv.value #>> '{}')::numeric))
+                                             ELSE kv.value END), '{}')
+                      FROM jsonb_each(b - 'type' - 'event_type' - 'symbol' - 'source') kv)
                    || jsonb_build_object('event_type', event_type, 'symbol', symbol, 'source', source);
     IF trade_id IS NOT NULL THEN
         v_canonical := v_canonical || jsonb_build_object('trade_id', trade_id);
@@ -272,3 +277,4 @@ END
 $$;
 COMMENT ON FUNCTION sigsync._normalize_event(jsonb, timestamptz, text, text) IS
     'Internal: validate one event body and return its typed fields and canonical checksum, or an error code (never raises).';
+REVOKE ALL ON FUNCTION sigsync._normalize_event(jsonb,timestamp with time zone,text,text) FROM PUBLIC;

@@ -16,3 +16,4 @@ AS $$
 $$;
 COMMENT ON FUNCTION sigsync._num_error(jsonb) IS
     'Internal: NULL when a payload value is a finite number (JSON number or numeric string), else non_numeric / non_finite.';
+REVOKE ALL ON FUNCTION sigsync._num_error(jsonb) FROM PUBLIC;

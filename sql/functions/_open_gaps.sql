@@ -79,3 +79,4 @@ AS $$
 $$;
 COMMENT ON FUNCTION sigsync._open_gaps(timestamptz, text[], text[]) IS
     'Internal: open gaps (with since), fill confidences below 1.0 and health score of the given signals at p_now.';
+REVOKE ALL ON FUNCTION sigsync._open_gaps(timestamp with time zone,text[],text[]) FROM PUBLIC;

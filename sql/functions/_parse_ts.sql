@@ -52,3 +52,4 @@ END
 $$;
 COMMENT ON FUNCTION sigsync._parse_ts(jsonb, text) IS
     'Internal: payload timestamp (epoch ms or ISO-8601; naive = time zone p_tz) as timestamptz; NULL when malformed.';
+REVOKE ALL ON FUNCTION sigsync._parse_ts(jsonb,text) FROM PUBLIC;

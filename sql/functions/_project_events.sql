@@ -37,22 +37,54 @@ BEGIN
                    max(e.be_mfe) OVER w AS prev_be, max(e.no_be_mfe) OVER w AS prev_no_be
               FROM sigsync.automated_signals e
               JOIN unnest(p_symbols, p_ids) k(symbol, id) ON e.symbol = k.symbol AND e.id = k.id
-             WHERE e.event_type = 'MFE_UPDATE'
+             WHERE e.event_type IN ('MFE_UPDATE', 'EXIT_BE', 'EXIT_SL')
             WINDOW w AS (PARTITION BY e.symbol, e.trade_id ORDER BY e."timestamp"
                          RANGE BETWEEN UNBOUNDED PRECEDING AND '1 microsecond' PRECEDING)) e
       JOIN sigsync.signals s ON s.symbol = e.symbol AND s.trade_id = e.trade_id
      CROSS JOIN LATERAL (VALUES
         ('be_mfe', to_jsonb(e.be_mfe), e.be_mfe < 0, 'negative MFE'),
         ('no_be_mfe', to_jsonb(e.no_be_mfe), e.no_be_mfe < 0, 'negative MFE'),
+        -- the stored running max is the max of earlier events when it is older than this one;
+        -- otherwise (this event arrived late) look the earlier ones up
         ('be_mfe', to_jsonb(e.be_mfe), e.be_mfe >= 0 AND e.be_mfe < greatest(e.prev_be,
-              CASE WHEN s.evt_be_mfe_at < e."timestamp" THEN s.evt_be_mfe END), 'MFE below an earlier MFE'),
+              CASE WHEN s.evt_be_mfe_at < e."timestamp" THEN s.evt_be_mfe
+                   ELSE (SELECT max(o.be_mfe) FROM sigsync.automated_signals o
+                          WHERE o.symbol = e.symbol AND o.trade_id = e.trade_id
+                            AND o."timestamp" < e."timestamp" AND o.event_type = 'MFE_UPDATE') END),
+         'MFE below an earlier MFE'),
         ('no_be_mfe', to_jsonb(e.no_be_mfe), e.no_be_mfe >= 0 AND e.no_be_mfe < greatest(e.prev_no_be,
-              CASE WHEN s.evt_no_be_mfe_at < e."timestamp" THEN s.evt_no_be_mfe END), 'MFE below an earlier MFE'),
+              CASE WHEN s.evt_no_be_mfe_at < e."timestamp" THEN s.evt_no_be_mfe
+                   ELSE (SELECT max(o.no_be_mfe) FROM sigsync.automated_signals o
+                          WHERE o.symbol = e.symbol AND o.trade_id = e.trade_id
+                            AND o."timestamp" < e."timestamp" AND o.event_type = 'MFE_UPDATE') END),
+         'MFE below an earlier MFE'),
+        ('final_mfe', to_jsonb(e.final_mfe), e.final_mfe < 0, 'negative final MFE'),
         ('mae_global_r', to_jsonb(e.mae_global_r), e.mae_global_r > 0, 'MAE above 0'),
         ('mae_global_r', to_jsonb(e.mae_global_r),
               e.mae_global_r < -1 AND NOT coalesce(s.exit_time <= e."timestamp", false), 'MAE below -1 before an exit')
      ) a(field, value, flagged, reason)
      WHERE a.flagged AND p_audit_anomalies;
+
+    -- ... and stored later-timed MFE updates that the new events show to be below an earlier
+    -- MFE (the earlier, higher one arrived late), so the anomaly does not depend on arrival order.
+    INSERT INTO sigsync.sync_audit_log
+           (symbol, trade_id, action_type, field, new_value, tier, confidence_score, source, reason, event_id)
+    SELECT DISTINCT ON (o.id, m.field)
+           o.symbol, o.trade_id, 'anomaly', m.field, m.value, 'event', 1, 'event:' || o.id,
+           'MFE below an earlier MFE', o.id
+      FROM sigsync.automated_signals e
+      JOIN unnest(p_symbols, p_ids) k(symbol, id) ON e.symbol = k.symbol AND e.id = k.id
+      JOIN sigsync.automated_signals o
+        ON o.symbol = e.symbol AND o.trade_id = e.trade_id AND o."timestamp" > e."timestamp"
+       AND o.event_type = 'MFE_UPDATE' AND o.id <> e.id
+       AND NOT (o.symbol, o.id) IN (SELECT * FROM unnest(p_symbols, p_ids))
+     CROSS JOIN LATERAL (VALUES ('be_mfe', to_jsonb(o.be_mfe), o.be_mfe >= 0 AND o.be_mfe < e.be_mfe),
+                                ('no_be_mfe', to_jsonb(o.no_be_mfe), o.no_be_mfe >= 0 AND o.no_be_mfe < e.no_be_mfe)
+     ) m(field, value, flagged)
+     WHERE e.event_type = 'MFE_UPDATE' AND m.flagged AND p_audit_anomalies
+       AND NOT EXISTS (SELECT 1 FROM sigsync.sync_audit_log a
+                        WHERE a.symbol = o.symbol AND a.trade_id = o.trade_id AND a.event_id = o.id
+                          AND a.action_type = 'anomaly' AND a.field = m.field);
 
     -- 3. candidates: event fields, plus the running metrics as complete aggregates.
     WITH ev AS (
@@ -151,38 +183,46 @@ BEGIN
 
     -- 4. the indicator link: latest heartbeat / sync status per source, by event time.
     INSERT INTO sigsync.indicator_status AS i
-           (source, last_heartbeat_at, tracked_signals, indicator_version, tracking, not_tracking, sync_status_at)
-    SELECT l.source, l.hb_at, l.tracked, l.version,
-           CASE WHEN l.tracking IS NOT NULL THEN ARRAY(SELECT jsonb_array_elements_text(l.tracking)) END,
-           CASE WHEN l.not_tracking IS NOT NULL THEN ARRAY(SELECT jsonb_array_elements_text(l.not_tracking)) END,
-           l.ss_at
+           (source, last_heartbeat_at, heartbeat_key, tracked_signals, indicator_version,
+            tracking, not_tracking, sync_status_at, sync_status_key)
+    SELECT l.source, (l.hb ->> 'at')::timestamptz, l.hb ->> 'key', (l.hb ->> 'tracked')::integer, l.hb ->> 'version',
+           CASE WHEN l.ss IS NOT NULL THEN ARRAY(SELECT jsonb_array_elements_text(l.ss -> 'tracking')) END,
+           CASE WHEN l.ss IS NOT NULL THEN ARRAY(SELECT jsonb_array_elements_text(l.ss -> 'not_tracking')) END,
+           (l.ss ->> 'at')::timestamptz, l.ss ->> 'key'
       FROM (SELECT e.source,
-                   max(e."timestamp") FILTER (WHERE e.event_type = 'HEARTBEAT') AS hb_at,
-                   (array_agg(e.tracked_signals ORDER BY e."timestamp" DESC, e.payload_checksum)
-                       FILTER (WHERE e.event_type = 'HEARTBEAT'))[1] AS tracked,
-                   (array_agg(e.indicator_version ORDER BY e."timestamp" DESC, e.payload_checksum)
-                       FILTER (WHERE e.event_type = 'HEARTBEAT'))[1] AS version,
-                   max(e."timestamp") FILTER (WHERE e.event_type = 'SYNC_STATUS') AS ss_at,
-                   (jsonb_agg(to_jsonb(e.tracking) ORDER BY e."timestamp" DESC, e.payload_checksum)
-                       FILTER (WHERE e.event_type = 'SYNC_STATUS')) -> 0 AS tracking,
-                   (jsonb_agg(to_jsonb(e.not_tracking) ORDER BY e."timestamp" DESC, e.payload_checksum)
-                       FILTER (WHERE e.event_type = 'SYNC_STATUS')) -> 0 AS not_tracking
+                   (jsonb_agg(jsonb_build_object('at', e."timestamp", 'key', e.payload_checksum,
+                                                 'tracked', e.tracked_signals, 'version', e.indicator_version)
+                              ORDER BY e."timestamp" DESC, e.payload_checksum)
+                       FILTER (WHERE e.event_type = 'HEARTBEAT')) -> 0 AS hb,
+                   (jsonb_agg(jsonb_build_object('at', e."timestamp", 'key', e.payload_checksum,
+                                                 'tracking', to_jsonb(e.tracking), 'not_tracking', to_jsonb(e.not_tracking))
+                              ORDER BY e."timestamp" DESC, e.payload_checksum)
+                       FILTER (WHERE e.event_type = 'SYNC_STATUS')) -> 0 AS ss
               FROM sigsync.automated_signals e
               JOIN unnest(p_symbols, p_ids) k(symbol, id) ON e.symbol = k.symbol AND e.id = k.id
              WHERE e.event_type IN ('HEARTBEAT', 'SYNC_STATUS')
              GROUP BY e.source
              ORDER BY e.source) l
     ON CONFLICT (source) DO UPDATE SET
-        tracked_signals = CASE WHEN excluded.last_heartbeat_at >= coalesce(i.last_heartbeat_at, '-infinity')
-                               THEN excluded.tracked_signals ELSE i.tracked_signals END,
-        indicator_version = CASE WHEN excluded.last_heartbeat_at >= coalesce(i.last_heartbeat_at, '-infinity')
-                                 THEN excluded.indicator_version ELSE i.indicator_version END,
-        last_heartbeat_at = greatest(i.last_heartbeat_at, excluded.last_heartbeat_at),
-        tracking = CASE WHEN excluded.sync_status_at >= coalesce(i.sync_status_at, '-infinity')
-                        THEN excluded.tracking ELSE i.tracking END,
-        not_tracking = CASE WHEN excluded.sync_status_at >= coalesce(i.sync_status_at, '-infinity')
-                            THEN excluded.not_tracking ELSE i.not_tracking END,
-        sync_status_at = greatest(i.sync_status_at, excluded.sync_status_at),
+        -- the latest by event time wins; at equal times the smaller checksum (arrival order never matters)
+        (last_heartbeat_at, heartbeat_key, tracked_signals, indicator_version) =
+            (SELECT CASE WHEN better THEN excluded.last_heartbeat_at ELSE i.last_heartbeat_at END,
+                    CASE WHEN better THEN excluded.heartbeat_key ELSE i.heartbeat_key END,
+                    CASE WHEN better THEN excluded.tracked_signals ELSE i.tracked_signals END,
+                    CASE WHEN better THEN excluded.indicator_version ELSE i.indicator_version END
+               FROM (SELECT excluded.last_heartbeat_at IS NOT NULL
+                            AND (i.last_heartbeat_at IS NULL
+                                 OR (excluded.last_heartbeat_at, i.heartbeat_key)
+                                    > (i.last_heartbeat_at, excluded.heartbeat_key)) AS better) b),
+        (tracking, not_tracking, sync_status_at, sync_status_key) =
+            (SELECT CASE WHEN better THEN excluded.tracking ELSE i.tracking END,
+                    CASE WHEN better THEN excluded.not_tracking ELSE i.not_tracking END,
+                    CASE WHEN better THEN excluded.sync_status_at ELSE i.sync_status_at END,
+                    CASE WHEN better THEN excluded.sync_status_key ELSE i.sync_status_key END
+               FROM (SELECT excluded.sync_status_at IS NOT NULL
+                            AND (i.sync_status_at IS NULL
+                                 OR (excluded.sync_status_at, i.sync_status_key)
+                                    > (i.sync_status_at, excluded.sync_status_key)) AS better) b),
         updated_at = now();
 
     RETURN v_written;
@@ -190,3 +230,4 @@ END
 $$;
 COMMENT ON FUNCTION sigsync._project_events(text[], bigint[], boolean) IS
     'Internal: project the named events into sigsync.signals (arrival-order independent) and sigsync.indicator_status.';
+REVOKE ALL ON FUNCTION sigsync._project_events(text[],bigint[],boolean) FROM PUBLIC;

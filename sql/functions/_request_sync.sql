@@ -47,3 +47,4 @@ END
 $$;
 COMMENT ON FUNCTION sigsync._request_sync(bigint, timestamptz, text[], text[]) IS
     'Internal: Tier 1 — one sync request per cycle for the signals only the indicator can fill, with NOTIFY.';
+REVOKE ALL ON FUNCTION sigsync._request_sync(bigint,timestamp with time zone,text[],text[]) FROM PUBLIC;

@@ -18,3 +18,4 @@ AS $$
         'Off Hours')
 $$;
 COMMENT ON FUNCTION sigsync._session_at(timestamptz, text) IS 'Internal: session of a moment in time zone p_tz, ''Off Hours'' when in no window.';
+REVOKE ALL ON FUNCTION sigsync._session_at(timestamp with time zone,text) FROM PUBLIC;

@@ -18,3 +18,4 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION sigsync._setting(text) IS 'Internal: value of a sigsync setting as jsonb (raises for an unknown key).';
+REVOKE ALL ON FUNCTION sigsync._setting(text) FROM PUBLIC;

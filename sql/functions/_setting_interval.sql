@@ -8,3 +8,4 @@ AS $$
     SELECT (sigsync._setting(p_key) #>> '{}')::interval
 $$;
 COMMENT ON FUNCTION sigsync._setting_interval(text) IS 'Internal: value of a sigsync setting as interval.';
+REVOKE ALL ON FUNCTION sigsync._setting_interval(text) FROM PUBLIC;

@@ -8,3 +8,4 @@ AS $$
     SELECT (sigsync._setting(p_key) #>> '{}')::numeric
 $$;
 COMMENT ON FUNCTION sigsync._setting_numeric(text) IS 'Internal: value of a sigsync setting as numeric.';
+REVOKE ALL ON FUNCTION sigsync._setting_numeric(text) FROM PUBLIC;

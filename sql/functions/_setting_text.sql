@@ -8,3 +8,4 @@ AS $$
     SELECT sigsync._setting(p_key) #>> '{}'
 $$;
 COMMENT ON FUNCTION sigsync._setting_text(text) IS 'Internal: value of a sigsync setting as text.';
+REVOKE ALL ON FUNCTION sigsync._setting_text(text) FROM PUBLIC;

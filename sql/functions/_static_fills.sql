@@ -65,3 +65,4 @@ AS $$
 $$;
 COMMENT ON FUNCTION sigsync._static_fills(text[], text[]) IS
     'Internal: Tier 0/2/3 candidates computed from a signal''s own fields (trade_id, session windows, bars, targets).';
+REVOKE ALL ON FUNCTION sigsync._static_fills(text[],text[]) FROM PUBLIC;

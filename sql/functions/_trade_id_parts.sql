@@ -35,3 +35,4 @@ END
 $$;
 COMMENT ON FUNCTION sigsync._trade_id_parts(text, text) IS
     'Internal: canonical trade_id, signal_time, signal_date and direction of a trade_id in time zone p_tz; NULLs when malformed.';
+REVOKE ALL ON FUNCTION sigsync._trade_id_parts(text,text) FROM PUBLIC;

@@ -34,3 +34,5 @@ COMMENT ON FUNCTION sigsync.calculate_signal_health_score(jsonb) IS
     'for each gap type whose fields were filled below confidence 1.0. Input: {"<gap_type>": true|<since>, ..., '
     '"confidence": {"<gap_type or field>": 0.8}} or an array of gap types. '
     'Example: SELECT sigsync.calculate_signal_health_score(''["no_htf_alignment", "no_confirmation_time"]'') -> 80.';
+GRANT EXECUTE ON FUNCTION sigsync.calculate_signal_health_score(jsonb) TO sigsync_reader;
+REVOKE ALL ON FUNCTION sigsync.calculate_signal_health_score(jsonb) FROM PUBLIC;

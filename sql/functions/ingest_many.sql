@@ -61,7 +61,7 @@ BEGIN
               FROM unnest(p_payloads) WITH ORDINALITY u(raw, o)
         ),
         is_batch AS (
-            SELECT i.*, upper(btrim(coalesce(i.doc ->> 'event_type', i.doc ->> 'type'))) = 'MFE_UPDATE_BATCH' AS batch
+            SELECT i.*, coalesce(upper(btrim(coalesce(i.doc ->> 'event_type', i.doc ->> 'type'))) = 'MFE_UPDATE_BATCH', false) AS batch
               FROM inp i
              WHERE i.pre_code IS NULL
         ),

@@ -23,3 +23,5 @@ $$;
 COMMENT ON FUNCTION sigsync.parse_trade_id(text) IS
     'Canonical trade_id, signal_time, signal_date and direction encoded in a trade_id (bar time in the timezone setting). '
     'Raises invalid_parameter_value for a malformed id. Example: SELECT * FROM sigsync.parse_trade_id(''20251212_104200000_BULLISH'').';
+GRANT EXECUTE ON FUNCTION sigsync.parse_trade_id(text) TO sigsync_reader;
+REVOKE ALL ON FUNCTION sigsync.parse_trade_id(text) FROM PUBLIC;

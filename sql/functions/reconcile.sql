@@ -235,3 +235,4 @@ COMMENT ON FUNCTION sigsync.reconcile(timestamptz, boolean) IS
     'summary (also stored in sigsync.sync_runs). Example: SELECT sigsync.reconcile();';
 REVOKE ALL ON FUNCTION sigsync.reconcile(timestamptz, boolean) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION sigsync.reconcile(timestamptz, boolean) TO sigsync_admin;
+REVOKE ALL ON FUNCTION sigsync.reconcile(timestamp with time zone,boolean) FROM PUBLIC;

@@ -10,3 +10,5 @@ $$;
 COMMENT ON FUNCTION sigsync.session_at(timestamptz) IS
     'Session of a moment: the sigsync.sessions window (start included, end excluded) in the timezone setting, else ''Off Hours''. '
     'Example: SELECT sigsync.session_at(''2025-12-12 10:42 America/New_York'') -> NY AM.';
+GRANT EXECUTE ON FUNCTION sigsync.session_at(timestamptz) TO sigsync_reader;
+REVOKE ALL ON FUNCTION sigsync.session_at(timestamp with time zone) FROM PUBLIC;

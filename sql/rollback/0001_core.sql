@@ -14,6 +14,7 @@ DROP TABLE IF EXISTS sigsync.gap_types;
 DROP TABLE IF EXISTS sigsync.sessions;
 DROP TABLE IF EXISTS sigsync.settings;
 
+ALTER DEFAULT PRIVILEGES IN SCHEMA sigsync REVOKE EXECUTE ON FUNCTIONS FROM sigsync_admin;
 REVOKE ALL ON SCHEMA sigsync FROM sigsync_ingest, sigsync_reader, sigsync_admin;
 
 -- Roles are cluster-wide: drop each one unless another database still uses it.

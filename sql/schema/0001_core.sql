@@ -26,6 +26,11 @@ $$;
 
 GRANT USAGE ON SCHEMA sigsync TO sigsync_ingest, sigsync_reader, sigsync_admin;
 
+-- Functions are not executable by PUBLIC: each function file revokes that and grants its
+-- function to the roles that may call it (sigsync_ingest gets only the ingest functions);
+-- sigsync_admin may run every function.
+ALTER DEFAULT PRIVILEGES IN SCHEMA sigsync GRANT EXECUTE ON FUNCTIONS TO sigsync_admin;
+
 -- Settings -----------------------------------------------------------------
 CREATE TABLE sigsync.settings (
     key         text PRIMARY KEY,
@@ -165,6 +170,8 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION sigsync._refuse_event_change() IS 'Trigger: keeps the event log append-only.';
+
+REVOKE ALL ON FUNCTION sigsync._refuse_event_change() FROM PUBLIC;
 
 CREATE TRIGGER automated_signals_append_only
     BEFORE UPDATE OR DELETE ON sigsync.automated_signals
@@ -357,11 +364,13 @@ COMMENT ON TABLE sigsync.signal_health_metrics IS 'Health score (0..100) and ope
 CREATE TABLE sigsync.indicator_status (
     source            text PRIMARY KEY,
     last_heartbeat_at timestamptz,
+    heartbeat_key     text,          -- checksum of that HEARTBEAT: tie-break at equal times
     tracked_signals   integer,
     indicator_version text,
     tracking          text[],
     not_tracking      text[],
     sync_status_at    timestamptz,
+    sync_status_key   text,          -- checksum of that SYNC_STATUS: tie-break at equal times
     updated_at        timestamptz NOT NULL DEFAULT now()
 );
 COMMENT ON TABLE sigsync.indicator_status IS 'Per reporting indicator: last heartbeat, tracked count, version, tracking lists.';
