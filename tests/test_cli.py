@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import pty
 import shutil
 import signal
 import subprocess
@@ -215,8 +216,33 @@ def test_ingest_json_lines(db, tmp_path):
     assert result.returncode == 0, result.stderr
     assert result.stdout.splitlines()[0] == "accepted 2, duplicate 1, rejected 1"
     assert "line 5: invalid_json:" in result.stdout
+    assert "ingesting" not in result.stderr  # no progress bar when stderr is not a terminal
     with psycopg.connect(db) as conn:  # the malformed line reached the database as received
         assert conn.execute("SELECT payload FROM sigsync.rejected_events").fetchall() == [(MALFORMED,)]
+
+
+def test_ingest_shows_progress_on_a_terminal(db, tmp_path):
+    events = tmp_path / "events.jsonl"
+    events.write_text("\n".join(json.dumps({**MFE, "timestamp": MFE["timestamp"] + i}) for i in range(50)) + "\n")
+    controller, terminal = pty.openpty()
+    try:
+        result = subprocess.run(sigsync_cmd("--dsn", db, "ingest", "--batch-size", "10", events), stdout=subprocess.PIPE,
+                                stderr=terminal, text=True, env=cli_env(), cwd="/tmp", timeout=60)  # fmt: skip
+        os.close(terminal)
+        shown = b""
+        while True:
+            try:
+                chunk = os.read(controller, 4096)
+            except OSError:  # EIO: the terminal side is closed and drained
+                break
+            if not chunk:
+                break
+            shown += chunk
+    finally:
+        os.close(controller)
+    assert result.returncode == 0
+    assert result.stdout == "accepted 50, duplicate 0, rejected 0\n"
+    assert b"ingesting" in shown and b"100%" in shown
 
 
 def test_ingest_json_array_from_stdin(db):
