@@ -30,7 +30,7 @@ WITH reg AS (
 hm AS (
     SELECT count(*)                                   AS reconciled_signals,
            count(*) FILTER (WHERE o.n = 0)            AS complete_signals,
-           coalesce(sum(o.n), 0)                      AS open_gaps,
+           coalesce(sum(o.n), 0)::bigint              AS open_gaps,
            round(avg(h.health_score), 1)              AS mean_health
       FROM sigsync.signal_health_metrics h
      CROSS JOIN LATERAL (
@@ -56,7 +56,7 @@ SELECT reg.signals,
        round(100.0 * hm.complete_signals / nullif(hm.reconciled_signals, 0), 1) AS pct_complete,
        hm.open_gaps,
        (SELECT coalesce(sum(CASE WHEN jsonb_typeof(r.summary -> 'gaps_opened') = 'number'
-                                 THEN (r.summary ->> 'gaps_opened')::numeric ELSE 0 END), 0)
+                                 THEN (r.summary ->> 'gaps_opened')::numeric ELSE 0 END), 0)::bigint
           FROM sigsync.sync_runs r
          WHERE r.started_at > now() - interval '1 hour') AS gaps_detected_last_hour,
        (SELECT count(*)
