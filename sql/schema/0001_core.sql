@@ -264,6 +264,7 @@ COMMENT ON COLUMN sigsync.signals.dirty IS
 CREATE INDEX signals_dirty_idx ON sigsync.signals (symbol, trade_id) WHERE dirty;
 CREATE INDEX signals_active_idx ON sigsync.signals (symbol, trade_id) WHERE status = 'active';
 CREATE INDEX signals_symbol_time_idx ON sigsync.signals (symbol, signal_time);
+CREATE INDEX signals_trade_id_idx ON sigsync.signals (trade_id);
 CREATE INDEX signals_cancelled_by_idx ON sigsync.signals (symbol, cancelled_by) WHERE cancelled_by IS NOT NULL;
 
 -- A candidate value for one registry field, from an event or a fill rule. The projection
@@ -347,6 +348,8 @@ COMMENT ON TABLE sigsync.sync_audit_log IS
 CREATE INDEX sync_audit_log_signal_idx ON sigsync.sync_audit_log (symbol, trade_id, action_timestamp);
 CREATE INDEX sync_audit_log_time_idx ON sigsync.sync_audit_log (action_timestamp);
 CREATE INDEX sync_audit_log_run_idx ON sigsync.sync_audit_log (run_id);
+CREATE INDEX sync_audit_log_open_review_idx ON sigsync.sync_audit_log (symbol, trade_id)
+    WHERE action_type IN ('anomaly', 'conflict') AND reviewed_at IS NULL;
 
 -- Health -------------------------------------------------------------------
 CREATE TABLE sigsync.signal_health_metrics (

@@ -1,0 +1,105 @@
+"""`sigsync reconcile` (one cycle) and `sigsync report` (gap breakdown and health).
+
+Both are a SELECT or two: the cycle is sigsync.reconcile(), the report reads the views
+sigsync.gap_summary and sigsync.system_health.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+
+import click
+
+from sigsync.app import App, pass_app
+from sigsync.demo import format_table
+from sigsync.errors import SigsyncError
+
+BAR_WIDTH = 40
+
+
+def run_cycle(conn, now: datetime | None = None, full: bool = False, trigger: str = "cli") -> dict:
+    """One reconcile cycle in its own transaction; returns its summary."""
+    with conn.transaction():
+        conn.execute("SELECT set_config('sigsync.trigger', %s, true)", (trigger,))
+        if now is None:
+            (summary,) = conn.execute("SELECT sigsync.reconcile(p_full => %s)", (full,)).fetchone()
+        else:
+            (summary,) = conn.execute("SELECT sigsync.reconcile(%s, %s)", (now, full)).fetchone()
+    return summary
+
+
+def describe_cycle(summary: dict) -> str:
+    """One line per cycle: status, signals, fills by tier, gaps, duration."""
+    if summary.get("status") != "ok":
+        return f"cycle {summary.get('run_id')}: {summary.get('status')}: {summary.get('error') or summary.get('reason')}"
+    fills = summary.get("fills_by_tier") or {}
+    fill_text = ", ".join(f"tier {t}: {n}" for t, n in sorted(fills.items())) or "none"
+    before = sum((summary.get("gaps_before") or {}).values())
+    after = sum((summary.get("gaps_after") or {}).values())
+    return (f"cycle {summary['run_id']}: ok, {summary['signals_processed']} signals, fills {fill_text}, "
+            f"gaps {before} -> {after}, cancellations +{summary['cancellations_inferred']}"
+            f"/-{summary['cancellations_reverted']}, anomalies {summary['anomalies']}, "
+            f"{summary['duration_ms']} ms")
+
+
+@click.command("reconcile")
+@click.option("--now", "now", type=click.DateTime(formats=["%Y-%m-%dT%H:%M:%S%z", "%Y-%m-%d %H:%M:%S%z",
+                                                              "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M:%S"]),
+              help="Evaluate the cycle at this time instead of now() (p_now).")
+@click.option("--full", is_flag=True, help="Re-check every signal, not only the changed and active ones.")
+@click.option("--json", "as_json", is_flag=True, help="Print the cycle summary as JSON.")
+@pass_app
+def reconcile_cmd(app: App, now: datetime | None, full: bool, as_json: bool):
+    """Run one reconcile cycle (SELECT sigsync.reconcile()) and print its summary.
+
+    Exit status 1 when the cycle failed (the failure is recorded in sigsync.sync_runs).
+    """
+    with app.connect() as conn:
+        summary = run_cycle(conn, now, full)
+    click.echo(json.dumps(summary, indent=2, sort_keys=True) if as_json else describe_cycle(summary))
+    if summary.get("status") == "error":
+        raise SigsyncError(f"the reconcile cycle failed: {summary.get('error')}")
+
+
+def gap_report(conn) -> dict:
+    gaps = conn.execute("SELECT gap_type, open_count FROM sigsync.gap_summary").fetchall()
+    cur = conn.execute("SELECT * FROM sigsync.system_health")
+    health = dict(zip([d.name for d in cur.description], cur.fetchone()))
+    return {"gaps": {g: n for g, n in gaps}, "health": health}
+
+
+def format_report(report: dict) -> str:
+    gaps, health = report["gaps"], report["health"]
+    total = sum(gaps.values())
+    widest = max(gaps.values(), default=0) or 1
+    rows = [(g, n, "█" * round(BAR_WIDTH * n / widest)) for g, n in gaps.items()]
+    mean = health.get("mean_health")
+    lines = [
+        "GAP DETECTION REPORT",
+        f"Total gaps: {total}",
+        f"Health score: {'n/a' if mean is None else f'{mean}/100'}   alert level: {health.get('alert_level')}",
+        f"Signals: {health.get('signals')} ({health.get('active_signals')} active), "
+        f"complete: {health.get('pct_complete')}%",
+        f"Indicator: {'online' if health.get('indicator_online') else 'offline'}"
+        f" (last heartbeat {health.get('last_heartbeat_at') or 'never'})",
+        f"Last cycle: {health.get('last_cycle_at') or 'never'}"
+        f" ({health.get('last_cycle_status') or '-'}, {health.get('last_cycle_duration_ms') or '-'} ms)",
+        "",
+        "Gaps by type:",
+        format_table(["gap_type", "open", ""], rows),
+    ]
+    return "\n".join(lines)
+
+
+@click.command("report")
+@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+@pass_app
+def report_cmd(app: App, as_json: bool):
+    """Print the gap breakdown and system health (sigsync.gap_summary, sigsync.system_health)."""
+    with app.connect() as conn:
+        report = gap_report(conn)
+    click.echo(json.dumps(report, indent=2, default=str) if as_json else format_report(report))
+
+
+COMMANDS = [reconcile_cmd, report_cmd]
