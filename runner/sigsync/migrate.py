@@ -30,7 +30,7 @@ TRY_LOCK_SQL = "SELECT pg_try_advisory_xact_lock(hashtext('sigsync.migrate'))"
 
 BOOTSTRAP_SQL = """
 CREATE SCHEMA IF NOT EXISTS sigsync;
-CREATE TABLE IF NOT EXISTS sigsync.sigsync_migrations (
+CREATE TABLE sigsync.sigsync_migrations (
     name       text PRIMARY KEY,
     version    text,
     kind       text NOT NULL CHECK (kind IN ('versioned', 'function', 'view')),
@@ -91,7 +91,7 @@ class MigrationError(SigsyncError):
 @dataclass(frozen=True)
 class SqlFile:
     name: str  # path relative to the SQL tree, e.g. 'schema/0001_core.sql'
-    kind: str  # versioned | function | view
+    kind: str  # versioned | function | view | rollback
     version: str | None
     path: Path
     checksum: str
@@ -133,6 +133,12 @@ class SqlTree:
     def rollback_path(self, name: str) -> Path:
         """The inverse of a versioned file: schema/NNNN_x.sql -> rollback/NNNN_x.sql."""
         return self.root / "rollback" / Path(name).name
+
+    def rollback_file(self, name: str) -> SqlFile:
+        path = self.rollback_path(name)
+        if not path.is_file():
+            raise MigrationError(f"{name}: no rollback file {path}")
+        return SqlFile.load(self.root, path, "rollback")
 
 
 # -- the state recorded in the database -------------------------------------------------------
@@ -193,15 +199,13 @@ def compute_status(tree: SqlTree, applied: dict[str, Applied]) -> Status:
 # -- applying ----------------------------------------------------------------------------------
 
 
-def _execute_file(conn: psycopg.Connection, f: SqlFile | Path, name: str | None = None) -> None:
+def _execute_file(conn: psycopg.Connection, f: SqlFile) -> None:
     """Run one file's statements (simple query protocol: several statements, no parameters)."""
-    path = f.path if isinstance(f, SqlFile) else f
-    name = name or (f.name if isinstance(f, SqlFile) else path.name)
-    text = path.read_text(encoding="utf-8")
+    text = f.text()
     try:
         conn.execute(text, prepare=False)
     except psycopg.Error as exc:
-        raise MigrationError(f"{name}: {_describe(exc, text)}") from exc
+        raise MigrationError(f"{f.name}: {_describe(exc, text)}") from exc
 
 
 def _describe(exc: psycopg.Error, text: str) -> str:
@@ -227,21 +231,18 @@ def _forget(conn: psycopg.Connection, names: list[str]) -> None:
     conn.execute("DELETE FROM sigsync.sigsync_migrations WHERE name = ANY(%s)", (names,))
 
 
-def _drop_all(conn: psycopg.Connection, query: str) -> list[str]:
-    dropped = []
+def _drop_all(conn: psycopg.Connection, query: str) -> None:
     for kind, name in conn.execute(query).fetchall():
         # IF EXISTS: an earlier CASCADE may have taken it already
         conn.execute(f"DROP {kind} IF EXISTS {name} CASCADE")
-        dropped.append(name)
-    return dropped
 
 
-def drop_views(conn: psycopg.Connection) -> list[str]:
-    return _drop_all(conn, VIEWS_SQL)
+def drop_views(conn: psycopg.Connection) -> None:
+    _drop_all(conn, VIEWS_SQL)
 
 
-def drop_functions(conn: psycopg.Connection) -> list[str]:
-    return _drop_all(conn, FUNCTIONS_SQL)
+def drop_functions(conn: psycopg.Connection) -> None:
+    _drop_all(conn, FUNCTIONS_SQL)
 
 
 def apply_functions(conn: psycopg.Connection, files: list[SqlFile]) -> None:
@@ -302,12 +303,13 @@ class Migrator:
         conn = self.conn
         with conn.transaction():
             self._lock()
-            conn.execute(BOOTSTRAP_SQL)
+            if conn.execute("SELECT to_regclass('sigsync.sigsync_migrations')").fetchone()[0] is None:
+                conn.execute(BOOTSTRAP_SQL)
             st = self.status()
             problems = [f"{n}: applied, but its file changed since (checksum differs)" for n in st.mismatched]
             problems += [f"{n}: applied, but the file is missing" for n in st.missing]
             problems += [f"{n}: pending, but older than the applied version {st.version}" for n in st.out_of_order]
-            problems += [f"{f.name}: no inverse {self.tree.rollback_path(f.name).relative_to(self.tree.root)}"
+            problems += [f"{f.name}: no inverse rollback/{Path(f.name).name}"
                          for f in st.pending if not self.tree.rollback_path(f.name).is_file()]  # fmt: skip
             if problems:
                 raise MigrationError("refusing to migrate, nothing was applied:\n  " + "\n  ".join(problems))
@@ -355,14 +357,9 @@ class Migrator:
             if target != "0" and target not in {a.version for a in versions}:
                 raise MigrationError(f"version {target} is not applied; applied: {', '.join(a.version for a in versions)}")
 
-            files = []
-            for a in undo:
-                path = self.tree.rollback_path(a.name)
-                if not path.is_file():
-                    raise MigrationError(f"{a.name}: no rollback file {path}")
-                files.append((a, path))
+            files = [(a, self.tree.rollback_file(a.name)) for a in undo]
             if not yes:
-                held = self._tables_with_rows([p for _, p in files])
+                held = self._tables_with_rows([f for _, f in files])
                 if held:
                     raise MigrationError(
                         "refusing to roll back: it would drop tables holding rows ("
@@ -372,8 +369,8 @@ class Migrator:
 
             drop_views(conn)
             drop_functions(conn)
-            for a, path in files:
-                _execute_file(conn, path, f"rollback/{path.name}")
+            for a, f in files:
+                _execute_file(conn, f)
                 _forget(conn, [a.name])
             _forget(conn, [a.name for a in applied.values() if a.kind != "versioned"])
 
@@ -393,15 +390,15 @@ class Migrator:
                         + (exc.diag.message_detail or str(exc)).replace("\n", "\n  ")
                     ) from None
 
-        for a, path in files:
+        for a, _ in files:
             self.echo(f"rolled back {a.name}")
         self.echo(f"now at version {target}" if target != "0" else "now at version 0: schema sigsync removed")
         return [a.name for a, _ in files]
 
-    def _tables_with_rows(self, rollback_files: list[Path]) -> list[tuple[str, int]]:
+    def _tables_with_rows(self, rollback_files: list[SqlFile]) -> list[tuple[str, int]]:
         held = []
-        for path in rollback_files:
-            for schema, table in dropped_tables(path.read_text(encoding="utf-8")):
+        for f in rollback_files:
+            for schema, table in dropped_tables(f.text()):
                 qualified = sql.SQL("{}.{}").format(sql.Identifier(schema), sql.Identifier(table))
                 if self.conn.execute("SELECT to_regclass(%s)", (qualified.as_string(self.conn),)).fetchone()[0] is None:
                     continue
