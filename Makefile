@@ -12,7 +12,8 @@ PYTEST_FLAGS ?= -q -ra --durations=5
 deps:
 	@missing=""; \
 	for p in $(DEB_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
-	if ! $(PYTHON) -c 'import ensurepip, venv' >/dev/null 2>&1; then missing="$$missing python3-venv"; fi; \
+	if [ "$$($(PYTHON) -c 'import sys; print(sys.base_prefix)')" = /usr ] && ! dpkg -s python3-venv >/dev/null 2>&1; then \
+		missing="$$missing python3-venv"; fi; \
 	if [ -n "$$missing" ]; then \
 		echo "installing:$$missing"; \
 		$(SUDO) apt-get update -q && \
