@@ -9,7 +9,7 @@
 --
 -- Steps: Tier 0 / Tier 3 / targets fills -> cancellation (alternation rule) -> Tier 2 bar
 -- walk (missed exits always; running metrics whenever the indicator cannot answer) -> gaps
--- and health -> Tier 1 sync requests -> clear the work marks.
+-- and health -> Tier 1 sync requests -> prune history past its retention -> clear the work marks.
 -- Every write is audited with this run's id; the summary is stored in sync_runs and returned.
 CREATE OR REPLACE FUNCTION sigsync.reconcile(p_now timestamptz DEFAULT now(), p_full boolean DEFAULT false)
 RETURNS jsonb
@@ -35,6 +35,7 @@ DECLARE
     v_anomalies integer;
     v_requests integer := 0;
     v_timeouts integer := 0;
+    v_pruned bigint;
     v_summary jsonb;
     v_err text;
 BEGIN
@@ -155,7 +156,10 @@ BEGIN
         v_timeouts := sigsync._expire_sync_requests(v_run, p_now);
         v_requests := sigsync._request_sync(v_run, p_now, v_syms, v_tids);
 
-        -- 7. the work is done: clear the marks of the rows this cycle holds
+        -- 7. bounded history (retention settings)
+        v_pruned := sigsync._prune_history(p_now);
+
+        -- 8. the work is done: clear the marks of the rows this cycle holds
         UPDATE sigsync.signals s
            SET dirty = false
           FROM unnest(v_syms, v_tids) k(symbol, trade_id)
@@ -199,6 +203,7 @@ BEGIN
             'anomalies', v_anomalies,
             'sync_requests', v_requests,
             'sync_timeouts', v_timeouts,
+            'pruned', v_pruned,
             'duration_ms', round(extract(epoch FROM clock_timestamp() - v_started) * 1000, 3));
 
         UPDATE sigsync.sync_runs

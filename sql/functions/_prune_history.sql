@@ -1,0 +1,41 @@
+-- Internal: keep history bounded (DESIGN §9, issue: pg_cron run history must not grow without
+-- bound). Deletes, as of p_now: sync_runs and closed sync_requests older than run_retention,
+-- pg_cron's cron.job_run_details older than run_retention (when pg_cron is installed and
+-- readable), and sync_audit_log rows older than audit_retention (kept longer than run
+-- history). Each delete is an index range scan on the time column. Returns rows deleted.
+CREATE OR REPLACE FUNCTION sigsync._prune_history(p_now timestamptz)
+RETURNS bigint
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    v_runs_before timestamptz := p_now - sigsync._setting_interval('run_retention');
+    v_audit_before timestamptz := p_now - sigsync._setting_interval('audit_retention');
+    v_n bigint;
+    v_total bigint := 0;
+BEGIN
+    DELETE FROM sigsync.sync_runs WHERE started_at < v_runs_before AND status <> 'running';
+    GET DIAGNOSTICS v_n = ROW_COUNT;
+    v_total := v_total + v_n;
+    DELETE FROM sigsync.sync_requests WHERE created_at < v_runs_before AND status <> 'open';
+    GET DIAGNOSTICS v_n = ROW_COUNT;
+    v_total := v_total + v_n;
+    DELETE FROM sigsync.sync_audit_log WHERE action_timestamp < v_audit_before;
+    GET DIAGNOSTICS v_n = ROW_COUNT;
+    v_total := v_total + v_n;
+    IF to_regclass('cron.job_run_details') IS NOT NULL THEN
+        BEGIN
+            EXECUTE 'DELETE FROM cron.job_run_details WHERE end_time < $1' USING v_runs_before;
+            GET DIAGNOSTICS v_n = ROW_COUNT;
+            v_total := v_total + v_n;
+        EXCEPTION WHEN insufficient_privilege THEN
+            NULL;   -- pg_cron's history belongs to its owner; nothing to prune from here
+        END;
+    END IF;
+    RETURN v_total;
+END
+$$;
+COMMENT ON FUNCTION sigsync._prune_history(timestamptz) IS
+    'Internal: delete run history (sync_runs, closed sync_requests, cron.job_run_details) older than run_retention '
+    'and audit rows older than audit_retention.';
+REVOKE ALL ON FUNCTION sigsync._prune_history(timestamp with time zone) FROM PUBLIC;
