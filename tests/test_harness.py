@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -15,21 +16,22 @@ from support import REPO
 
 
 def test_sigterm_to_a_test_run_stops_its_cluster(tmp_path):
+    report = tmp_path / "root.txt"
     (tmp_path / "test_wait.py").write_text(dedent("""
         import os, time
         from pathlib import Path
 
         def test_wait(cluster):
-            Path(os.environ["REPORT"]).write_text(str(cluster.root))
+            partial = Path(os.environ["REPORT"] + ".tmp")
+            partial.write_text(str(cluster.root))
+            partial.rename(os.environ["REPORT"])  # atomically: never read half-written
             time.sleep(120)
     """))
-    report = tmp_path / "root.txt"
     env = {**os.environ, "PYTHONPATH": f"{REPO / 'tests'}:{REPO / 'runner'}", "REPORT": str(report)}
     proc = subprocess.Popen(
         [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-p", "conftest", "test_wait.py"],
         cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
     )  # fmt: skip
-    cluster = None
     try:
         deadline = time.monotonic() + 60
         while not report.exists() and proc.poll() is None and time.monotonic() < deadline:
@@ -45,5 +47,7 @@ def test_sigterm_to_a_test_run_stops_its_cluster(tmp_path):
         if proc.poll() is None:
             proc.kill()
             proc.wait()
-        if cluster and cluster.is_running():
-            cluster.stop()
+        if report.exists():  # whatever happened above, leave no server behind
+            leftover = Cluster(report.read_text())
+            leftover.stop()
+            shutil.rmtree(leftover.root, ignore_errors=True)
