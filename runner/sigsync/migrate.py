@@ -153,8 +153,12 @@ class Applied:
     applied_at: object
 
 
+def _bootstrapped(conn: psycopg.Connection) -> bool:
+    return conn.execute("SELECT to_regclass('sigsync.sigsync_migrations')").fetchone()[0] is not None
+
+
 def _applied(conn: psycopg.Connection) -> dict[str, Applied]:
-    if conn.execute("SELECT to_regclass('sigsync.sigsync_migrations')").fetchone()[0] is None:
+    if not _bootstrapped(conn):
         return {}
     rows = conn.execute("SELECT name, version, kind, checksum, applied_at FROM sigsync.sigsync_migrations")
     return {r[0]: Applied(*r) for r in rows}
@@ -303,7 +307,7 @@ class Migrator:
         conn = self.conn
         with conn.transaction():
             self._lock()
-            if conn.execute("SELECT to_regclass('sigsync.sigsync_migrations')").fetchone()[0] is None:
+            if not _bootstrapped(conn):
                 conn.execute(BOOTSTRAP_SQL)
             st = self.status()
             problems = [f"{n}: applied, but its file changed since (checksum differs)" for n in st.mismatched]
