@@ -13,6 +13,7 @@ DECLARE
     v_audit_before timestamptz := p_now - sigsync._setting_interval('audit_retention');
     v_n bigint;
     v_total bigint := 0;
+    v_cron_history regclass := to_regclass('cron.job_run_details');   -- exists only where pg_cron is
 BEGIN
     DELETE FROM sigsync.sync_runs WHERE started_at < v_runs_before AND status <> 'running';
     GET DIAGNOSTICS v_n = ROW_COUNT;
@@ -23,9 +24,9 @@ BEGIN
     DELETE FROM sigsync.sync_audit_log WHERE action_timestamp < v_audit_before;
     GET DIAGNOSTICS v_n = ROW_COUNT;
     v_total := v_total + v_n;
-    IF to_regclass('cron.job_run_details') IS NOT NULL THEN
+    IF v_cron_history IS NOT NULL THEN
         BEGIN
-            EXECUTE 'DELETE FROM cron.job_run_details WHERE end_time < $1' USING v_runs_before;
+            EXECUTE format('DELETE FROM %s WHERE end_time < $1', v_cron_history) USING v_runs_before;
             GET DIAGNOSTICS v_n = ROW_COUNT;
             v_total := v_total + v_n;
         EXCEPTION WHEN insufficient_privilege THEN
