@@ -35,11 +35,7 @@ SELECT s.symbol,
        s.bars_pending,
        s.cancel_detection,
        h.health_score,
-       ARRAY(SELECT g.key
-               FROM jsonb_each(h.gaps) g
-              WHERE g.value NOT IN ('false'::jsonb, 'null'::jsonb)
-                AND EXISTS (SELECT 1 FROM sigsync.gap_types t WHERE t.gap_type = g.key)
-              ORDER BY g.key COLLATE "C") AS gaps,
+       sigsync._gap_list(h.gaps) AS gaps,
        -- additions after the contract columns
        s.source,
        s.signal_price,

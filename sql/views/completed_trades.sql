@@ -35,11 +35,7 @@ SELECT s.symbol,
             THEN (s.provenance -> 'be_exit_time' ->> 'tier') <> 'event' END AS be_exit_inferred,
        s.source,
        h.health_score,
-       ARRAY(SELECT g.key
-               FROM jsonb_each(h.gaps) g
-              WHERE g.value NOT IN ('false'::jsonb, 'null'::jsonb)
-                AND EXISTS (SELECT 1 FROM sigsync.gap_types t WHERE t.gap_type = g.key)
-              ORDER BY g.key COLLATE "C") AS gaps
+       sigsync._gap_list(h.gaps) AS gaps
   FROM sigsync.signals s
   LEFT JOIN sigsync.signal_health_metrics h
          ON h.symbol = s.symbol AND h.trade_id = s.trade_id

@@ -5,11 +5,10 @@ CREATE VIEW sigsync.gap_summary AS
 SELECT t.gap_type,
        coalesce(c.open_count, 0) AS open_count
   FROM sigsync.gap_types t
-  LEFT JOIN (SELECT g.key AS gap_type, count(*) AS open_count
+  LEFT JOIN (SELECT g.gap_type, count(*) AS open_count
                FROM sigsync.signal_health_metrics h
-              CROSS JOIN LATERAL jsonb_each(h.gaps) g
-              WHERE g.value NOT IN ('false'::jsonb, 'null'::jsonb)
-              GROUP BY g.key) c
+              CROSS JOIN LATERAL sigsync._open_gap_entries(h.gaps) g
+              GROUP BY g.gap_type) c
          ON c.gap_type = t.gap_type
  ORDER BY t.weight DESC, t.gap_type COLLATE "C";
 

@@ -5,12 +5,10 @@
 CREATE VIEW sigsync.signal_gaps AS
 SELECT h.symbol,
        h.trade_id,
-       g.key AS gap_type,
-       CASE WHEN jsonb_typeof(g.value) = 'string' THEN (g.value #>> '{}')::timestamptz END AS since
+       g.gap_type,
+       g.since
   FROM sigsync.signal_health_metrics h
- CROSS JOIN LATERAL jsonb_each(h.gaps) g
- WHERE g.value NOT IN ('false'::jsonb, 'null'::jsonb)
-   AND EXISTS (SELECT 1 FROM sigsync.gap_types t WHERE t.gap_type = g.key);
+ CROSS JOIN LATERAL sigsync._open_gap_entries(h.gaps) g;
 
 COMMENT ON VIEW sigsync.signal_gaps IS
     'Open gaps, one row per (signal, gap type), with since = when the gap was first seen open (as of the last '

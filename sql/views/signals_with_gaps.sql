@@ -20,13 +20,10 @@ SELECT s.symbol,
   JOIN sigsync.signals s
     ON s.symbol = h.symbol AND s.trade_id = h.trade_id
  CROSS JOIN LATERAL (
-        SELECT array_agg(g.key ORDER BY g.key COLLATE "C") AS gaps,
+        SELECT array_agg(g.gap_type ORDER BY g.gap_type COLLATE "C") AS gaps,
                count(*)::integer AS gap_count,
-               min(CASE WHEN jsonb_typeof(g.value) = 'string'
-                        THEN (g.value #>> '{}')::timestamptz END) AS oldest_gap_since
-          FROM jsonb_each(h.gaps) g
-         WHERE g.value NOT IN ('false'::jsonb, 'null'::jsonb)
-           AND EXISTS (SELECT 1 FROM sigsync.gap_types t WHERE t.gap_type = g.key)
+               min(g.since) AS oldest_gap_since
+          FROM sigsync._open_gap_entries(h.gaps) g
        ) o
  WHERE o.gap_count > 0;
 

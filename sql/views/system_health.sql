@@ -34,10 +34,7 @@ hm AS (
            round(avg(h.health_score), 1)              AS mean_health
       FROM sigsync.signal_health_metrics h
      CROSS JOIN LATERAL (
-            SELECT count(*) AS n
-              FROM jsonb_each(h.gaps) g
-             WHERE g.value NOT IN ('false'::jsonb, 'null'::jsonb)
-               AND EXISTS (SELECT 1 FROM sigsync.gap_types t WHERE t.gap_type = g.key)
+            SELECT count(*) AS n FROM sigsync._open_gap_entries(h.gaps)
            ) o
 ),
 last_cycle AS (
