@@ -12,7 +12,7 @@ from datetime import datetime
 import click
 
 from sigsync.app import App, pass_app
-from sigsync.demo import format_table
+from sigsync.output import format_table
 from sigsync.errors import SigsyncError
 
 BAR_WIDTH = 40
