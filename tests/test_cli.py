@@ -283,9 +283,14 @@ def test_demo_on_a_fresh_embedded_cluster(data_dir):
     assert result.returncode == 0, result.stderr
     assert "applied schema/0001_core.sql" in result.stdout
     assert "accepted 13, duplicate 1, rejected 1" in result.stdout
-    table = result.stdout.split("sigsync.signals:\n", 1)[1].splitlines()
+    table = result.stdout.split("sigsync.signals:\n", 1)[1].split("\n\n", 1)[0].splitlines()
     assert [c.strip() for c in table[0].split("|")][:3] == ["symbol", "trade_id", "status"]
     assert len([row for row in table if "_BULLISH" in row or "_BEARISH" in row]) == 3
+    # then one cycle, the reconciled signals and the report
+    assert "reconcile: cycle 1: ok, 3 signals" in result.stdout
+    after = result.stdout.split("sigsync.all_signals:\n", 1)[1].split("\n\n", 1)[0]
+    assert "20251212_111000000_BEARISH | active" in after and "no_mfe_update" in after
+    assert "GAP DETECTION REPORT" in result.stdout and "Total gaps: 1" in result.stdout
     assert Cluster(data_dir).processes() == []
 
 
