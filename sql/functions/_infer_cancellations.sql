@@ -33,7 +33,8 @@ BEGIN
         SELECT p.symbol, p.trade_id
           FROM x
           JOIN sigsync.signals p
-            ON p.symbol = x.symbol AND p.signal_time < x.signal_time AND p.direction <> x.direction
+            ON p.symbol = x.symbol AND p.signal_time < x.signal_time
+           AND p.direction = CASE x.direction WHEN 'Bullish' THEN 'Bearish' ELSE 'Bullish' END
            AND p.signal_time > coalesce((SELECT max(q.signal_time) FROM sigsync.signals q
                                           WHERE q.symbol = x.symbol AND q.direction = x.direction
                                             AND q.signal_time < x.signal_time), '-infinity')
@@ -56,10 +57,12 @@ BEGIN
           FROM locked l
           LEFT JOIN LATERAL (SELECT n.trade_id, n.signal_time
                                FROM sigsync.signals n
-                              WHERE n.symbol = l.symbol AND n.signal_time > l.signal_time
-                                AND n.direction IS NOT NULL AND n.direction <> l.direction
+                              WHERE NOT l.has_entry
+                                AND n.symbol = l.symbol
+                                AND n.direction = CASE l.direction WHEN 'Bullish' THEN 'Bearish' ELSE 'Bullish' END
+                                AND n.signal_time > l.signal_time
                               ORDER BY n.signal_time, n.trade_id
-                              LIMIT 1) n ON NOT l.has_entry
+                              LIMIT 1) n ON true
     ),
     c AS (
         -- derived facts: recomputed every time; JSON null clears an inference that no longer

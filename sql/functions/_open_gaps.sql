@@ -52,14 +52,18 @@ AS $$
          ) g(gap_type, is_open)
          WHERE g.is_open
     ),
+    field_gap AS (
+        SELECT f.field, gt.gap_type FROM sigsync.gap_types gt CROSS JOIN LATERAL unnest(gt.fields) f(field)
+    ),
     low_conf AS (
         -- per gap type, the lowest confidence among its filled fields, where below 1.0
-        SELECT s.symbol, s.trade_id, gt.gap_type, min((s.provenance -> f.field ->> 'confidence')::numeric) AS conf
+        -- (provenance is read once per signal: it is large and stored out of line)
+        SELECT s.symbol, s.trade_id, fg.gap_type, min((p.value ->> 'confidence')::numeric) AS conf
           FROM s
-          JOIN sigsync.gap_types gt ON true
-         CROSS JOIN LATERAL unnest(gt.fields) f(field)
-         WHERE (s.provenance -> f.field ->> 'confidence')::numeric < 1
-         GROUP BY s.symbol, s.trade_id, gt.gap_type
+         CROSS JOIN LATERAL jsonb_each(s.provenance) p
+          JOIN field_gap fg ON fg.field = p.key
+         WHERE (p.value ->> 'confidence')::numeric < 1
+         GROUP BY s.symbol, s.trade_id, fg.gap_type
     ),
     per_signal AS (
         SELECT s.symbol, s.trade_id,

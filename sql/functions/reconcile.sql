@@ -60,9 +60,19 @@ BEGIN
           INTO v_syms, v_tids
           FROM (SELECT s.symbol, s.trade_id
                   FROM sigsync.signals s
-                 WHERE p_full OR s.dirty OR s.status = 'active'
+                 WHERE p_full
                  ORDER BY s.symbol, s.trade_id
                    FOR NO KEY UPDATE SKIP LOCKED) w;
+        IF NOT p_full THEN   -- through the partial indexes on dirty and on active signals
+            SELECT coalesce(array_agg(w.symbol ORDER BY w.symbol, w.trade_id), '{}'),
+                   coalesce(array_agg(w.trade_id ORDER BY w.symbol, w.trade_id), '{}')
+              INTO v_syms, v_tids
+              FROM (SELECT s.symbol, s.trade_id
+                      FROM sigsync.signals s
+                     WHERE s.dirty OR s.status = 'active'
+                     ORDER BY s.symbol, s.trade_id
+                       FOR NO KEY UPDATE SKIP LOCKED) w;
+        END IF;
 
         SELECT coalesce(jsonb_object_agg(t.gap_type, t.n), '{}') INTO v_before
           FROM (SELECT g.key AS gap_type, count(*) AS n

@@ -264,6 +264,8 @@ COMMENT ON COLUMN sigsync.signals.dirty IS
 CREATE INDEX signals_dirty_idx ON sigsync.signals (symbol, trade_id) WHERE dirty;
 CREATE INDEX signals_active_idx ON sigsync.signals (symbol, trade_id) WHERE status = 'active';
 CREATE INDEX signals_symbol_time_idx ON sigsync.signals (symbol, signal_time);
+-- the alternation rule: the next / previous signal of a given direction
+CREATE INDEX signals_symbol_direction_time_idx ON sigsync.signals (symbol, direction, signal_time);
 CREATE INDEX signals_trade_id_idx ON sigsync.signals (trade_id);
 CREATE INDEX signals_cancelled_by_idx ON sigsync.signals (symbol, cancelled_by) WHERE cancelled_by IS NOT NULL;
 
