@@ -133,6 +133,7 @@ SELECT is((pg_temp.health('EX3', '20251212_104200000_BULLISH')).gaps, '{"no_htf_
 -- 100 - no_htf_alignment 10 (open) - deductions for fills below 1.0: targets (Tier 2) 10x0.2,
 -- signal_date/signal_time (Tier 3) 10x0.1, bars_to_confirmation (Tier 3) 10x0.1, be_mfe/no_be_mfe
 -- (Tier 2, indicator offline) 15x0.2, mae_global_r (Tier 2) 10x0.2 = 100 - 10 - 9 = 81
+-- (each gap type's weight deducted once, at the lowest confidence of its fields; see 21_gaps)
 SELECT is((pg_temp.health('EX3', '20251212_104200000_BULLISH')).health_score, 81,
           'ex3: health 81 (htf gap open, Tier 2/3 fills deducted)');
 INSERT INTO run VALUES ('ex3b', sigsync.reconcile(p_now => '2025-12-12 15:47:00+00'));

@@ -210,6 +210,9 @@ SELECT is(calculate_signal_health_score('["missed_exit"]'), 80, 'missed_exit wei
 SELECT is(calculate_signal_health_score('["anomaly"]'), 90, 'anomaly weighs 10');
 SELECT is(calculate_signal_health_score('{"confidence": {"no_targets": 0.8}}'), 98, 'a fill at 0.8: minus weight 10 x 0.2');
 SELECT is(calculate_signal_health_score('{"confidence": {"targets_extended": 0.8}}'), 98, 'confidence keyed by field name works too');
+-- DESIGN §9 says "weight x (1 - confidence) for each field filled below 1.0"; the weight belongs to
+-- the gap type, and the implementation deducts it once per gap type at its lowest confidence (so
+-- a filled gap never costs more than an open one). The health numbers in 20/21 use this reading.
 SELECT is(calculate_signal_health_score('{"confidence": {"be_mfe": 0.8, "no_be_mfe": 0.9}}'), 97,
           'two fields of one gap type: the lowest confidence counts once (15 x 0.2)');
 SELECT is(calculate_signal_health_score('{"no_mfe_update": true, "confidence": {"no_mfe_update": 0.8, "no_mae": 0.8}}'), 83,
