@@ -12,11 +12,11 @@ from pathlib import Path
 import click
 import psycopg
 
-from sigsync import __version__, cluster, demo, ingest, loop, migrate, reconcile
+from sigsync import __version__, cluster, demo, ingest, loop, migrate, reconcile, schedule
 from sigsync.app import App
 from sigsync.errors import Interrupted, SigsyncError
 
-COMMAND_MODULES = [cluster, migrate, ingest, reconcile, demo, loop]
+COMMAND_MODULES = [cluster, migrate, ingest, reconcile, demo, loop, schedule]
 
 
 class SigsyncGroup(click.Group):
