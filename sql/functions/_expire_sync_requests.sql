@@ -1,5 +1,5 @@
 -- Internal: close open sync requests: 'answered' once every signal asked for got an MFE
--- update after the request; 'timed_out' when older than sync_request_timeout (audited per
+-- update after the request or is no longer active; 'timed_out' when older than sync_request_timeout (audited per
 -- signal; Tier 2 then fills at once). Returns the number timed out.
 CREATE OR REPLACE FUNCTION sigsync._expire_sync_requests(p_run_id bigint, p_now timestamptz)
 RETURNS integer
@@ -15,8 +15,8 @@ BEGIN
        AND NOT EXISTS (SELECT 1
                          FROM unnest(r.symbols, r.trade_ids) k(symbol, trade_id)
                          LEFT JOIN sigsync.signals s ON s.symbol = k.symbol AND s.trade_id = k.trade_id
-                        WHERE s.last_mfe_update_at IS NULL OR s.last_mfe_update_at <= r.created_at
-                              AND s.status = 'active');
+                        WHERE s.status = 'active'   -- a signal no longer active needs no answer
+                          AND (s.last_mfe_update_at IS NULL OR s.last_mfe_update_at <= r.created_at));
 
     WITH t AS (
         UPDATE sigsync.sync_requests r

@@ -19,9 +19,11 @@ BEGIN
           JOIN sigsync.signal_health_metrics m ON m.symbol = k.symbol AND m.trade_id = k.trade_id
           JOIN sigsync.signals s ON s.symbol = k.symbol AND s.trade_id = k.trade_id
          WHERE (m.gaps ? 'no_mfe_update' OR m.gaps ? 'no_mae')
-           AND sigsync._indicator_can_answer(s.source, s.trade_id, p_now)
-           AND NOT EXISTS (SELECT 1 FROM sigsync.sync_requests r
-                            WHERE r.status = 'open' AND s.trade_id = ANY (r.trade_ids))
+           AND sigsync._indicator_can_answer(s.source, s.symbol, s.trade_id, p_now)
+           AND NOT EXISTS (SELECT 1
+                             FROM sigsync.sync_requests r
+                            CROSS JOIN LATERAL unnest(r.symbols, r.trade_ids) o(symbol, trade_id)
+                            WHERE r.status = 'open' AND o.symbol = s.symbol AND o.trade_id = s.trade_id)
     ),
     ins AS (
         INSERT INTO sigsync.sync_requests (run_id, trade_ids, symbols, reason, created_at)

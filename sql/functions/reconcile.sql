@@ -7,8 +7,8 @@
 -- LOCKED (a signal being ingested right now stays dirty for the next cycle). p_full
 -- re-checks every signal.
 --
--- Steps: Tier 0 / Tier 3 / targets fills -> cancellation (alternation rule) -> Tier 2 bar
--- walk (missed exits always; running metrics whenever the indicator cannot answer) -> gaps
+-- Steps: Tier 0 / Tier 3 / targets fills -> cancellation (alternation rule) -> close or time
+-- out sync requests -> Tier 2 bar walk (missed exits always; running metrics whenever the indicator cannot answer) -> gaps
 -- and health -> Tier 1 sync requests -> prune history past its retention -> clear the work marks.
 -- Every write is audited with this run's id; the summary is stored in sync_runs and returned.
 CREATE OR REPLACE FUNCTION sigsync.reconcile(p_now timestamptz DEFAULT now(), p_full boolean DEFAULT false)
@@ -85,11 +85,15 @@ BEGIN
         -- 3. cancellations (may touch signals just outside the working set)
         v_cancel := sigsync._infer_cancellations(v_run, v_syms, v_tids);
 
-        -- 4. Tier 2 bar walk. Its inferences (BE trigger, EXIT_BE, missed EXIT_SL) are derived
+        -- 4. close answered sync requests and time out old ones first, so that Tier 2
+        --    fills at once in the cycle that times a request out (DESIGN §8)
+        v_timeouts := sigsync._expire_sync_requests(v_run, p_now);
+
+        -- 5. Tier 2 bar walk. Its inferences (BE trigger, EXIT_BE, missed EXIT_SL) are derived
         --    facts: recomputed from the current entry/stop/bars each time, a JSON null clearing
         --    an inference that no longer holds; they never beat an event value.
         WITH walk AS (
-            SELECT w.*, sigsync._indicator_can_answer(s.source, s.trade_id, p_now) AS indicator_can_answer,
+            SELECT w.*, sigsync._indicator_can_answer(s.source, s.symbol, s.trade_id, p_now) AS indicator_can_answer,
                    s.evt_be_mfe, s.evt_be_mfe_at, s.evt_no_be_mfe, s.evt_no_be_mfe_at,
                    s.evt_mae_global_r, s.evt_mae_global_r_at
               FROM sigsync._bar_walk(p_now, v_syms, v_tids) w
@@ -139,7 +143,7 @@ BEGIN
           FROM c;
         PERFORM sigsync._merge_candidates(v_tier2, v_run, true);
 
-        -- 5. gaps and health
+        -- 6. gaps and health
         WITH g AS (
             SELECT * FROM sigsync._open_gaps(p_now, v_syms, v_tids)
         ),
@@ -162,14 +166,13 @@ BEGIN
                (SELECT count(*) FROM up)
           INTO v_after, v_opened;
 
-        -- 6. Tier 1: ask the indicator for what only it can fill; time out old requests
-        v_timeouts := sigsync._expire_sync_requests(v_run, p_now);
+        -- 7. Tier 1: ask the indicator for what only it can fill
         v_requests := sigsync._request_sync(v_run, p_now, v_syms, v_tids);
 
-        -- 7. bounded history (retention settings)
+        -- 8. bounded history (retention settings)
         v_pruned := sigsync._prune_history(p_now);
 
-        -- 8. the work is done: clear the marks of the rows this cycle holds
+        -- 9. the work is done: clear the marks of the rows this cycle holds
         UPDATE sigsync.signals s
            SET dirty = false
           FROM unnest(v_syms, v_tids) k(symbol, trade_id)

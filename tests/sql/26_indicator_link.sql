@@ -39,7 +39,7 @@ SELECT sym, '2025-12-12 15:00:00+00'::timestamptz + make_interval(mins => n), 10
   FROM unnest(ARRAY['L1', 'L1B', 'L2', 'L3', 'L3B', 'L4']) sym, generate_series(1, 45) n;
 SELECT is((SELECT ARRAY[last_heartbeat_at::text, tracked_signals::text, indicator_version] FROM indicator_status WHERE source = 'indicator'),
           ARRAY['2025-12-12 15:09:00+00', '2', '2.1.0'], 'HEARTBEAT updates indicator_status (time, tracked count, version)');
-SELECT ok(sigsync._indicator_can_answer('indicator', '20251212_095900000_BULLISH', '2025-12-12 15:10:00+00'), 'A: the indicator is online');
+SELECT ok(sigsync._indicator_can_answer('indicator', 'L1', '20251212_095900000_BULLISH', '2025-12-12 15:10:00+00'), 'A: the indicator is online');
 
 INSERT INTO run VALUES ('a', sigsync.reconcile(p_now => '2025-12-12 15:10:00+00'));
 SELECT is((SELECT count(*)::integer FROM sync_requests), 1, 'A: ONE sync_requests row for the cycle');
@@ -131,11 +131,11 @@ SELECT is(ARRAY[pg_temp.ing('{"event_type":"EXIT_SL","symbol":"L3","trade_id":"2
 -- ---------------------------------------------------------------------------------------------
 -- F. heartbeat older than heartbeat_timeout: offline, Tier 2 at once
 -- ---------------------------------------------------------------------------------------------
-SELECT ok(sigsync._indicator_can_answer('indicator', '20251212_103900000_BULLISH', '2025-12-12 15:38:00+00'),
+SELECT ok(sigsync._indicator_can_answer('indicator', 'L4', '20251212_103900000_BULLISH', '2025-12-12 15:38:00+00'),
           'F: a heartbeat exactly 5 minutes old still counts');
-SELECT ok(NOT sigsync._indicator_can_answer('indicator', '20251212_103900000_BULLISH', '2025-12-12 15:38:00.001+00'),
+SELECT ok(NOT sigsync._indicator_can_answer('indicator', 'L4', '20251212_103900000_BULLISH', '2025-12-12 15:38:00.001+00'),
           'F: older than 5 minutes: offline');
-SELECT ok(NOT sigsync._indicator_can_answer('never_heard_of', '20251212_103900000_BULLISH', '2025-12-12 15:34:00+00'),
+SELECT ok(NOT sigsync._indicator_can_answer('never_heard_of', 'L4', '20251212_103900000_BULLISH', '2025-12-12 15:34:00+00'),
           'F: a source without any heartbeat is offline');
 SELECT is(pg_temp.ing('{"event_type":"ENTRY","symbol":"L4","trade_id":"20251212_103900000_BULLISH","entry_price":100,"stop_loss":90,"timestamp":"2025-12-12T15:40:00Z"}'),
           'accepted', 'F: ENTRY accepted (last heartbeat 15:33)');

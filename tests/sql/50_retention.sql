@@ -3,6 +3,8 @@
 BEGIN;
 SELECT plan(8);
 
+-- the open request asks for an active signal (a request for no active signal counts as answered)
+SELECT sigsync.ingest('{"event_type":"ENTRY","trade_id":"20251212_104200000_BULLISH","entry_price":25680,"stop_loss":25645,"timestamp":"' || (now() - interval '1 minute') || '"}');
 INSERT INTO sigsync.sync_runs (trigger, p_now, started_at, status)
 VALUES ('manual', now(), now() - interval '40 days', 'ok'),
        ('manual', now(), now() - interval '10 days', 'ok');
