@@ -40,7 +40,10 @@ STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT, signal.SIGHUP)
 BACKOFF_START = 0.5
 BACKOFF_MAX = 10.0
 CANCEL_TIMEOUT = 1.0
-CONNECT_DEFAULTS = {"connect_timeout": "5", "fallback_application_name": "sigsync run"}
+# unless the DSN says otherwise: give up a connection attempt after 5 s, notice a silently
+# vanished server (TCP) within about a minute, and name ourselves in pg_stat_activity
+CONNECT_DEFAULTS = {"connect_timeout": "5", "keepalives_idle": "30", "keepalives_interval": "10",
+                    "keepalives_count": "3", "fallback_application_name": "sigsync run"}
 NOT_MIGRATED = (psycopg.errors.UndefinedFunction, psycopg.errors.InvalidSchemaName, psycopg.errors.UndefinedTable)
 
 
@@ -187,7 +190,7 @@ class Runner:
 
     def _loop(self) -> None:
         cycles = 0
-        delay = BACKOFF_START
+        delay = first_delay = min(BACKOFF_START, self.backoff_max)
         outage = False
         next_due = 0.0  # monotonic time of the next timed cycle
         pending: float | None = None  # when the first notification not yet covered by a cycle came
@@ -200,7 +203,7 @@ class Runner:
                     elif not self.once:
                         self.log.note(f"listening on {CHANNEL}; a cycle every {self.interval:g}s "
                                       f"and {self.debounce:g}s after events")  # fmt: skip
-                    outage, delay = False, BACKOFF_START
+                    outage, delay = False, first_delay
                     next_due = 0.0  # catch up at once: notifications sent meanwhile are lost
                 due = next_due if pending is None else min(next_due, pending + self.debounce)
                 now = time.monotonic()
