@@ -99,7 +99,8 @@ def is_cycle_line(line: str) -> bool:
 def ingest_entry(dsn: str, event: dict = ENTRY):
     """Ingest one event (committed on return); returns the database time just after the commit."""
     with psycopg.connect(dsn, autocommit=True) as conn:
-        assert conn.execute("SELECT sigsync.ingest(%s::text) ->> 'status'", (json.dumps(event),)).fetchone()[0] == "accepted"
+        status = conn.execute("SELECT sigsync.ingest(%s::text) ->> 'status'", (json.dumps(event),)).fetchone()[0]
+        assert status == "accepted"
         return conn.execute("SELECT clock_timestamp()").fetchone()[0]
 
 
@@ -146,7 +147,8 @@ def test_a_burst_of_events_is_one_cycle(db):
         loop.wait_line("stdout", is_cycle_line)
         with psycopg.connect(db, autocommit=True) as conn:
             for i in range(5):  # five transactions, five notifications, within the debounce window
-                conn.execute("SELECT sigsync.ingest(%s::text)", (json.dumps({**ENTRY, "timestamp": ENTRY["timestamp"] + i}),))
+                event = {**ENTRY, "timestamp": ENTRY["timestamp"] + i}
+                conn.execute("SELECT sigsync.ingest(%s::text)", (json.dumps(event),))
         loop.wait_line("stdout", lambda l: ": ok, 1 signals" in l)
         time.sleep(0.8)
         assert len(loop.stdout) == 2, loop.stdout

@@ -85,7 +85,8 @@ def test_schedule_is_idempotent_and_unschedule_removes_the_job(cron_cluster):
         assert jobs(cron_cluster) == [(jobid, schedule, command, database)]
 
         changed = sigsync("--dsn", url, "schedule", "--cron", "* * * * *")
-        assert changed.returncode == 0 and changed.stdout.startswith("updated") and "(was '*/2 * * * *')" in changed.stdout
+        assert changed.returncode == 0 and changed.stdout.startswith("updated")
+        assert "(was '*/2 * * * *')" in changed.stdout
         assert jobs(cron_cluster) == [(jobid, "* * * * *", command, database)]
 
         assert_clean_error(sigsync("--dsn", url, "schedule", "--cron", "every tuesday"), "invalid schedule")
@@ -133,7 +134,8 @@ def test_requests_lists_the_open_ones(db):
     with psycopg.connect(db) as conn:
         conn.execute("INSERT INTO sigsync.sync_requests (trade_ids, symbols, reason) VALUES"
                      " (%s, %s, 'no_mfe_update'), (%s, %s, 'no_mae')",
-                     ([TRADE, "20251212_111000000_BEARISH"], ["NQ1!", "NQ1!"], ["20251212_090000000_BULLISH"], ["NQ1!"]))
+                     ([TRADE, "20251212_111000000_BEARISH"], ["NQ1!", "NQ1!"],
+                      ["20251212_090000000_BULLISH"], ["NQ1!"]))
         conn.execute("UPDATE sigsync.sync_requests SET status = 'answered', closed_at = now() WHERE reason = 'no_mae'")
         (open_id,) = conn.execute("SELECT id FROM sigsync.sync_requests WHERE status = 'open'").fetchone()
 
