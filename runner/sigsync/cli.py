@@ -12,11 +12,11 @@ from pathlib import Path
 import click
 import psycopg
 
-from sigsync import __version__, cluster, demo, ingest, loop, migrate, reconcile, schedule
+from sigsync import __version__, cluster, demo, ingest, loop, migrate, reconcile, sample, schedule
 from sigsync.app import App
 from sigsync.errors import Interrupted, SigsyncError
 
-COMMAND_MODULES = [cluster, migrate, ingest, reconcile, demo, loop, schedule]
+COMMAND_MODULES = [cluster, migrate, ingest, reconcile, demo, loop, schedule, sample]
 
 
 class SigsyncGroup(click.Group):
