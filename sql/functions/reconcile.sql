@@ -101,7 +101,8 @@ BEGIN
         ),
         metric AS (
             -- running metrics: Tier 2 competes when the indicator cannot answer (offline, not
-            -- tracking, timed out), or for the final values of a stop the bars show; the value
+            -- tracking, timed out), or for the final values (be_mfe, no_be_mfe, MAE) of a trade
+            -- whose stop the bars show; the value
             -- with the latest as-of time wins, the real one at equal time (DESIGN §6)
             SELECT w.symbol, w.trade_id, m.field, m.t2, coalesce(w.stop_ts, w.as_of) AS t2_at, m.real, m.real_at
               FROM walk w
@@ -109,8 +110,7 @@ BEGIN
                 ('be_mfe', w.be_mfe, w.evt_be_mfe, w.evt_be_mfe_at),
                 ('no_be_mfe', w.no_be_mfe, w.evt_no_be_mfe, w.evt_no_be_mfe_at),
                 ('mae_global_r', w.mae_global_r, w.evt_mae_global_r, w.evt_mae_global_r_at)) m(field, t2, real, real_at)
-             WHERE NOT w.indicator_can_answer
-                OR (w.stop_ts IS NOT NULL AND m.field <> 'be_mfe')
+             WHERE NOT w.indicator_can_answer OR w.stop_ts IS NOT NULL
         ),
         c AS (
             SELECT m.symbol, m.trade_id, m.field, to_jsonb(m.t2) AS value, 'replace' AS kind, m.t2_at AS at,
