@@ -281,16 +281,21 @@ def test_ingest_before_migrate_is_a_clean_error(empty_db):
 def test_demo_on_a_fresh_embedded_cluster(data_dir):
     result = sigsync("--data-dir", data_dir, "demo")
     assert result.returncode == 0, result.stderr
-    assert "applied schema/0001_core.sql" in result.stdout
-    assert "accepted 13, duplicate 1, rejected 1" in result.stdout
-    table = result.stdout.split("sigsync.signals:\n", 1)[1].split("\n\n", 1)[0].splitlines()
-    assert [c.strip() for c in table[0].split("|")][:3] == ["symbol", "trade_id", "status"]
-    assert len([row for row in table if "_BULLISH" in row or "_BEARISH" in row]) == 3
-    # then one cycle, the reconciled signals and the report
-    assert "reconcile: cycle 1: ok, 3 signals" in result.stdout
-    after = result.stdout.split("sigsync.all_signals:\n", 1)[1].split("\n\n", 1)[0]
-    assert "20251212_111000000_BEARISH | active" in after and "no_mfe_update" in after
-    assert "GAP DETECTION REPORT" in result.stdout and "Total gaps: 1" in result.stdout
+    out = result.stdout
+    before, after = out.split("== After", 1)
+    # before: no SIGNAL_CREATED / CANCELLED, bare ENTRY, two malformed payloads
+    assert "rejected 2" in before and "invalid_json" in before and "malformed_trade_id" in before
+    assert "cycle 1: ok" in before and "no_htf_alignment     | 23" in before
+    # after: SIGNAL_CREATED fills the htf gaps (Tier 0), explicit cancellations appear
+    assert "cycle 2: ok, 31 signals, fills tier 0: 23" in after
+    comparison = after.split("== Before / after", 1)[1]
+    assert "gap reduction: 92 -> 0 (100.0%)" in comparison
+    assert "mean health: 86.0 -> 98.5" in comparison and "cancellations: 8 explicit" in comparison
+    assert "rejected payloads (kept in sigsync.rejected_events): 2" in comparison
+    assert 'psql "' in out and "sigsync_demo" in out
+    # a second run starts from a fresh demo database and tells the same story
+    again = sigsync("--data-dir", data_dir, "demo")
+    assert again.returncode == 0 and "gap reduction: 92 -> 0 (100.0%)" in again.stdout
     assert Cluster(data_dir).processes() == []
 
 

@@ -1,47 +1,135 @@
-"""`sigsync demo`: migrate, ingest the bundled sample events, show the registry."""
+"""`sigsync demo`: the seeds' before/after story on generated data.
+
+One trading day from the sample generator (fixed seed). "Before": what the original
+system saw — no SIGNAL_CREATED, no CANCELLED, ENTRY without htf_alignment and
+confirmation fields, plus two malformed payloads. "After the alert is configured": the
+SIGNAL_CREATED and CANCELLED stream arrives. Each step is ingest + one reconcile cycle;
+the comparison reads the views. Everything runs in a fresh database `sigsync_demo` on
+the same server, so the demo never touches your data and can be run again.
+"""
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+import random
 from pathlib import Path
 
 import click
+import psycopg
+from psycopg import sql
+from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
 from sigsync.app import App, pass_app
-from sigsync.ingest import ingest, read_payloads
+from sigsync.errors import SigsyncError
+from sigsync.ingest import Payloads, ingest
 from sigsync.migrate import Migrator, SqlTree
 from sigsync.output import format_table
 from sigsync.reconcile import describe_cycle, format_report, gap_report, run_cycle
+from sigsync.sample import _line, apply_options, generate, iso
 
-SAMPLE = Path(__file__).parent / "data" / "sample_events.jsonl"
-COLUMNS = ["symbol", "trade_id", "status", "entry_price", "stop_loss", "be_mfe", "no_be_mfe"]
-AFTER = ["trade_id", "status", "session", "bars_to_confirmation", "be_mfe", "no_be_mfe", "health_score", "gaps"]
-DEMO_NOW = datetime(2025, 12, 12, 17, 0, tzinfo=timezone.utc)
+DEMO_DB = "sigsync_demo"
+SEED = 7
+BEFORE_DROPS = ("signal_created", "cancelled", "entry_fields")
+MALFORMED = ['{"event_type": "ENTRY", "trade_id": "20251212_0930', '{"event_type": "EXIT_SL", "trade_id": "nope"}']
+QUERIES = [
+    "SELECT trade_id, status, session, bars_to_confirmation, be_mfe, no_be_mfe, health_score, gaps\n"
+    "  FROM sigsync.all_signals ORDER BY signal_time;",
+    "SELECT trade_id, cancel_detection, cancelled_by, bars_pending FROM sigsync.cancelled_signals;",
+    "SELECT at, kind, what FROM sigsync.signal_timeline\n"
+    " WHERE trade_id = (SELECT min(trade_id) FROM sigsync.completed_trades) ORDER BY at;",
+]
+
+
+def _demo_dsn(server_dsn: str) -> str:
+    return make_conninfo(server_dsn, dbname=DEMO_DB)
+
+
+def _fresh_database(server_dsn: str) -> None:
+    try:
+        with psycopg.connect(server_dsn, autocommit=True) as conn:
+            conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(DEMO_DB)))
+            conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(DEMO_DB)))
+    except psycopg.errors.InsufficientPrivilege as exc:
+        raise SigsyncError(f"the demo needs to create the database {DEMO_DB}: {exc}") from None
+
+
+def _state(conn) -> dict:
+    report = gap_report(conn)
+    cancelled = dict(conn.execute(
+        "SELECT cancel_detection, count(*) FROM sigsync.cancelled_signals GROUP BY 1").fetchall())
+    return {**report, "cancelled": cancelled,
+            "rejected": conn.execute("SELECT count(*) FROM sigsync.rejected_events").fetchone()[0]}
+
+
+def _step(conn, title: str, lines: list[str], p_now) -> tuple[dict, dict]:
+    click.echo(f"\n== {title}")
+    result = ingest(conn, Payloads(unit="payload", items=list(enumerate(lines, 1))))
+    click.echo(f"ingest: {result.summary()}")
+    for position, code, message in result.rejections:
+        click.echo(f"  payload {position}: {code}: {message}")
+    summary = run_cycle(conn, p_now, trigger="demo")
+    click.echo("reconcile: " + describe_cycle(summary))
+    state = _state(conn)
+    click.echo(format_report(state))
+    return summary, state
+
+
+def comparison(raw: dict, before: dict, after: dict, after_cycle: dict) -> str:
+    """raw: the gaps the first cycle detected before filling anything (what the original
+    system reported); before / after: open gaps after each step's cycle."""
+    gap_types = [g for g in after["gaps"] if raw.get(g) or before["gaps"].get(g) or after["gaps"].get(g)]
+    rows = [(g, raw.get(g, 0), before["gaps"].get(g, 0), after["gaps"].get(g, 0)) for g in gap_types]
+    total_raw = sum(raw.values())
+    total_before, total_after = sum(before["gaps"].values()), sum(after["gaps"].values())
+    reduction = f"{100 * (total_raw - total_after) / total_raw:.1f}%" if total_raw else "n/a"
+    rows.append(("total", total_raw, total_before, total_after))
+    hb, ha = before["health"], after["health"]
+    fills = ", ".join(f"tier {t}: {n}" for t, n in sorted((after_cycle.get("fills_by_tier") or {}).items())) or "none"
+    lines = [
+        "\n== Before / after",
+        format_table(["gap type", "detected before any fill", "before (after fills)", "after"], rows),
+        f"gap reduction: {total_raw} -> {total_after} ({reduction})",
+        f"mean health: {hb['mean_health']} -> {ha['mean_health']}   "
+        f"complete signals: {hb['pct_complete']}% -> {ha['pct_complete']}%   "
+        f"signals: {hb['signals']} -> {ha['signals']}",
+        f"fills in the last cycle: {fills}",
+        "cancellations: " + (", ".join(f"{n} {d}" for d, n in sorted(after["cancelled"].items())) or "none"),
+        f"rejected payloads (kept in sigsync.rejected_events): {after['rejected']}",
+    ]
+    return "\n".join(lines)
 
 
 @click.command("demo")
 @pass_app
 def demo_cmd(app: App):
-    """Migrate, ingest the bundled sample events (one duplicate, one malformed line), print
-    the registry, run one reconcile cycle and print the signals and the gap/health report."""
-    with app.connect() as conn:
-        Migrator(conn, SqlTree(app.sql_dir()), echo=click.echo).migrate()
-        click.echo(f"\ningesting {SAMPLE.name}")
-        with SAMPLE.open("rb") as sample:
-            result = ingest(conn, read_payloads(sample))
-        click.echo(result.summary())
-        for position, code, message in result.rejections:
-            click.echo(f"  line {position}: {code}: {message}")
-        rows = conn.execute(f"SELECT {', '.join(COLUMNS)} FROM sigsync.signals ORDER BY symbol, trade_id").fetchall()
-        click.echo("\nsigsync.signals:\n" + format_table(COLUMNS, rows))
-        # the sample's events happen on 2025-12-12; reconcile as of that afternoon
-        summary = run_cycle(conn, DEMO_NOW, trigger="demo")
-        click.echo("\nreconcile: " + describe_cycle(summary))
-        rows = conn.execute(f"SELECT {', '.join(AFTER)} FROM sigsync.all_signals ORDER BY symbol, trade_id").fetchall()
-        click.echo("\nsigsync.all_signals:\n" + format_table(AFTER, rows))
-        click.echo("\n" + format_report(gap_report(conn)))
-    if not app.dsn:
-        click.echo("\n(psql into the embedded database: `sigsync db start`, then `psql \"$(sigsync db url)\"`)")
+    """The seeds' story on one generated trading day, in a fresh database `sigsync_demo`.
+
+    Ingests what the original system saw (no SIGNAL_CREATED / CANCELLED, bare ENTRY
+    events) and reconciles; then ingests the SIGNAL_CREATED / CANCELLED stream "after the
+    alert is configured", reconciles again, and prints gaps, health, fills by tier and
+    cancellations before and after.
+    """
+    sample = generate(seed=SEED)
+    before_lines = apply_options(sample, random.Random(SEED), drop=BEFORE_DROPS) + MALFORMED
+    after_lines = [_line(e) for e in sample.events if e["event_type"] in ("SIGNAL_CREATED", "CANCELLED")]
+    with app.database() as server_dsn:
+        _fresh_database(server_dsn)
+        dsn = _demo_dsn(server_dsn)
+        with psycopg.connect(dsn, autocommit=True) as conn:
+            Migrator(conn, SqlTree(app.sql_dir()), echo=lambda *_: None).migrate()
+            click.echo(f"database {DEMO_DB}: migrated; one trading day generated (seed {SEED}): "
+                       f"{len(sample.bars)} one-minute bars, {len(sample.signals)} signals")
+            with conn.cursor() as cur, cur.copy(
+                    "COPY sigsync.price_bars (symbol, ts, open, high, low, close) FROM STDIN") as copy:
+                for b in sample.bars:
+                    copy.write_row((sample.symbol, iso(b.ts), b.open, b.high, b.low, b.close))
+            first, before = _step(conn, "Before: what the original system received", before_lines, sample.p_now)
+            cycle, after = _step(conn, "After the SIGNAL_CREATED / CANCELLED alerts are configured",
+                                 after_lines, sample.p_now)
+            click.echo(comparison(first.get("gaps_before") or {}, before, after, cycle))
+    where = "sigsync db start; " if not app.dsn else ""
+    click.echo(f"\nLook around: {where}psql \"{_demo_dsn(server_dsn)}\"")
+    for query in QUERIES:
+        click.echo("  " + query.replace("\n", "\n  "))
 
 
 COMMANDS = [demo_cmd]

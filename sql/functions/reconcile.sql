@@ -49,6 +49,7 @@ BEGIN
                                   'reason', 'another reconcile cycle is running');
     END IF;
 
+    v_started := clock_timestamp();   -- the cycle starts once it holds the lock
     INSERT INTO sigsync.sync_runs (trigger, p_now, full_cycle, started_at)
     VALUES (v_trigger, p_now, p_full, v_started)
     RETURNING id INTO v_run;
