@@ -50,6 +50,8 @@ def test_report_table_and_json(db):
     data = json.loads(sigsync("--dsn", db, "report", "--json").stdout)
     assert data["gaps"]["no_htf_alignment"] == 2   # neither signal has a SIGNAL_CREATED with htf_alignment
     assert data["health"]["signals"] == 2
+    assert data["last_cycles"][0]["trigger"] == "cli" and data["last_cycles"][0]["status"] == "ok"
+    assert "Last cycles:" in text.stdout
     total = int(next(l for l in text.stdout.splitlines() if l.startswith("Total gaps:")).split(":")[1])
     with psycopg.connect(db) as conn:  # the report shows what the views say
         assert total == conn.execute("SELECT count(*) FROM sigsync.signal_gaps").fetchone()[0] > 0

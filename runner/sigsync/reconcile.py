@@ -62,11 +62,17 @@ def reconcile_cmd(app: App, now: datetime | None, full: bool, as_json: bool):
         raise SigsyncError(f"the reconcile cycle failed: {summary.get('error')}")
 
 
-def gap_report(conn) -> dict:
+CYCLE_COLUMNS = ["id", "trigger", "started_at", "status", "signals_processed", "duration_ms"]
+
+
+def gap_report(conn, cycles: int = 5) -> dict:
     gaps = conn.execute("SELECT gap_type, open_count FROM sigsync.gap_summary").fetchall()
     cur = conn.execute("SELECT * FROM sigsync.system_health")
     health = dict(zip([d.name for d in cur.description], cur.fetchone()))
-    return {"gaps": {g: n for g, n in gaps}, "health": health}
+    last = conn.execute(f"SELECT {', '.join(CYCLE_COLUMNS)} FROM sigsync.sync_runs ORDER BY id DESC LIMIT %s",
+                        (cycles,)).fetchall()
+    return {"gaps": {g: n for g, n in gaps}, "health": health,
+            "last_cycles": [dict(zip(CYCLE_COLUMNS, row)) for row in last]}
 
 
 def format_report(report: dict) -> str:
@@ -89,6 +95,9 @@ def format_report(report: dict) -> str:
         "Gaps by type:",
         format_table(["gap_type", "open", ""], rows),
     ]
+    if report.get("last_cycles"):
+        lines += ["", "Last cycles:",
+                  format_table(CYCLE_COLUMNS, [[c[k] for k in CYCLE_COLUMNS] for c in report["last_cycles"]])]
     return "\n".join(lines)
 
 
@@ -96,7 +105,8 @@ def format_report(report: dict) -> str:
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
 @pass_app
 def report_cmd(app: App, as_json: bool):
-    """Print the gap breakdown and system health (sigsync.gap_summary, sigsync.system_health)."""
+    """Print the gap breakdown, system health, indicator link and the last cycles
+    (sigsync.gap_summary, sigsync.system_health, sigsync.sync_runs)."""
     with app.connect() as conn:
         report = gap_report(conn)
     click.echo(json.dumps(report, indent=2, default=str) if as_json else format_report(report))
