@@ -24,11 +24,18 @@ AS $$
           FROM sigsync.signals s
           JOIN k ON k.symbol = s.symbol AND k.trade_id = s.trade_id
     ),
-    open_now AS (
-        SELECT s.symbol, s.trade_id, g.gap_type
+    field_gap AS MATERIALIZED (   -- which gap type each field belongs to (a dozen rows)
+        SELECT f.field, gt.gap_type FROM sigsync.gap_types gt CROSS JOIN LATERAL unnest(gt.fields) f(field)
+    ),
+    per_signal AS (   -- everything per signal in LATERAL subqueries: cost linear in the signals
+        SELECT s.symbol, s.trade_id, og.gaps, lc.confidence
           FROM s
           CROSS JOIN cfg
-         CROSS JOIN LATERAL (VALUES
+          LEFT JOIN sigsync.signal_health_metrics m ON m.symbol = s.symbol AND m.trade_id = s.trade_id
+         CROSS JOIN LATERAL (
+                SELECT coalesce(jsonb_object_agg(g.gap_type, coalesce(m.gaps -> g.gap_type, to_jsonb(p_now))
+                                                 ORDER BY g.gap_type), '{}') AS gaps
+                  FROM (VALUES
             ('no_mfe_update',        s.status = 'active' AND s.mfe_as_of < p_now - cfg.stale),
             ('no_entry_price',       s.confirmed AND s.entry_price IS NULL),
             ('no_stop_loss',         s.confirmed AND s.stop_loss IS NULL),
@@ -49,33 +56,17 @@ AS $$
                                               WHERE a.symbol = s.symbol AND a.trade_id = s.trade_id
                                                 AND a.action_type IN ('anomaly', 'conflict')
                                                 AND a.reviewed_at IS NULL))
-         ) g(gap_type, is_open)
-         WHERE g.is_open
-    ),
-    field_gap AS (
-        SELECT f.field, gt.gap_type FROM sigsync.gap_types gt CROSS JOIN LATERAL unnest(gt.fields) f(field)
-    ),
-    low_conf AS (
-        -- per gap type, the lowest confidence among its filled fields, where below 1.0
-        -- (provenance is read once per signal: it is large and stored out of line)
-        SELECT s.symbol, s.trade_id, fg.gap_type, min((p.value ->> 'confidence')::numeric) AS conf
-          FROM s
-         CROSS JOIN LATERAL jsonb_each(s.provenance) p
-          JOIN field_gap fg ON fg.field = p.key
-         WHERE (p.value ->> 'confidence')::numeric < 1
-         GROUP BY s.symbol, s.trade_id, fg.gap_type
-    ),
-    per_signal AS (
-        SELECT s.symbol, s.trade_id,
-               coalesce((SELECT jsonb_object_agg(o.gap_type,
-                                    coalesce(m.gaps -> o.gap_type, to_jsonb(p_now)) ORDER BY o.gap_type)
-                           FROM open_now o
-                          WHERE o.symbol = s.symbol AND o.trade_id = s.trade_id), '{}') AS gaps,
-               coalesce((SELECT jsonb_object_agg(l.gap_type, l.conf ORDER BY l.gap_type)
-                           FROM low_conf l
-                          WHERE l.symbol = s.symbol AND l.trade_id = s.trade_id), '{}') AS confidence
-          FROM s
-          LEFT JOIN sigsync.signal_health_metrics m ON m.symbol = s.symbol AND m.trade_id = s.trade_id
+                 ) g(gap_type, is_open)
+                 WHERE g.is_open) og
+         CROSS JOIN LATERAL (
+                -- per gap type, the lowest confidence among its filled fields, where below 1.0
+                -- (provenance is read once: it is large and stored out of line)
+                SELECT coalesce(jsonb_object_agg(x.gap_type, x.conf ORDER BY x.gap_type), '{}') AS confidence
+                  FROM (SELECT fg.gap_type, min((p.value ->> 'confidence')::numeric) AS conf
+                          FROM jsonb_each(s.provenance) p
+                          JOIN field_gap fg ON fg.field = p.key
+                         WHERE (p.value ->> 'confidence')::numeric < 1
+                         GROUP BY fg.gap_type) x) lc
     )
     SELECT p.symbol, p.trade_id, p.gaps, p.confidence,
            sigsync.calculate_signal_health_score(p.gaps || jsonb_build_object('confidence', p.confidence))
