@@ -45,7 +45,8 @@ BEGIN
           JOIN sigsync.signals p ON p.symbol = x.symbol AND p.cancelled_by = x.trade_id
     ),
     locked AS (
-        SELECT s.symbol, s.trade_id, s.signal_time, s.direction, s.has_entry
+        SELECT s.symbol, s.trade_id, s.signal_time, s.direction, s.has_entry,
+               s.cancel_detection IS NOT DISTINCT FROM 'explicit' AS explicit
           FROM sigsync.signals s
           JOIN affected a ON a.symbol = s.symbol AND a.trade_id = s.trade_id
          ORDER BY s.symbol, s.trade_id
@@ -57,7 +58,7 @@ BEGIN
           FROM locked l
           LEFT JOIN LATERAL (SELECT n.trade_id, n.signal_time
                                FROM sigsync.signals n
-                              WHERE NOT l.has_entry
+                              WHERE NOT l.has_entry AND NOT l.explicit   -- an explicit CANCELLED is whole
                                 AND n.symbol = l.symbol
                                 AND n.direction = CASE l.direction WHEN 'Bullish' THEN 'Bearish' ELSE 'Bullish' END
                                 AND n.signal_time > l.signal_time

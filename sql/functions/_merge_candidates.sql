@@ -15,7 +15,8 @@
 --             when value, as-of time or tier differ.
 --   set     : bookkeeping columns, written when different, no provenance.
 -- Writes one audit row per fill (p_audit_fills), per overwrite of a lower-tier value,
--- and per conflict (two confidence-1.0 sources disagreeing on a static field).
+-- and per conflict (two confidence-1.0 sources disagreeing on a static field; noticed once
+-- per signal and field, so a rebuild re-reading the events does not re-open it).
 -- Returns the number of fields written. Callers lock the target signals first.
 CREATE OR REPLACE FUNCTION sigsync._merge_candidates(
     p_cands sigsync._candidate[],
@@ -126,11 +127,17 @@ BEGIN
                d.event_id
           FROM decided d
          WHERE d.conflicts
+           AND NOT EXISTS (SELECT 1 FROM sigsync.sync_audit_log a      -- noticed once per signal and field
+                            WHERE a.symbol = d.symbol AND a.trade_id = d.trade_id  -- (rebuild re-reads the events)
+                              AND a.action_type = 'conflict' AND a.field = d.field)
         UNION ALL
         SELECT bc.symbol, bc.trade_id, p_run_id, 'conflict', bc.field,
                NULL, bc.vals, 'event', 1, 'batch',
                'events disagree on this field; kept the first by event time', NULL
           FROM batch_conflicts bc
+         WHERE NOT EXISTS (SELECT 1 FROM sigsync.sync_audit_log a
+                            WHERE a.symbol = bc.symbol AND a.trade_id = bc.trade_id
+                              AND a.action_type = 'conflict' AND a.field = bc.field)
         RETURNING 1
     ),
     changes AS (

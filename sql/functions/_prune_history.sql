@@ -1,7 +1,7 @@
 -- Internal: keep history bounded (DESIGN §9, issue: pg_cron run history must not grow without
 -- bound). Deletes, as of p_now: sync_runs and closed sync_requests older than run_retention,
--- pg_cron's cron.job_run_details older than run_retention (when pg_cron is installed and
--- readable), and sync_audit_log rows older than audit_retention (kept longer than run
+-- pg_cron's cron.job_run_details rows of the job sigsync-reconcile older than run_retention
+-- (when pg_cron is installed and readable), and sync_audit_log rows older than audit_retention (kept longer than run
 -- history). Each delete is an index range scan on the time column. Returns rows deleted.
 CREATE OR REPLACE FUNCTION sigsync._prune_history(p_now timestamptz)
 RETURNS bigint
@@ -14,6 +14,7 @@ DECLARE
     v_n bigint;
     v_total bigint := 0;
     v_cron_history regclass := to_regclass('cron.job_run_details');   -- exists only where pg_cron is
+    v_cron_jobs regclass := to_regclass('cron.job');
 BEGIN
     DELETE FROM sigsync.sync_runs WHERE started_at < v_runs_before AND status <> 'running';
     GET DIAGNOSTICS v_n = ROW_COUNT;
@@ -24,9 +25,11 @@ BEGIN
     DELETE FROM sigsync.sync_audit_log WHERE action_timestamp < v_audit_before;
     GET DIAGNOSTICS v_n = ROW_COUNT;
     v_total := v_total + v_n;
-    IF v_cron_history IS NOT NULL THEN
-        BEGIN
-            EXECUTE format('DELETE FROM %s WHERE end_time < $1', v_cron_history) USING v_runs_before;
+    IF v_cron_history IS NOT NULL AND v_cron_jobs IS NOT NULL THEN
+        BEGIN   -- only the history of our own job (sigsync schedule names it sigsync-reconcile)
+            EXECUTE format('DELETE FROM %s d USING %s j WHERE d.jobid = j.jobid AND j.jobname = $2 AND d.end_time < $1',
+                           v_cron_history, v_cron_jobs)
+              USING v_runs_before, 'sigsync-reconcile';
             GET DIAGNOSTICS v_n = ROW_COUNT;
             v_total := v_total + v_n;
         EXCEPTION WHEN insufficient_privilege THEN

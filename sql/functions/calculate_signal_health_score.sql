@@ -3,6 +3,7 @@ CREATE OR REPLACE FUNCTION sigsync.calculate_signal_health_score(gaps jsonb)
 RETURNS integer
 LANGUAGE sql
 STABLE
+SECURITY DEFINER   -- sigsync_reader may call it without reading the tables it uses
 SET search_path = pg_catalog, pg_temp
 AS $$
     WITH g AS (   -- accept an array of gap types too

@@ -7,6 +7,7 @@ CREATE OR REPLACE FUNCTION sigsync.parse_trade_id(
     OUT direction text)
 LANGUAGE plpgsql
 STABLE
+SECURITY DEFINER   -- sigsync_reader may call it without reading the tables it uses
 SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN

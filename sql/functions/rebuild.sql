@@ -1,5 +1,5 @@
--- Public: re-derive the registry from the event log (DESIGN §2). Deletes sigsync.signals and
--- sigsync.signal_health_metrics and projects every event again, a chunk of signals at a
+-- Public: re-derive the registry from the event log (DESIGN §2). Deletes sigsync.signals
+-- and projects every event again, a chunk of signals at a
 -- time; fills come back with the next sigsync.reconcile(p_full => true). The audit log is
 -- history and is kept. Returns the number of signals rebuilt.
 CREATE OR REPLACE FUNCTION sigsync.rebuild()
@@ -13,8 +13,7 @@ DECLARE
 BEGIN
     PERFORM pg_advisory_xact_lock(hashtext('sigsync.reconcile'));   -- no cycle while rebuilding
     LOCK TABLE sigsync.signals IN EXCLUSIVE MODE;                   -- ingest waits; reads go on
-    DELETE FROM sigsync.signal_health_metrics;
-    DELETE FROM sigsync.signals;
+    DELETE FROM sigsync.signals;   -- signal_health_metrics stay: the next cycle keeps each open gap's 'since'
 
     FOR v_chunk IN
         SELECT array_agg(e.symbol) AS syms, array_agg(e.id) AS ids

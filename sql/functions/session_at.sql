@@ -3,6 +3,7 @@ CREATE OR REPLACE FUNCTION sigsync.session_at(p_at timestamptz)
 RETURNS text
 LANGUAGE sql
 STABLE
+SECURITY DEFINER   -- sigsync_reader may call it without reading the tables it uses
 SET search_path = pg_catalog, pg_temp
 AS $$
     SELECT sigsync._session_at(p_at, sigsync._setting_text('timezone'))

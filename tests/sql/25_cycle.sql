@@ -128,7 +128,8 @@ CREATE TEMP TABLE health_before ON COMMIT DROP AS SELECT symbol, trade_id, healt
 SELECT is(sigsync.rebuild(), 10, 'rebuild() re-derives the ten signals from the event log');
 SELECT ok((SELECT targets_extended IS NULL AND bars_to_confirmation IS NULL FROM signals WHERE symbol = 'CYB'),
           'after rebuild alone the fills are gone (they come back with the next full cycle)');
-SELECT is((SELECT count(*)::integer FROM signal_health_metrics), 0, 'rebuild empties signal_health_metrics');
+SELECT is((SELECT count(*)::integer FROM signal_health_metrics), 10,
+          'rebuild keeps signal_health_metrics, so each open gap keeps its since (the next cycle refreshes them)');
 INSERT INTO run VALUES ('full', sigsync.reconcile(p_now => '2025-12-12 15:10:00+00', p_full => true));
 SELECT is((SELECT res ->> 'status' FROM run WHERE name = 'full'), 'ok', 'full cycle ok');
 SELECT is((SELECT (res ->> 'signals_processed')::integer FROM run WHERE name = 'full'), 10, 'the full cycle processes every signal');
