@@ -236,9 +236,27 @@ def _forget(conn: psycopg.Connection, names: list[str]) -> None:
 
 
 def _drop_all(conn: psycopg.Connection, query: str) -> None:
-    for kind, name in conn.execute(query).fetchall():
-        # IF EXISTS: an earlier CASCADE may have taken it already
-        conn.execute(f"DROP {kind} IF EXISTS {name} CASCADE")
+    """Drop our views/functions WITHOUT CASCADE, so an object of someone else's that uses
+    one (a dashboard view, say) is never dropped silently: ours are dropped in dependency
+    order (each in a savepoint, retried while that makes progress); a foreign dependent
+    stops the migration with a message naming it."""
+    pending = conn.execute(query).fetchall()
+    while pending:
+        blocked = []
+        for kind, name in pending:
+            try:
+                with conn.transaction():
+                    conn.execute(f"DROP {kind} IF EXISTS {name}")
+            except psycopg.errors.DependentObjectsStillExist as exc:
+                blocked.append((kind, name, exc))
+        if len(blocked) == len(pending):
+            kind, name, exc = blocked[0]
+            detail = (exc.diag.message_detail or "").replace("\n", "; ")
+            raise SigsyncError(
+                f"cannot re-create {kind.lower()} {name}: other objects depend on it ({detail}). "
+                "Drop them (or recreate them on top of the views after migrating) and run again; nothing was changed."
+            )
+        pending = [(kind, name) for kind, name, _ in blocked]
 
 
 def drop_views(conn: psycopg.Connection) -> None:
