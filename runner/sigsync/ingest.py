@@ -11,6 +11,7 @@ import io
 import itertools
 import json
 import os
+import re
 import stat
 import sys
 from collections import Counter
@@ -51,6 +52,36 @@ def _size(stream: BinaryIO) -> int | None:
     return st.st_size if stat.S_ISREG(st.st_mode) else None
 
 
+def _array_elements(text: str) -> list[str] | None:
+    """The elements of a JSON array as their raw text (numbers and spelling kept as sent,
+    never re-serialised), or None when the text is not one JSON array."""
+    decoder = json.JSONDecoder()
+    ws = re.compile(r"[ \t\n\r]*")
+    pos = ws.match(text, 0).end()
+    if not text.startswith("[", pos):
+        return None
+    pos = ws.match(text, pos + 1).end()
+    elements: list[str] = []
+    if text.startswith("]", pos):
+        pos += 1
+    else:
+        while True:
+            try:
+                _, end = decoder.raw_decode(text, pos)
+            except ValueError:
+                return None
+            elements.append(text[pos:end])
+            pos = ws.match(text, end).end()
+            if text.startswith(",", pos):
+                pos = ws.match(text, pos + 1).end()
+            elif text.startswith("]", pos):
+                pos += 1
+                break
+            else:
+                return None
+    return elements if ws.match(text, pos).end() == len(text) else None
+
+
 def read_payloads(stream: BinaryIO) -> Payloads:
     """Read JSON lines, or a JSON array when the whole input is one."""
     total = _size(stream)
@@ -63,18 +94,15 @@ def read_payloads(stream: BinaryIO) -> Payloads:
         head[0] = head[0].removeprefix(b"\xef\xbb\xbf")  # a UTF-8 byte order mark
     if head and head[-1].lstrip().startswith(b"["):
         data = b"".join(head) + stream.read()
-        try:
-            document = json.loads(data)
-        except ValueError:
-            document = None
-        if isinstance(document, list):
-            array = Payloads("item", total=len(document))
+        elements = _array_elements(_clean(data))
+        if elements is not None:
+            array = Payloads("item", total=len(elements))
 
-            def elements() -> Iterator[tuple[int, str]]:
-                for array.done, element in enumerate(document, 1):
-                    yield array.done, json.dumps(element)
+            def items() -> Iterator[tuple[int, str]]:
+                for array.done, element in enumerate(elements, 1):
+                    yield array.done, element
 
-            array.items = elements()
+            array.items = items()
             return array
         head, stream = [], io.BytesIO(data)
 
