@@ -26,6 +26,7 @@ def test_reconcile_prints_the_cycle_and_records_it(db):
     assert result.returncode == 0, result.stderr
     assert result.stdout.startswith("cycle ") and ": ok, 2 signals" in result.stdout
     assert "tier 3:" in result.stdout  # trade_id parsing filled signal_time & co.
+    assert ", health " in result.stdout and "health None" not in result.stdout
     with psycopg.connect(db) as conn:
         trigger, status, p_now = conn.execute(
             "SELECT trigger, status, p_now::text FROM sigsync.sync_runs ORDER BY id DESC LIMIT 1").fetchone()

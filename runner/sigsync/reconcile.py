@@ -30,7 +30,8 @@ def run_cycle(conn, now: datetime | None = None, full: bool = False, trigger: st
 
 
 def describe_cycle(summary: dict) -> str:
-    """One line per cycle: status, signals, fills by tier, gaps, duration."""
+    """One line per cycle: status, signals, fills by tier, gaps, mean health of the signals
+    it processed, cancellations, anomalies, duration."""
     if summary.get("status") != "ok":
         return f"cycle {summary.get('run_id')}: {summary.get('status')}: {summary.get('error') or summary.get('reason')}"
     fills = summary.get("fills_by_tier") or {}
@@ -38,7 +39,8 @@ def describe_cycle(summary: dict) -> str:
     before = sum((summary.get("gaps_before") or {}).values())
     after = sum((summary.get("gaps_after") or {}).values())
     return (f"cycle {summary['run_id']}: ok, {summary['signals_processed']} signals, fills {fill_text}, "
-            f"gaps {before} -> {after}, cancellations +{summary['cancellations_inferred']}"
+            f"gaps {before} -> {after}, health {summary.get('mean_health')}, "
+            f"cancellations +{summary['cancellations_inferred']}"
             f"/-{summary['cancellations_reverted']}, anomalies {summary['anomalies']}, "
             f"{summary['duration_ms']} ms")
 

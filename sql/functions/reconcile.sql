@@ -36,6 +36,7 @@ DECLARE
     v_requests integer := 0;
     v_timeouts integer := 0;
     v_pruned bigint;
+    v_health numeric;
     v_summary jsonb;
     v_err text;
 BEGIN
@@ -164,8 +165,9 @@ BEGIN
         SELECT coalesce((SELECT jsonb_object_agg(t.gap_type, t.n)
                            FROM (SELECT x.key AS gap_type, count(*) AS n
                                    FROM g, jsonb_each(g.gaps) x GROUP BY x.key) t), '{}'),
-               (SELECT count(*) FROM up)
-          INTO v_after, v_opened;
+               (SELECT count(*) FROM up),
+               (SELECT round(avg(g.health_score), 1) FROM g)
+          INTO v_after, v_opened, v_health;
 
         -- 7. Tier 1: ask the indicator for what only it can fill
         v_requests := sigsync._request_sync(v_run, p_now, v_syms, v_tids);
@@ -208,6 +210,7 @@ BEGIN
             'signals_processed', cardinality(v_syms),
             'gaps_before', v_before,
             'gaps_after', v_after,
+            'mean_health', v_health,
             'gaps_opened', v_opened,
             'gaps_closed', v_closed,
             'fills_by_tier', v_fills,
