@@ -4,19 +4,32 @@ and reconciled, the registry matches the generator's own ground truth (truth.jso
 from __future__ import annotations
 
 import json
+import shutil
 from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
 
 import psycopg
+import pytest
 
 from support import make_tmp_dir, sigsync
 
 SEED = 5
 
 
+_made: list[Path] = []
+
+
+@pytest.fixture(autouse=True)
+def _remove_generated_files():
+    yield
+    while _made:
+        shutil.rmtree(_made.pop(), ignore_errors=True)
+
+
 def generate(*options: str, seed: int = SEED) -> Path:
     out = make_tmp_dir("sigsync-sample-")
+    _made.append(out)
     done = sigsync("sample", out, "--seed", str(seed), *options)
     assert done.returncode == 0, done.stderr
     assert done.stdout.startswith("sample: ") and "bars.csv" in done.stdout
