@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
 from pathlib import Path
+from typing import TYPE_CHECKING, Iterator
+
+if TYPE_CHECKING:
+    from sigsync.cluster import Cluster
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -33,3 +39,27 @@ def sigsync_cmd(*args: str | Path) -> list[str]:
 def sigsync(*args: str | Path, input: str | None = None, timeout: float = 120) -> subprocess.CompletedProcess:
     return subprocess.run(sigsync_cmd(*args), input=input, capture_output=True, text=True, timeout=timeout,
                           env=cli_env(), cwd="/tmp")  # fmt: skip
+
+
+@contextlib.contextmanager
+def migrated_private_cluster(prefix: str) -> Iterator[Cluster]:
+    """A migrated embedded cluster of the caller's own (its database `sigsync` is pg_cron's),
+    which it may stop and start; stopped and removed afterwards, with no process left."""
+    import psycopg
+
+    from sigsync.cluster import Cluster
+    from sigsync.migrate import Migrator, SqlTree
+    from sigsync.paths import sql_dir
+
+    root = make_tmp_dir(prefix)
+    cluster = Cluster(root)
+    try:
+        cluster.start()
+        with psycopg.connect(cluster.url(), autocommit=True) as conn:
+            Migrator(conn, SqlTree(sql_dir()), echo=lambda _line: None).migrate()
+        yield cluster
+    finally:
+        cluster.stop()
+        leftovers = cluster.processes()
+        shutil.rmtree(root, ignore_errors=True)
+        assert leftovers == [], f"postgres processes left running for {root}: {leftovers}"

@@ -20,9 +20,7 @@ import pytest
 from psycopg.rows import namedtuple_row
 
 from sigsync.cluster import Cluster
-from sigsync.migrate import Migrator, SqlTree
-from sigsync.paths import sql_dir
-from support import cli_env, make_tmp_dir, sigsync, sigsync_cmd
+from support import cli_env, make_tmp_dir, migrated_private_cluster, sigsync, sigsync_cmd
 
 TRADE = "20251212_104200000_BULLISH"
 ENTRY = {"event_type": "ENTRY", "trade_id": TRADE, "entry_price": 25680, "stop_loss": 25645, "timestamp": 1765554300000}
@@ -237,18 +235,8 @@ def test_two_runners_never_overlap(db):
 @pytest.fixture
 def private_cluster():
     """A migrated embedded cluster of this test's own, which it may stop and start."""
-    root = make_tmp_dir("sigsync-loop-")
-    cluster = Cluster(root)
-    try:
-        cluster.start()
-        with psycopg.connect(cluster.url(), autocommit=True) as conn:
-            Migrator(conn, SqlTree(sql_dir()), echo=lambda _line: None).migrate()
+    with migrated_private_cluster("sigsync-loop-") as cluster:
         yield cluster
-    finally:
-        cluster.stop()
-        leftovers = cluster.processes()
-        shutil.rmtree(root, ignore_errors=True)
-        assert leftovers == [], f"postgres processes left running for {root}: {leftovers}"
 
 
 def test_the_loop_survives_a_database_restart(private_cluster):

@@ -9,7 +9,6 @@ per-test databases are not it, and `schedule` must refuse there.
 from __future__ import annotations
 
 import json
-import shutil
 import time
 
 import psycopg
@@ -17,10 +16,8 @@ import pytest
 from psycopg.conninfo import conninfo_to_dict
 
 from sigsync.cluster import Cluster
-from sigsync.migrate import Migrator, SqlTree
-from sigsync.paths import sql_dir
 from sigsync.schedule import JOB_COMMAND, JOB_NAME
-from support import make_tmp_dir, sigsync
+from support import migrated_private_cluster, sigsync
 
 TRADE = "20251212_104200000_BULLISH"
 
@@ -28,18 +25,8 @@ TRADE = "20251212_104200000_BULLISH"
 @pytest.fixture(scope="module")
 def cron_cluster():
     """A private, migrated embedded cluster whose database `sigsync` is pg_cron's."""
-    root = make_tmp_dir("sigsync-cron-")
-    cluster = Cluster(root)
-    try:
-        cluster.start()
-        with psycopg.connect(cluster.url(), autocommit=True) as conn:
-            Migrator(conn, SqlTree(sql_dir()), echo=lambda _line: None).migrate()
+    with migrated_private_cluster("sigsync-cron-") as cluster:
         yield cluster
-    finally:
-        cluster.stop()
-        leftovers = cluster.processes()
-        shutil.rmtree(root, ignore_errors=True)
-        assert leftovers == [], f"postgres processes left running for {root}: {leftovers}"
 
 
 def jobs(cluster: Cluster) -> list[tuple]:
