@@ -37,3 +37,16 @@ def test_health_examples_say_what_the_function_returns(db):
         for call, expected in re.findall(r"(SELECT sigsync\.calculate_signal_health_score\('.*?'\));\s+-- (\d+)",
                                          README.read_text()):
             assert conn.execute(call).fetchone()[0] == int(expected), call
+
+
+def test_every_public_function_and_view_is_documented(db):
+    with psycopg.connect(db) as conn:
+        names = [n for (n,) in conn.execute(
+            "SELECT p.proname FROM pg_proc p WHERE p.pronamespace = 'sigsync'::regnamespace"
+            "   AND p.proname NOT LIKE '\\_%' AND p.prorettype <> 'trigger'::regtype"
+            " UNION SELECT c.relname FROM pg_class c WHERE c.relnamespace = 'sigsync'::regnamespace"
+            "   AND c.relkind = 'v'").fetchall()]
+    text = README.read_text()
+    assert len(names) >= 19  # 8 public functions, 11 views
+    missing = [n for n in names if f"`{n}" not in text and f"sigsync.{n}" not in text]
+    assert missing == []
