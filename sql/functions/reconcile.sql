@@ -147,27 +147,13 @@ BEGIN
 
         -- 6. gaps and health
         WITH g AS (
-            SELECT * FROM sigsync._open_gaps(p_now, v_syms, v_tids)
-        ),
-        up AS (
-            INSERT INTO sigsync.signal_health_metrics AS m (symbol, trade_id, health_score, gaps, gap_count, updated_at)
-            SELECT g.symbol, g.trade_id, g.health_score, g.gaps,
-                   (SELECT count(*) FROM jsonb_object_keys(g.gaps))::integer, now()
-              FROM g
-             ORDER BY g.symbol, g.trade_id
-            ON CONFLICT (symbol, trade_id) DO UPDATE
-               SET health_score = excluded.health_score, gaps = excluded.gaps,
-                   gap_count = excluded.gap_count, updated_at = excluded.updated_at
-             WHERE m.health_score IS DISTINCT FROM excluded.health_score
-                OR m.gaps IS DISTINCT FROM excluded.gaps
-            RETURNING 1
+            SELECT * FROM sigsync._store_health(p_now, v_syms, v_tids)
         )
         SELECT coalesce((SELECT jsonb_object_agg(t.gap_type, t.n)
                            FROM (SELECT x.key AS gap_type, count(*) AS n
                                    FROM g, jsonb_each(g.gaps) x GROUP BY x.key) t), '{}'),
-               (SELECT count(*) FROM up),
                (SELECT round(avg(g.health_score), 1) FROM g)
-          INTO v_after, v_opened, v_health;
+          INTO v_after, v_health;
 
         -- 7. Tier 1: ask the indicator for what only it can fill
         v_requests := sigsync._request_sync(v_run, p_now, v_syms, v_tids);

@@ -8,17 +8,8 @@ AS $$
         SELECT array_agg(s.symbol) AS syms, array_agg(s.trade_id) AS tids
           FROM sigsync.signals s
          WHERE s.trade_id = coalesce((SELECT p.trade_id FROM sigsync._trade_id_parts(p_trade_id, 'UTC') p), p_trade_id)
-    ),
-    up AS (
-        INSERT INTO sigsync.signal_health_metrics AS m (symbol, trade_id, health_score, gaps, gap_count, updated_at)
-        SELECT g.symbol, g.trade_id, g.health_score, g.gaps, (SELECT count(*) FROM jsonb_object_keys(g.gaps)), now()
-          FROM k, sigsync._open_gaps(now(), k.syms, k.tids) g
-        ON CONFLICT (symbol, trade_id) DO UPDATE
-           SET health_score = excluded.health_score, gaps = excluded.gaps,
-               gap_count = excluded.gap_count, updated_at = excluded.updated_at
-        RETURNING m.health_score
     )
-    SELECT min(up.health_score) FROM up
+    SELECT min(h.health_score) FROM k, sigsync._store_health(now(), k.syms, k.tids) h
 $$;
 COMMENT ON FUNCTION sigsync.update_signal_health(text) IS
     'Recompute the open gaps and health score of one trade_id now and store them in sigsync.signal_health_metrics; '

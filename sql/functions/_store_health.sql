@@ -1,0 +1,30 @@
+-- Internal: compute the open gaps and health of the given signals at p_now (_open_gaps) and
+-- store them in sigsync.signal_health_metrics, writing a row only when it changed (a second
+-- cycle at the same time writes nothing). Returns every signal's gaps and score.
+-- Used by reconcile and by update_signal_health.
+CREATE OR REPLACE FUNCTION sigsync._store_health(p_now timestamptz, p_symbols text[], p_trade_ids text[])
+RETURNS TABLE (symbol text, trade_id text, gaps jsonb, health_score integer)
+LANGUAGE sql
+SET search_path = pg_catalog, pg_temp
+AS $$
+    WITH g AS (
+        SELECT * FROM sigsync._open_gaps(p_now, p_symbols, p_trade_ids)
+    ),
+    up AS (
+        INSERT INTO sigsync.signal_health_metrics AS m (symbol, trade_id, health_score, gaps, gap_count, updated_at)
+        SELECT g.symbol, g.trade_id, g.health_score, g.gaps,
+               (SELECT count(*) FROM jsonb_object_keys(g.gaps))::integer, now()
+          FROM g
+         ORDER BY g.symbol, g.trade_id
+        ON CONFLICT (symbol, trade_id) DO UPDATE
+           SET health_score = excluded.health_score, gaps = excluded.gaps,
+               gap_count = excluded.gap_count, updated_at = excluded.updated_at
+         WHERE m.health_score IS DISTINCT FROM excluded.health_score
+            OR m.gaps IS DISTINCT FROM excluded.gaps
+        RETURNING 1
+    )
+    SELECT g.symbol, g.trade_id, g.gaps, g.health_score FROM g
+$$;
+COMMENT ON FUNCTION sigsync._store_health(timestamptz, text[], text[]) IS
+    'Internal: compute and store (when changed) the open gaps and health of the given signals at p_now.';
+REVOKE ALL ON FUNCTION sigsync._store_health(timestamp with time zone, text[], text[]) FROM PUBLIC;
