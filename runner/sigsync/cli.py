@@ -48,8 +48,9 @@ class SigsyncGroup(click.Group):
 def cli(ctx: click.Context, dsn: str | None, data_dir: Path | None, sql_dir: Path | None):
     """sigsync: a complete, audited trading-signal event log inside PostgreSQL.
 
-    The logic is SQL in schema `sigsync`; this runner migrates it, ingests events and
-    runs an embedded PostgreSQL when no --dsn / DATABASE_URL is given.
+    The logic is SQL in schema `sigsync`; this runner migrates it, ingests events, runs
+    reconcile cycles (once, on a loop, or scheduled with pg_cron), reports, and runs an
+    embedded PostgreSQL when no --dsn / DATABASE_URL is given.
     """
     ctx.obj = App(dsn=dsn or None, data_dir=data_dir, sql_dir_override=sql_dir)
 
