@@ -49,13 +49,13 @@ BEGIN
         ('be_mfe', to_jsonb(e.be_mfe), e.be_mfe >= 0 AND e.be_mfe < greatest(e.prev_be,
               CASE WHEN s.evt_be_mfe_at < e."timestamp" THEN s.evt_be_mfe
                    ELSE (SELECT max(o.be_mfe) FROM sigsync.automated_signals o
-                          WHERE o.symbol = e.symbol AND o.trade_id = e.trade_id
+                          WHERE o.symbol = e.symbol AND o.trade_id = e.trade_id AND o.trade_id IS NOT NULL
                             AND o."timestamp" < e."timestamp" AND o.event_type = 'MFE_UPDATE') END),
          'MFE below an earlier MFE'),
         ('no_be_mfe', to_jsonb(e.no_be_mfe), e.no_be_mfe >= 0 AND e.no_be_mfe < greatest(e.prev_no_be,
               CASE WHEN s.evt_no_be_mfe_at < e."timestamp" THEN s.evt_no_be_mfe
                    ELSE (SELECT max(o.no_be_mfe) FROM sigsync.automated_signals o
-                          WHERE o.symbol = e.symbol AND o.trade_id = e.trade_id
+                          WHERE o.symbol = e.symbol AND o.trade_id = e.trade_id AND o.trade_id IS NOT NULL
                             AND o."timestamp" < e."timestamp" AND o.event_type = 'MFE_UPDATE') END),
          'MFE below an earlier MFE'),
         ('final_mfe', to_jsonb(e.final_mfe), e.final_mfe < 0, 'negative final MFE'),
@@ -69,19 +69,33 @@ BEGIN
     -- MFE (the earlier, higher one arrived late), so the anomaly does not depend on arrival order.
     INSERT INTO sigsync.sync_audit_log
            (symbol, trade_id, action_type, field, new_value, tier, confidence_score, source, reason, event_id)
-    SELECT DISTINCT ON (o.id, m.field)
-           o.symbol, o.trade_id, 'anomaly', m.field, m.value, 'event', 1, 'event:' || o.id,
+    WITH new_mfe AS MATERIALIZED (
+        SELECT e.symbol, e.trade_id, e.id, e."timestamp", e.be_mfe, e.no_be_mfe
+          FROM sigsync.automated_signals e
+          JOIN unnest(p_symbols, p_ids) k(symbol, id) ON e.symbol = k.symbol AND e.id = k.id
+         WHERE e.event_type = 'MFE_UPDATE' AND p_audit_anomalies
+    ),
+    later AS (   -- stored MFE updates timed after the earliest new one of their signal
+                 -- (linear: with in-order arrival these are the new events themselves)
+        SELECT o.symbol, o.trade_id, o.id, o."timestamp", o.be_mfe, o.no_be_mfe
+          FROM (SELECT n.symbol, n.trade_id, min(n."timestamp") AS t0
+                  FROM new_mfe n GROUP BY n.symbol, n.trade_id) g
+          JOIN sigsync.automated_signals o          -- (trade_id IS NOT NULL: the partial signal index)
+            ON o.symbol = g.symbol AND o.trade_id = g.trade_id AND o.trade_id IS NOT NULL
+           AND o."timestamp" > g.t0 AND o.event_type = 'MFE_UPDATE'
+         WHERE NOT EXISTS (SELECT 1 FROM new_mfe n WHERE n.symbol = o.symbol AND n.id = o.id)
+    )
+    SELECT o.symbol, o.trade_id, 'anomaly', m.field, m.value, 'event', 1, 'event:' || o.id,
            'MFE below an earlier MFE', o.id
-      FROM sigsync.automated_signals e
-      JOIN unnest(p_symbols, p_ids) k(symbol, id) ON e.symbol = k.symbol AND e.id = k.id
-      JOIN sigsync.automated_signals o
-        ON o.symbol = e.symbol AND o.trade_id = e.trade_id AND o."timestamp" > e."timestamp"
-       AND o.event_type = 'MFE_UPDATE' AND o.id <> e.id
-       AND NOT (o.symbol, o.id) IN (SELECT * FROM unnest(p_symbols, p_ids))
-     CROSS JOIN LATERAL (VALUES ('be_mfe', to_jsonb(o.be_mfe), o.be_mfe >= 0 AND o.be_mfe < e.be_mfe),
-                                ('no_be_mfe', to_jsonb(o.no_be_mfe), o.no_be_mfe >= 0 AND o.no_be_mfe < e.no_be_mfe)
+      FROM later o
+     CROSS JOIN LATERAL (SELECT max(n.be_mfe) AS be, max(n.no_be_mfe) AS no_be
+                           FROM new_mfe n
+                          WHERE n.symbol = o.symbol AND n.trade_id = o.trade_id
+                            AND n."timestamp" < o."timestamp") e
+     CROSS JOIN LATERAL (VALUES ('be_mfe', to_jsonb(o.be_mfe), o.be_mfe >= 0 AND o.be_mfe < e.be),
+                                ('no_be_mfe', to_jsonb(o.no_be_mfe), o.no_be_mfe >= 0 AND o.no_be_mfe < e.no_be)
      ) m(field, value, flagged)
-     WHERE e.event_type = 'MFE_UPDATE' AND m.flagged AND p_audit_anomalies
+     WHERE m.flagged
        AND NOT EXISTS (SELECT 1 FROM sigsync.sync_audit_log a
                         WHERE a.symbol = o.symbol AND a.trade_id = o.trade_id AND a.event_id = o.id
                           AND a.action_type = 'anomaly' AND a.field = m.field);
