@@ -67,33 +67,29 @@ BEGIN
 
     -- ... and stored later-timed MFE updates that the new events show to be below an earlier
     -- MFE (the earlier, higher one arrived late), so the anomaly does not depend on arrival order.
+    -- Per signal, the MFE updates from its earliest new one on, each against the running max
+    -- of the ones before it (one index range scan and a window: linear in the batch; with
+    -- in-order arrival these are the new events themselves). Earlier stored updates need no
+    -- look: each was checked against these when it, or they, arrived. Already audited ones
+    -- (such as those the statement above just found) are not audited twice.
     INSERT INTO sigsync.sync_audit_log
            (symbol, trade_id, action_type, field, new_value, tier, confidence_score, source, reason, event_id)
-    WITH new_mfe AS MATERIALIZED (
-        SELECT e.symbol, e.trade_id, e.id, e."timestamp", e.be_mfe, e.no_be_mfe
-          FROM sigsync.automated_signals e
-          JOIN unnest(p_symbols, p_ids) k(symbol, id) ON e.symbol = k.symbol AND e.id = k.id
-         WHERE e.event_type = 'MFE_UPDATE' AND p_audit_anomalies
-    ),
-    later AS (   -- stored MFE updates timed after the earliest new one of their signal
-                 -- (linear: with in-order arrival these are the new events themselves)
-        SELECT o.symbol, o.trade_id, o.id, o."timestamp", o.be_mfe, o.no_be_mfe
-          FROM (SELECT n.symbol, n.trade_id, min(n."timestamp") AS t0
-                  FROM new_mfe n GROUP BY n.symbol, n.trade_id) g
-          JOIN sigsync.automated_signals o          -- (trade_id IS NOT NULL: the partial signal index)
-            ON o.symbol = g.symbol AND o.trade_id = g.trade_id AND o.trade_id IS NOT NULL
-           AND o."timestamp" > g.t0 AND o.event_type = 'MFE_UPDATE'
-         WHERE NOT EXISTS (SELECT 1 FROM new_mfe n WHERE n.symbol = o.symbol AND n.id = o.id)
-    )
     SELECT o.symbol, o.trade_id, 'anomaly', m.field, m.value, 'event', 1, 'event:' || o.id,
            'MFE below an earlier MFE', o.id
-      FROM later o
-     CROSS JOIN LATERAL (SELECT max(n.be_mfe) AS be, max(n.no_be_mfe) AS no_be
-                           FROM new_mfe n
-                          WHERE n.symbol = o.symbol AND n.trade_id = o.trade_id
-                            AND n."timestamp" < o."timestamp") e
-     CROSS JOIN LATERAL (VALUES ('be_mfe', to_jsonb(o.be_mfe), o.be_mfe >= 0 AND o.be_mfe < e.be),
-                                ('no_be_mfe', to_jsonb(o.no_be_mfe), o.no_be_mfe >= 0 AND o.no_be_mfe < e.no_be)
+      FROM (SELECT o.symbol, o.trade_id, o.id, o.be_mfe, o.no_be_mfe,
+                   max(o.be_mfe) OVER w AS prev_be, max(o.no_be_mfe) OVER w AS prev_no_be
+              FROM (SELECT e.symbol, e.trade_id, min(e."timestamp") AS t0
+                      FROM sigsync.automated_signals e
+                      JOIN unnest(p_symbols, p_ids) k(symbol, id) ON e.symbol = k.symbol AND e.id = k.id
+                     WHERE e.event_type = 'MFE_UPDATE' AND p_audit_anomalies
+                     GROUP BY e.symbol, e.trade_id) g
+              JOIN sigsync.automated_signals o      -- (trade_id IS NOT NULL: the partial signal index)
+                ON o.symbol = g.symbol AND o.trade_id = g.trade_id AND o.trade_id IS NOT NULL
+               AND o."timestamp" >= g.t0 AND o.event_type = 'MFE_UPDATE'
+            WINDOW w AS (PARTITION BY o.symbol, o.trade_id ORDER BY o."timestamp"
+                         RANGE BETWEEN UNBOUNDED PRECEDING AND '1 microsecond' PRECEDING)) o
+     CROSS JOIN LATERAL (VALUES ('be_mfe', to_jsonb(o.be_mfe), o.be_mfe >= 0 AND o.be_mfe < o.prev_be),
+                                ('no_be_mfe', to_jsonb(o.no_be_mfe), o.no_be_mfe >= 0 AND o.no_be_mfe < o.prev_no_be)
      ) m(field, value, flagged)
      WHERE m.flagged
        AND NOT EXISTS (SELECT 1 FROM sigsync.sync_audit_log a
@@ -155,13 +151,15 @@ BEGIN
     ),
     agg AS (
         SELECT o.symbol, o.trade_id, o.metric,
-               CASE WHEN o.metric = 'mae_global_r'
-                    THEN least(min(o.v), (to_jsonb(s) ->> ('evt_' || o.metric))::numeric)
-                    ELSE greatest(max(o.v), (to_jsonb(s) ->> ('evt_' || o.metric))::numeric) END AS v,
-               greatest(max(o.at), (to_jsonb(s) ->> ('evt_' || o.metric || '_at'))::timestamptz) AS at
+               CASE o.metric WHEN 'mae_global_r' THEN least(min(o.v), min(s.evt_mae_global_r))
+                             WHEN 'be_mfe' THEN greatest(max(o.v), max(s.evt_be_mfe))
+                             ELSE greatest(max(o.v), max(s.evt_no_be_mfe)) END AS v,
+               greatest(max(o.at), CASE o.metric WHEN 'mae_global_r' THEN max(s.evt_mae_global_r_at)
+                                                 WHEN 'be_mfe' THEN max(s.evt_be_mfe_at)
+                                                 ELSE max(s.evt_no_be_mfe_at) END) AS at
           FROM obs o
           JOIN sigsync.signals s ON s.symbol = o.symbol AND s.trade_id = o.trade_id
-         GROUP BY o.symbol, o.trade_id, o.metric, s.*
+         GROUP BY o.symbol, o.trade_id, o.metric
     ),
     running AS (
         SELECT ROW(a.symbol, a.trade_id, a.metric, to_jsonb(a.v), 'running', 'event', 1.0, a.at,
