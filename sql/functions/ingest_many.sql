@@ -89,6 +89,10 @@ BEGIN
              WHERE b.batch
                AND (jsonb_typeof(b.doc -> 'updates') IS DISTINCT FROM 'array' OR jsonb_array_length(b.doc -> 'updates') = 0)
         ),
+        numbered AS (
+            SELECT it.*, row_number() OVER (ORDER BY it.idx, it.item)::integer AS k
+              FROM items it
+        ),
         norm AS (
             SELECT it.idx, it.item, it.body, it.batch_checksum,
                    coalesce(it.item_code, n.error_code) AS err_code,
@@ -100,9 +104,10 @@ BEGIN
                              THEN format('updates[%s]: %s', it.item - 1, n.error_message)
                         ELSE n.error_message END AS err_msg,
                    n.*
-              FROM items it
-              LEFT JOIN LATERAL sigsync._normalize_event(it.body, v_received, v_tz, v_symbol) n
-                     ON it.item_code IS NULL
+              FROM numbered it
+              JOIN sigsync._normalize_events((SELECT array_agg(x.body ORDER BY x.k) FROM numbered x),
+                                             v_received, v_tz, v_symbol) n
+                ON n.ord = it.k
         ),
         bad AS (
             SELECT DISTINCT ON (x.idx) x.idx, x.code, x.msg

@@ -1,0 +1,266 @@
+-- Internal: validate event bodies (JSON objects; for MFE_UPDATE_BATCH items, the item merged
+-- over its batch) and return their typed fields, one row per element (ord = 1-based position).
+-- Set-based: one statement for the whole batch, no per-row PL/pgSQL (ingest throughput,
+-- DESIGN §12). Never raises: a body that cannot be accepted gets error_code/error_message;
+-- the first failing rule, in the order DESIGN §3 lists them, is the one reported. Every
+-- cast below is guarded by the check that makes it safe, so one bad body cannot fail the
+-- statement for the others.
+DROP FUNCTION IF EXISTS sigsync._normalize_event(jsonb, timestamptz, text, text);   -- its row-at-a-time predecessor
+CREATE OR REPLACE FUNCTION sigsync._normalize_events(
+    p_bodies jsonb[],
+    p_received_at timestamptz,
+    p_tz text,
+    p_default_symbol text)
+RETURNS TABLE (
+    ord integer,
+    error_code text,
+    error_message text,
+    symbol text,
+    trade_id text,
+    event_type text,
+    event_ts timestamptz,
+    ts_from_received boolean,
+    source text,
+    direction text,
+    signal_time timestamptz,
+    session text,
+    htf_alignment jsonb,
+    signal_price numeric,
+    entry_price numeric,
+    stop_loss numeric,
+    confirmation_time timestamptz,
+    bars_to_confirmation integer,
+    be_mfe numeric,
+    no_be_mfe numeric,
+    mae_global_r numeric,
+    current_price numeric,
+    exit_price numeric,
+    final_mfe numeric,
+    cancelled_time timestamptz,
+    cancel_reason text,
+    bars_pending integer,
+    cancelled_by text,
+    tracked_signals integer,
+    indicator_version text,
+    tracking text[],
+    not_tracking text[],
+    payload_checksum text)
+LANGUAGE sql
+STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+WITH body AS (
+    SELECT y.*,
+           CASE WHEN upper(btrim(y.type_raw)) IN ('SIGNAL_CREATED', 'ENTRY', 'MFE_UPDATE', 'BE_TRIGGERED', 'EXIT_SL',
+                                                  'EXIT_BE', 'CANCELLED', 'HEARTBEAT', 'SYNC_STATUS')
+                THEN upper(btrim(y.type_raw)) END AS et
+      FROM (SELECT u.o::integer AS ord,
+                   CASE WHEN jsonb_typeof(u.body) = 'object' THEN jsonb_strip_nulls(u.body) END AS b,
+                   coalesce(u.body ->> 'event_type', u.body ->> 'type') AS type_raw
+              FROM unnest(p_bodies) WITH ORDINALITY u(body, o)) y
+),
+kv AS (   -- every top-level field of every body, once
+    SELECT y.ord, e.key, e.value
+      FROM body y
+     CROSS JOIN LATERAL jsonb_each(y.b) e
+),
+-- numbers: the first field (in this order) that is not a finite number, or out of range
+num_keys (o, key, kind) AS (
+    VALUES (1, 'signal_price', 'price'), (2, 'entry_price', 'price'), (3, 'stop_loss', 'price'),
+           (4, 'current_price', 'price'), (5, 'exit_price', 'price'), (6, 'be_mfe', 'number'),
+           (7, 'no_be_mfe', 'number'), (8, 'mae_global_r', 'number'), (9, 'final_mfe', 'number'),
+           (10, 'bars_to_confirmation', 'count'), (11, 'bars_pending', 'count'), (12, 'tracked_signals', 'count')
+),
+num_err AS (
+    SELECT DISTINCT ON (x.ord) x.ord,
+           coalesce(x.ne, CASE WHEN x.kind = 'price' THEN 'non_positive_price' ELSE 'invalid_field' END) AS code,
+           CASE WHEN x.ne IS NOT NULL
+                     THEN format('"%s" %s is not a %snumber', x.key, x.value,
+                                 CASE WHEN x.ne = 'non_finite' THEN 'finite ' ELSE '' END)
+                WHEN x.kind = 'price' THEN format('"%s" is %s; prices must be > 0', x.key, x.num)
+                ELSE format('"%s" is %s; it must be a whole number >= 0', x.key, x.num) END AS msg
+      FROM (SELECT n.*, CASE WHEN n.ne IS NULL THEN (n.value #>> '{}')::numeric END AS num
+              FROM (SELECT kv.ord, kv.key, kv.value, k.o, k.kind,
+                           CASE WHEN jsonb_typeof(kv.value) <> 'number' THEN sigsync._num_error(kv.value) END AS ne
+                      FROM kv JOIN num_keys k ON k.key = kv.key) n) x
+     WHERE x.ne IS NOT NULL
+        OR (x.kind = 'price' AND x.num <= 0)
+        OR (x.kind = 'count' AND (x.num < 0 OR x.num <> trunc(x.num) OR x.num > 2147483647))
+     ORDER BY x.ord, x.o
+),
+-- canonical payload: duplicates are the same canonical payload; numbers compare by value
+-- (1.5 and 1.50 are the same payload)
+canon AS (
+    SELECT kv.ord,
+           jsonb_object_agg(kv.key, CASE WHEN jsonb_typeof(kv.value) = 'number'
+                                         THEN to_jsonb(trim_scale((kv.value #>> '{}')::numeric))
+                                         ELSE kv.value END) AS fields
+      FROM kv
+     WHERE kv.key NOT IN ('type', 'event_type', 'symbol', 'source')
+     GROUP BY kv.ord
+),
+-- trade_ids: parsed once per distinct text of the batch
+tid AS (
+    SELECT d.raw, p.trade_id, p.direction
+      FROM (SELECT DISTINCT btrim(y.b ->> 'trade_id') AS raw
+              FROM body y WHERE jsonb_typeof(y.b -> 'trade_id') = 'string') d
+     CROSS JOIN LATERAL sigsync._trade_id_parts(d.raw, p_tz) p
+),
+typed AS MATERIALIZED (   -- (computed once: later steps read its columns several times)
+    SELECT y.ord, y.b, y.type_raw, y.et,
+           upper(btrim(coalesce(y.b ->> 'symbol', p_default_symbol))) AS symbol,
+           btrim(coalesce(y.b ->> 'source', 'indicator')) AS source,
+           t.trade_id AS tid, t.direction AS tid_direction,
+           CASE WHEN jsonb_typeof(y.b -> 'direction') <> 'string' THEN NULL
+                WHEN upper(btrim(y.b ->> 'direction')) IN ('BULLISH', 'LONG', 'BULL', 'BUY') THEN 'Bullish'
+                WHEN upper(btrim(y.b ->> 'direction')) IN ('BEARISH', 'SHORT', 'BEAR', 'SELL') THEN 'Bearish' END AS dir,
+           CASE WHEN y.b ? 'timestamp' THEN sigsync._parse_ts(y.b -> 'timestamp', p_tz) END AS ts,
+           CASE WHEN y.b ? 'signal_time' THEN sigsync._parse_ts(y.b -> 'signal_time', p_tz) END AS sig_ts,
+           CASE WHEN y.b ? 'confirmation_time' THEN sigsync._parse_ts(y.b -> 'confirmation_time', p_tz) END AS conf_ts,
+           CASE WHEN y.b ? 'cancelled_time' THEN sigsync._parse_ts(y.b -> 'cancelled_time', p_tz) END AS cancel_ts,
+           ne.code AS num_code, ne.msg AS num_msg,
+           CASE WHEN ne.code IS NULL THEN (y.b ->> 'entry_price')::numeric END AS entry,
+           CASE WHEN ne.code IS NULL THEN (y.b ->> 'stop_loss')::numeric END AS stop,
+           CASE WHEN jsonb_typeof(y.b -> 'cancelled_by') = 'string'
+                THEN (SELECT p.trade_id FROM sigsync._trade_id_parts(y.b ->> 'cancelled_by', p_tz) p) END AS cancelled_by,
+           c.fields AS canon
+      FROM body y
+      LEFT JOIN tid t ON jsonb_typeof(y.b -> 'trade_id') = 'string' AND t.raw = btrim(y.b ->> 'trade_id')
+                     AND y.et NOT IN ('HEARTBEAT', 'SYNC_STATUS')   -- (their trade_id is not read)
+      LEFT JOIN num_err ne ON ne.ord = y.ord
+      LEFT JOIN canon c ON c.ord = y.ord
+),
+lists AS (   -- SYNC_STATUS: tracking / not_tracking, and the first problem with them
+    SELECT t.*,
+           (SELECT x.code || '|' || x.msg
+              FROM (VALUES (1, 'tracking'), (2, 'not_tracking')) k(o, key)
+             CROSS JOIN LATERAL (
+                   SELECT CASE WHEN jsonb_typeof(t.b -> k.key) <> 'array' THEN 'invalid_field' ELSE 'malformed_trade_id' END AS code,
+                          CASE WHEN jsonb_typeof(t.b -> k.key) <> 'array'
+                               THEN format('"%s" must be an array of trade_ids', k.key)
+                               ELSE format('"%s" holds %s, which is not a trade_id', k.key,
+                                           (SELECT e.v FROM jsonb_array_elements(t.b -> k.key) WITH ORDINALITY e(v, n)
+                                             WHERE jsonb_typeof(e.v) <> 'string'
+                                                OR (SELECT p.trade_id FROM sigsync._trade_id_parts(e.v #>> '{}', p_tz) p) IS NULL
+                                             ORDER BY e.n LIMIT 1)) END AS msg) x
+             WHERE t.b ? k.key
+               AND (jsonb_typeof(t.b -> k.key) <> 'array'
+                    OR EXISTS (SELECT 1 FROM jsonb_array_elements(t.b -> k.key) e(v)
+                                WHERE jsonb_typeof(e.v) <> 'string'
+                                   OR (SELECT p.trade_id FROM sigsync._trade_id_parts(e.v #>> '{}', p_tz) p) IS NULL))
+             ORDER BY k.o LIMIT 1) AS list_err,
+           CASE WHEN jsonb_typeof(t.b -> 'tracking') = 'array'
+                THEN (SELECT array_agg(p.trade_id ORDER BY e.n)
+                        FROM jsonb_array_elements_text(t.b -> 'tracking') WITH ORDINALITY e(v, n),
+                             sigsync._trade_id_parts(e.v, p_tz) p) END AS trk,
+           CASE WHEN jsonb_typeof(t.b -> 'not_tracking') = 'array'
+                THEN (SELECT array_agg(p.trade_id ORDER BY e.n)
+                        FROM jsonb_array_elements_text(t.b -> 'not_tracking') WITH ORDINALITY e(v, n),
+                             sigsync._trade_id_parts(e.v, p_tz) p) END AS not_trk
+      FROM typed t
+),
+checked AS MATERIALIZED (
+    SELECT l.*,
+           CASE
+             WHEN l.type_raw IS NULL THEN 'missing_event_type|no "event_type" (or "type") field'
+             WHEN l.et IS NULL THEN 'unknown_event_type|' || format('unknown event type %s', to_jsonb(l.type_raw))
+             WHEN l.b ? 'symbol' AND (jsonb_typeof(l.b -> 'symbol') <> 'string' OR btrim(l.b ->> 'symbol') = '')
+                  THEN 'invalid_field|"symbol" must be a non-empty string'
+             WHEN l.b ? 'source' AND (jsonb_typeof(l.b -> 'source') <> 'string' OR btrim(l.b ->> 'source') = '')
+                  THEN 'invalid_field|"source" must be a non-empty string'
+             WHEN l.et IN ('HEARTBEAT', 'SYNC_STATUS') THEN NULL
+             WHEN NOT l.b ? 'trade_id' THEN 'missing_trade_id|' || format('%s needs a "trade_id"', l.et)
+             WHEN l.tid IS NULL
+                  THEN 'malformed_trade_id|'
+                       || format('trade_id %s is not YYYYMMDD_HHMMSSmmm_BULLISH|BEARISH with a real date and time',
+                                 l.b -> 'trade_id')
+           END AS id_err,
+           CASE
+             WHEN l.b ? 'direction' AND l.dir IS NULL
+                  THEN 'invalid_direction|' || format('direction %s is not Bullish/Bearish (or LONG/SHORT)', l.b -> 'direction')
+             WHEN l.b ? 'direction' AND l.dir <> l.tid_direction
+                  THEN 'direction_mismatch|' || format('direction %s disagrees with trade_id %s', l.dir, l.tid)
+             WHEN l.b ? 'timestamp' AND l.ts IS NULL THEN 'bad_timestamp|' || format(
+                  '"%s" %s is neither epoch milliseconds nor an ISO-8601 date-time', 'timestamp', l.b -> 'timestamp')
+             WHEN l.b ? 'signal_time' AND l.sig_ts IS NULL THEN 'bad_timestamp|' || format(
+                  '"%s" %s is neither epoch milliseconds nor an ISO-8601 date-time', 'signal_time', l.b -> 'signal_time')
+             WHEN l.b ? 'confirmation_time' AND l.conf_ts IS NULL THEN 'bad_timestamp|' || format(
+                  '"%s" %s is neither epoch milliseconds nor an ISO-8601 date-time', 'confirmation_time',
+                  l.b -> 'confirmation_time')
+             WHEN l.b ? 'cancelled_time' AND l.cancel_ts IS NULL THEN 'bad_timestamp|' || format(
+                  '"%s" %s is neither epoch milliseconds nor an ISO-8601 date-time', 'cancelled_time', l.b -> 'cancelled_time')
+             WHEN l.num_code IS NOT NULL THEN l.num_code || '|' || l.num_msg
+             WHEN l.stop = l.entry THEN 'stop_equals_entry|' || format('stop_loss %s equals entry_price (zero risk)', l.stop)
+             WHEN (coalesce(l.dir, l.tid_direction) = 'Bullish' AND l.stop > l.entry)
+                  OR (coalesce(l.dir, l.tid_direction) = 'Bearish' AND l.stop < l.entry)
+                  THEN 'stop_wrong_side|' || format('a %s stop must be %s the entry: stop_loss %s, entry_price %s',
+                                                    coalesce(l.dir, l.tid_direction),
+                                                    CASE WHEN coalesce(l.dir, l.tid_direction) = 'Bullish'
+                                                         THEN 'below' ELSE 'above' END,
+                                                    l.stop, l.entry)
+             WHEN l.b ? 'htf_alignment' AND jsonb_typeof(l.b -> 'htf_alignment') <> 'object'
+                  THEN 'invalid_field|"htf_alignment" must be a JSON object'
+             WHEN l.b ? 'session' AND jsonb_typeof(l.b -> 'session') NOT IN ('string', 'number')
+                  THEN 'invalid_field|"session" must be a string'
+             WHEN l.b ? 'cancel_reason' AND jsonb_typeof(l.b -> 'cancel_reason') NOT IN ('string', 'number')
+                  THEN 'invalid_field|"cancel_reason" must be a string'
+             WHEN l.b ? 'indicator_version' AND jsonb_typeof(l.b -> 'indicator_version') NOT IN ('string', 'number')
+                  THEN 'invalid_field|"indicator_version" must be a string'
+             WHEN l.b ? 'cancelled_by' AND l.cancelled_by IS NULL
+                  THEN 'malformed_trade_id|' || format('cancelled_by %s is not a trade_id', l.b -> 'cancelled_by')
+             WHEN l.list_err IS NOT NULL THEN l.list_err
+             WHEN l.et = 'SYNC_STATUS' AND NOT (l.b ? 'tracking' OR l.b ? 'not_tracking')
+                  THEN 'invalid_field|SYNC_STATUS needs "tracking" and/or "not_tracking"'
+           END AS field_err
+      FROM lists l
+),
+result AS (
+    SELECT c.*, coalesce(c.id_err, c.field_err) AS err,
+           coalesce(c.ts, CASE WHEN c.et = 'CANCELLED' THEN c.cancel_ts END) AS ev_ts
+      FROM checked c
+)
+SELECT r.ord,
+       split_part(r.err, '|', 1),
+       nullif(substr(r.err, strpos(r.err, '|') + 1), r.err),
+       r.symbol,
+       r.tid,
+       r.et,
+       coalesce(r.ev_ts, p_received_at),
+       r.ev_ts IS NULL,
+       r.source,
+       r.dir,
+       r.sig_ts,
+       nullif(btrim(r.b ->> 'session'), ''),
+       r.b -> 'htf_alignment',
+       CASE WHEN r.num_code IS NULL THEN (r.b ->> 'signal_price')::numeric END,
+       r.entry,
+       r.stop,
+       CASE WHEN r.et = 'ENTRY' THEN coalesce(r.conf_ts, r.ev_ts, p_received_at) ELSE r.conf_ts END,
+       CASE WHEN r.num_code IS NULL THEN (r.b ->> 'bars_to_confirmation')::numeric::integer END,
+       CASE WHEN r.num_code IS NULL THEN (r.b ->> 'be_mfe')::numeric END,
+       CASE WHEN r.num_code IS NULL THEN (r.b ->> 'no_be_mfe')::numeric END,
+       CASE WHEN r.num_code IS NULL THEN (r.b ->> 'mae_global_r')::numeric END,
+       CASE WHEN r.num_code IS NULL THEN (r.b ->> 'current_price')::numeric END,
+       CASE WHEN r.num_code IS NULL THEN (r.b ->> 'exit_price')::numeric END,
+       CASE WHEN r.num_code IS NULL THEN (r.b ->> 'final_mfe')::numeric END,
+       r.cancel_ts,
+       nullif(btrim(r.b ->> 'cancel_reason'), ''),
+       CASE WHEN r.num_code IS NULL THEN (r.b ->> 'bars_pending')::numeric::integer END,
+       r.cancelled_by,
+       CASE WHEN r.num_code IS NULL THEN (r.b ->> 'tracked_signals')::numeric::integer END,
+       nullif(btrim(r.b ->> 'indicator_version'), ''),
+       CASE WHEN r.et = 'SYNC_STATUS' THEN coalesce(r.trk, '{}') ELSE r.trk END,
+       CASE WHEN r.et = 'SYNC_STATUS' THEN coalesce(r.not_trk, '{}') ELSE r.not_trk END,
+       CASE WHEN r.err IS NULL THEN
+            encode(sha256(convert_to((coalesce(r.canon, '{}')
+                                      || jsonb_build_object('event_type', r.et, 'symbol', r.symbol, 'source', r.source)
+                                      || CASE WHEN r.tid IS NOT NULL
+                                              THEN jsonb_build_object('trade_id', r.tid) ELSE '{}' END)::text,
+                                     'UTF8')), 'hex') END
+  FROM result r
+ ORDER BY r.ord
+$$;
+COMMENT ON FUNCTION sigsync._normalize_events(jsonb[], timestamptz, text, text) IS
+    'Internal: validate event bodies set-based and return, per element, its typed fields and canonical checksum, '
+    'or the error code and message of the first rule it breaks (never raises).';
+REVOKE ALL ON FUNCTION sigsync._normalize_events(jsonb[], timestamptz, text, text) FROM PUBLIC;
