@@ -20,7 +20,10 @@ LANGUAGE sql
 STABLE
 SET search_path = pg_catalog, pg_temp
 AS $$
-    WITH sig AS (
+    WITH cfg AS MATERIALIZED (   -- read once, not per bar
+        SELECT sigsync._setting_numeric('be_trigger_r') AS be_r
+    ),
+    sig AS (
         SELECT s.symbol, s.trade_id, s.entry_price AS e, s.stop_loss AS st,
                CASE s.direction WHEN 'Bullish' THEN 1 ELSE -1 END AS sgn,
                abs(s.entry_price - s.stop_loss) AS r, s.confirmation_time AS ct,
@@ -32,47 +35,43 @@ AS $$
          WHERE s.status IN ('active', 'closed') AND s.direction IS NOT NULL AND s.confirmation_time IS NOT NULL
            AND s.entry_price IS NOT NULL AND s.stop_loss IS NOT NULL AND s.entry_price <> s.stop_loss
     ),
-    b AS (
-        SELECT sig.symbol, sig.trade_id, bar.ts,
-               sig.sgn * ((CASE WHEN sig.sgn = 1 THEN bar.high ELSE bar.low END) - sig.e) / sig.r AS fav,
-               sig.sgn * ((CASE WHEN sig.sgn = 1 THEN bar.low ELSE bar.high END) - sig.e) / sig.r AS adv
+    b AS (   -- the walked bars, one row per signal without any (LEFT: it still gets a result)
+        SELECT sig.symbol, sig.trade_id, sig.ct, sig.st, sig.e, bar.ts, bar.fav, bar.adv
           FROM sig
-          JOIN sigsync.price_bars bar
-            ON bar.symbol = sig.symbol AND bar.ts > sig.ct AND bar.ts <= least(p_now, sig.real_exit)
+          LEFT JOIN LATERAL (
+                SELECT p.ts,
+                       sig.sgn * ((CASE WHEN sig.sgn = 1 THEN p.high ELSE p.low END) - sig.e) / sig.r AS fav,
+                       sig.sgn * ((CASE WHEN sig.sgn = 1 THEN p.low ELSE p.high END) - sig.e) / sig.r AS adv
+                  FROM sigsync.price_bars p
+                 WHERE p.symbol = sig.symbol AND p.ts > sig.ct AND p.ts <= least(p_now, sig.real_exit)) bar ON true
     ),
+    -- one pass per step over each signal's bars (window aggregates: linear, no join back)
     stop AS (
-        SELECT b.symbol, b.trade_id, min(b.ts) AS stop_ts
-          FROM b WHERE b.adv <= -1 GROUP BY b.symbol, b.trade_id
+        SELECT b.*, min(b.ts) FILTER (WHERE b.adv <= -1) OVER w AS stop_ts
+          FROM b
+        WINDOW w AS (PARTITION BY b.symbol, b.trade_id)
     ),
     trig AS (
-        SELECT b.symbol, b.trade_id, min(b.ts) AS trigger_ts
-          FROM b
-          LEFT JOIN stop ON stop.symbol = b.symbol AND stop.trade_id = b.trade_id
-         WHERE b.fav >= sigsync._setting_numeric('be_trigger_r')
-           AND (stop.stop_ts IS NULL OR b.ts < stop.stop_ts)
-         GROUP BY b.symbol, b.trade_id
+        SELECT x.*, min(x.ts) FILTER (WHERE x.fav >= cfg.be_r AND (x.stop_ts IS NULL OR x.ts < x.stop_ts)) OVER w
+                    AS trigger_ts
+          FROM stop x CROSS JOIN cfg
+        WINDOW w AS (PARTITION BY x.symbol, x.trade_id)
     ),
     be_exit AS (
-        SELECT b.symbol, b.trade_id, min(b.ts) AS be_exit_ts
-          FROM b
-          JOIN trig ON trig.symbol = b.symbol AND trig.trade_id = b.trade_id
-         WHERE b.ts > trig.trigger_ts AND b.adv <= 0
-         GROUP BY b.symbol, b.trade_id
+        SELECT x.*, min(x.ts) FILTER (WHERE x.ts > x.trigger_ts AND x.adv <= 0) OVER w AS be_exit_ts
+          FROM trig x
+        WINDOW w AS (PARTITION BY x.symbol, x.trade_id)
     )
-    SELECT sig.symbol, sig.trade_id,
-           round(greatest(0, coalesce(max(b.fav) FILTER (WHERE (stop.stop_ts IS NULL OR b.ts < stop.stop_ts)
-                                                           AND (be_exit.be_exit_ts IS NULL OR b.ts < be_exit.be_exit_ts)), 0)), 4),
-           round(greatest(0, coalesce(max(b.fav) FILTER (WHERE stop.stop_ts IS NULL OR b.ts < stop.stop_ts), 0)), 4),
-           round(least(0, greatest(-1, coalesce(min(b.adv) FILTER (WHERE stop.stop_ts IS NULL OR b.ts <= stop.stop_ts), 0))), 4),
-           coalesce(stop.stop_ts, max(b.ts), sig.ct),
-           count(b.ts)::integer,
-           trig.trigger_ts, be_exit.be_exit_ts, stop.stop_ts, sig.st, sig.e
-      FROM sig
-      LEFT JOIN b ON b.symbol = sig.symbol AND b.trade_id = sig.trade_id
-      LEFT JOIN stop ON stop.symbol = sig.symbol AND stop.trade_id = sig.trade_id
-      LEFT JOIN trig ON trig.symbol = sig.symbol AND trig.trade_id = sig.trade_id
-      LEFT JOIN be_exit ON be_exit.symbol = sig.symbol AND be_exit.trade_id = sig.trade_id
-     GROUP BY sig.symbol, sig.trade_id, sig.ct, sig.st, sig.e, stop.stop_ts, trig.trigger_ts, be_exit.be_exit_ts
+    SELECT x.symbol, x.trade_id,
+           round(greatest(0, coalesce(max(x.fav) FILTER (WHERE (x.stop_ts IS NULL OR x.ts < x.stop_ts)
+                                                           AND (x.be_exit_ts IS NULL OR x.ts < x.be_exit_ts)), 0)), 4),
+           round(greatest(0, coalesce(max(x.fav) FILTER (WHERE x.stop_ts IS NULL OR x.ts < x.stop_ts), 0)), 4),
+           round(least(0, greatest(-1, coalesce(min(x.adv) FILTER (WHERE x.stop_ts IS NULL OR x.ts <= x.stop_ts), 0))), 4),
+           coalesce(x.stop_ts, max(x.ts), x.ct),
+           count(x.ts)::integer,
+           x.trigger_ts, x.be_exit_ts, x.stop_ts, x.st, x.e
+      FROM be_exit x
+     GROUP BY x.symbol, x.trade_id, x.ct, x.st, x.e, x.stop_ts, x.trigger_ts, x.be_exit_ts
 $$;
 COMMENT ON FUNCTION sigsync._bar_walk(timestamptz, text[], text[]) IS
     'Internal: Tier 2 bar walk (DESIGN §6) for confirmed signals: be_mfe, no_be_mfe, mae_global_r, BE trigger, EXIT_BE, EXIT_SL.';

@@ -1,0 +1,1 @@
+"""sigsync benchmarks: `python -m bench --help` (run from the repository root)."""

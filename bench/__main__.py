@@ -1,0 +1,640 @@
+"""`python -m bench`: sigsync's benchmarks, side by side in one run on one machine.
+
+It starts a private PostgreSQL cluster (or reuses the one in --work-dir), builds data with
+the sample generator, and measures (DESIGN §12):
+
+  1. ingest     events/s through ingest_many with batches of 1, 100 and 1000, next to a raw
+                COPY of the same rows into a plain table with the same columns; and
+                ingest_many into the event log of the largest registry
+  2. cycles     per registry size: an idle incremental cycle, an incremental cycle with 100
+                changed signals, and a full cycle; EXPLAIN (ANALYZE, BUFFERS) of every
+                statement of one incremental cycle at the largest size
+  3. latency    ingest returning -> reconciled state visible, while `sigsync run` runs
+  4. concurrency  8 connections ingesting while cycles run: throughput, lost events,
+                deadlocks, errors
+
+Every figure is the median over --runs runs (latency: over its --latency-events samples).
+Targets are printed next to the figures; the benchmark never fails on a missed target
+(it does fail when an event is lost, a deadlock or an error happens, or a step breaks).
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import math
+import os
+import platform
+import random
+import re
+import shutil
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+import click
+import psycopg
+from psycopg import sql
+
+from sigsync.cluster import Cluster
+from sigsync.migrate import Migrator, SqlTree
+from sigsync.paths import sql_dir
+
+from . import data
+
+EMPTY = "bench_empty"
+LARGE_TABLES = ("signals", "automated_signals", "price_bars", "sync_audit_log", "signal_health_metrics")
+
+
+class BenchError(Exception):
+    pass
+
+
+# -- figures ---------------------------------------------------------------------------------
+
+class Figures:
+    """Every measured figure, in the order measured."""
+
+    def __init__(self) -> None:
+        self.rows: list[dict] = []
+
+    def add(self, key: str, label: str, unit: str, values: list[float], target: str = "",
+            met: bool | None = None, stat: str = "median", note: str = "") -> dict:
+        if not values:
+            raise BenchError(f"{key}: no measurement")
+        value = statistics.median(values) if stat == "median" else values[0]
+        row = {"key": key, "label": label, "unit": unit, "value": value, "stat": stat, "runs": len(values),
+               "min": min(values), "max": max(values), "target": target, "met": met, "note": note}
+        self.rows.append(row)
+        click.echo(f"  {label:<58} {fmt(value, unit):>14}  (n={len(values)}, min {fmt(min(values), unit)}, "
+                   f"max {fmt(max(values), unit)}){'  target ' + target if target else ''}"
+                   f"{'' if met is None else ('  met' if met else '  MISSED')}")
+        return row
+
+    def get(self, key: str) -> float:
+        return next(r["value"] for r in self.rows if r["key"] == key)
+
+    def markdown(self) -> str:
+        out = ["| figure | value | stat | runs | min .. max | target | |", "|---|---:|---|---:|---|---|---|"]
+        for r in self.rows:
+            out.append(f"| {r['label']} | {fmt(r['value'], r['unit'])} | {r['stat']} | {r['runs']} | "
+                       f"{fmt(r['min'], r['unit'])} .. {fmt(r['max'], r['unit'])} | {r['target']} | "
+                       f"{'' if r['met'] is None else ('met' if r['met'] else '**missed**')} |")
+        return "\n".join(out)
+
+
+def fmt(value: float, unit: str) -> str:
+    if unit == "ms":
+        return f"{value:,.1f} ms"
+    if unit == "x":
+        return f"{value:,.2f}x"
+    if unit in ("events/s", "payloads/s"):
+        return f"{value:,.0f} {unit}"
+    return f"{value:,.0f} {unit}".strip()
+
+
+def pct(values: list[float], q: float) -> float:
+    s = sorted(values)
+    return s[max(0, math.ceil(q * len(s)) - 1)]
+
+
+# -- the cluster and its databases -----------------------------------------------------------
+
+class Bench:
+    def __init__(self, work_dir: Path, runs: int):
+        self.work_dir = work_dir
+        self.data_dir = work_dir / "data"
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        self.cluster = Cluster(work_dir / "cluster")
+        self.runs = runs
+        self.figures = Figures()
+        self.explain = ""
+
+    def url(self, db: str) -> str:
+        return self.cluster.url(db)
+
+    def admin(self) -> psycopg.Connection:
+        return psycopg.connect(self.url("postgres"), autocommit=True)
+
+    def connect(self, db: str) -> psycopg.Connection:
+        return psycopg.connect(self.url(db), autocommit=True)
+
+    def exists(self, db: str) -> bool:
+        with self.admin() as conn:
+            return conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (db,)).fetchone() is not None
+
+    def create(self, db: str, template: str | None = None) -> None:
+        q = sql.SQL("CREATE DATABASE {}").format(sql.Identifier(db))
+        if template:
+            q += sql.SQL(" TEMPLATE {}").format(sql.Identifier(template))
+        with self.admin() as conn:
+            conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(db)))
+            conn.execute(q)
+
+    def drop(self, db: str) -> None:
+        with self.admin() as conn:
+            conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(db)))
+
+    def empty_template(self) -> None:
+        """A migrated, empty database: every measurement on fresh data starts from a copy."""
+        self.create(EMPTY)
+        with self.connect(EMPTY) as conn:
+            Migrator(conn, SqlTree(sql_dir()), echo=lambda _line: None).migrate()
+
+    def machine(self) -> dict:
+        with self.connect(EMPTY) as conn:
+            version = conn.execute("SHOW server_version").fetchone()[0]
+            settings = dict(conn.execute(
+                "SELECT name, setting || coalesce(unit, '') FROM pg_settings "
+                "WHERE name IN ('shared_buffers', 'work_mem', 'max_wal_size', 'synchronous_commit', 'fsync')"
+            ).fetchall())
+        mem = next((int(line.split()[1]) // 1024 for line in Path("/proc/meminfo").read_text().splitlines()
+                    if line.startswith("MemTotal")), 0)
+        cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
+                    if line.startswith("model name")), platform.processor())
+        return {"cores": os.cpu_count(), "memory_mib": mem, "cpu": cpu, "postgresql": version,
+                "python": platform.python_version(), "settings": settings}
+
+
+# -- loading ----------------------------------------------------------------------------------
+
+def ingest(conn: psycopg.Connection, payloads: list[str], batch: int) -> tuple[int, dict]:
+    """ingest_many in batches; returns (events stored, statuses)."""
+    stored, statuses = 0, {}
+    for i in range(0, len(payloads), batch):
+        for status, n in conn.execute(
+                "SELECT status, coalesce(sum(cardinality(event_ids)) FILTER (WHERE status = 'accepted'), 0) "
+                "FROM sigsync.ingest_many(%s) GROUP BY status", (payloads[i:i + batch],)).fetchall():
+            statuses[status] = statuses.get(status, 0) + 1
+            stored += int(n)
+    return stored, statuses
+
+
+def load_bars(conn: psycopg.Connection, chunks: list[data.Chunk]) -> None:
+    for chunk in chunks:
+        with conn.cursor() as cur, cur.copy(
+                "COPY sigsync.price_bars (symbol, ts, open, high, low, close) FROM STDIN (FORMAT csv, HEADER)") as cp:
+            cp.write(chunk.bars.read_bytes())
+
+
+def build_registry(bench: Bench, size: int) -> dict:
+    """Database bench_n<size>: `size` signals loaded through ingest_many (cached in --work-dir)."""
+    db = f"bench_n{size}"
+    if bench.exists(db):
+        with bench.connect(db) as conn:
+            row = conn.execute("SELECT to_regclass('public.bench_built') IS NOT NULL").fetchone()
+            if row[0]:
+                info = conn.execute("SELECT info FROM public.bench_built").fetchone()[0]
+                click.echo(f"  reusing {db}: {info['signals']:,} signals, {info['events']:,} events")
+                return info
+    chunks = data.chunks(bench.data_dir, "S", size)
+    bench.create(db, EMPTY)
+    started = time.perf_counter()
+    with bench.connect(db) as conn:
+        load_bars(conn, chunks)
+    errors: list[BaseException] = []
+
+    def worker(part: list[data.Chunk]) -> None:
+        try:
+            with bench.connect(db) as conn:
+                for chunk in part:
+                    ingest(conn, data.lines(chunk), 1000)
+        except BaseException as exc:  # reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=worker, args=(chunks[i::2],)) for i in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    if errors:
+        raise BenchError(f"loading {db} failed: {errors[0]}")
+    load_s = time.perf_counter() - started
+    p_now = max(c.summary()["p_now"] for c in chunks)
+    with bench.connect(db) as conn:
+        t0 = time.perf_counter()
+        first = conn.execute("SELECT sigsync.reconcile(%s, true)", (p_now,)).fetchone()[0]
+        first_ms = (time.perf_counter() - t0) * 1000
+        if first["status"] != "ok":
+            raise BenchError(f"first full cycle on {db}: {first}")
+        conn.execute("VACUUM ANALYZE")
+        signals, events = conn.execute(
+            "SELECT (SELECT count(*) FROM sigsync.signals), (SELECT count(*) FROM sigsync.automated_signals)").fetchone()
+        info = {"size": size, "signals": signals, "events": events, "p_now": p_now, "load_s": round(load_s, 1),
+                "first_full_ms": round(first_ms, 1), "symbols": len(chunks)}
+        conn.execute("CREATE TABLE public.bench_built (info jsonb)")
+        conn.execute("INSERT INTO public.bench_built VALUES (%s)", (json.dumps(info),))
+    click.echo(f"  built {db}: {signals:,} signals, {events:,} events in {load_s:,.0f} s; "
+               f"first full cycle {first_ms:,.0f} ms")
+    return info
+
+
+# -- 1. ingest ------------------------------------------------------------------------------
+
+def bench_ingest(bench: Bench, payload_count: int, largest: dict | None) -> None:
+    click.echo("\n1. ingest")
+    chunk = data.chunks(bench.data_dir, "I", max(50, payload_count // 80), faults={})[0]
+    payloads = data.lines(chunk)[:payload_count]
+    if len(payloads) < payload_count:
+        raise BenchError(f"the ingest stream has {len(payloads)} payloads, fewer than {payload_count}")
+    events = data.event_count(payloads)
+    click.echo(f"  stream: {len(payloads):,} payloads = {events:,} events (symbol {chunk.symbol})")
+    single = payloads[:max(1, min(len(payloads), payload_count // 10))]
+    single_events = data.event_count(single)
+    rates: dict[int, list[float]] = {1: [], 100: [], 1000: []}
+    payload_rates: dict[int, list[float]] = {1: [], 100: [], 1000: []}
+    copy_rates: list[float] = []
+    rows: bytes | None = None
+    for run in range(bench.runs):
+        for batch in (1000, 100, 1):
+            part, n_events = (single, single_events) if batch == 1 else (payloads, events)
+            bench.create("bench_ingest", EMPTY)
+            with bench.connect("bench_ingest") as conn:
+                t0 = time.perf_counter()
+                stored, statuses = ingest(conn, part, batch)
+                dt = time.perf_counter() - t0
+                if stored != n_events or set(statuses) != {"accepted"}:
+                    raise BenchError(f"ingest batch {batch}: {stored} of {n_events} events stored, {statuses}")
+                rates[batch].append(n_events / dt)
+                payload_rates[batch].append(len(part) / dt)
+                if batch == 1000:
+                    # the same rows, raw: COPY into a plain table with the log's columns
+                    if rows is None:
+                        buf = io.BytesIO()
+                        with conn.cursor() as cur, cur.copy(
+                                "COPY (SELECT * FROM sigsync.automated_signals ORDER BY id) TO STDOUT") as cp:
+                            for block in cp:
+                                buf.write(block)
+                        rows = buf.getvalue()
+                    conn.execute("CREATE TABLE public.raw_copy (LIKE sigsync.automated_signals)")
+                    t0 = time.perf_counter()
+                    with conn.transaction(), conn.cursor() as cur, cur.copy("COPY public.raw_copy FROM STDIN") as cp:
+                        cp.write(rows)
+                    copy_rates.append(n_events / (time.perf_counter() - t0))
+        click.echo(f"  run {run + 1}/{bench.runs}: batch 1000 {rates[1000][-1]:,.0f} events/s, "
+                   f"COPY {copy_rates[-1]:,.0f} events/s")
+    bench.drop("bench_ingest")
+    f = bench.figures
+    for batch in (1, 100, 1000):
+        f.add(f"ingest_{batch}", f"ingest_many, batches of {batch}", "events/s", rates[batch],
+              target="≥ 20,000 events/s" if batch == 1000 else "",
+              met=(statistics.median(rates[batch]) >= 20000) if batch == 1000 else None,
+              note=f"{statistics.median(payload_rates[batch]):,.0f} payloads/s")
+    f.add("copy", "raw COPY of the same rows into a plain table", "events/s", copy_rates)
+    f.add("copy_ratio", "COPY / ingest_many(1000)", "x", [c / r for c, r in zip(copy_rates, rates[1000])])
+    if largest:
+        db = f"bench_n{largest['size']}"
+        big: list[float] = []
+        for run in range(bench.runs):
+            renamed = [p.replace(f'"symbol":"{chunk.symbol}"', f'"symbol":"{chunk.symbol}R{run}{time.time_ns()}"')
+                       for p in payloads]
+            with bench.connect(db) as conn, conn.transaction(force_rollback=True):
+                # in one transaction, rolled back: the big registry stays as it was
+                t0 = time.perf_counter()
+                stored, _ = ingest(conn, renamed, 1000)
+                big.append(stored / (time.perf_counter() - t0))
+        f.add("ingest_big_log", f"ingest_many(1000) into a log of {largest['events']:,} events", "events/s", big,
+              note="same stream as above, new symbol per run, one transaction rolled back")
+
+
+# -- 2. cycles ------------------------------------------------------------------------------
+
+def change_signals(conn: psycopg.Connection, run: int, count: int = 100) -> int:
+    """One real new MFE_UPDATE for each of `count` random signals with MFE values (current
+    values repeated, 1 ms after the signal's last event: no anomaly, a real change)."""
+    rows = conn.execute(
+        "SELECT symbol, trade_id, evt_be_mfe, evt_no_be_mfe, evt_mae_global_r, current_price, "
+        "       (extract(epoch FROM last_event_at) * 1000)::bigint "
+        "  FROM sigsync.signals WHERE evt_be_mfe IS NOT NULL AND evt_no_be_mfe IS NOT NULL "
+        " ORDER BY md5(trade_id || %s) LIMIT %s", (str(run), count)).fetchall()
+    payloads = []
+    for symbol, trade_id, be, no_be, mae, price, last_ms in rows:
+        body = {"event_type": "MFE_UPDATE", "symbol": symbol, "trade_id": trade_id, "be_mfe": float(be),
+                "no_be_mfe": float(no_be), "timestamp": last_ms + 1}
+        if mae is not None:
+            body["mae_global_r"] = float(mae)
+        if price is not None:
+            body["current_price"] = float(price)
+        payloads.append(json.dumps(body))
+    stored, statuses = ingest(conn, payloads, len(payloads) or 1)
+    if stored != len(payloads):
+        raise BenchError(f"changing {count} signals: {statuses}")
+    return len(payloads)
+
+
+def timed_cycle(conn: psycopg.Connection, p_now: str, full: bool) -> tuple[float, dict]:
+    t0 = time.perf_counter()
+    summary = conn.execute("SELECT sigsync.reconcile(%s, %s)", (p_now, full)).fetchone()[0]
+    ms = (time.perf_counter() - t0) * 1000
+    if summary["status"] != "ok":
+        raise BenchError(f"cycle failed: {summary}")
+    return ms, summary
+
+
+def bench_cycles(bench: Bench, infos: list[dict]) -> None:
+    click.echo("\n2. reconcile cycles")
+    f = bench.figures
+    incremental_medians = []
+    for info in infos:
+        db, p_now = f"bench_n{info['size']}", info["p_now"]
+        idle, inc, full, processed = [], [], [], []
+        with bench.connect(db) as conn:
+            timed_cycle(conn, p_now, False)  # nothing left over from loading
+            for run in range(bench.runs):
+                idle.append(timed_cycle(conn, p_now, False)[0])
+                changed = change_signals(conn, run)
+                ms, summary = timed_cycle(conn, p_now, False)
+                inc.append(ms)
+                processed.append(summary["signals_processed"])
+                if summary["signals_processed"] < changed:
+                    raise BenchError(f"{db}: the cycle after {changed} changes processed {summary}")
+                full.append(timed_cycle(conn, p_now, True)[0])
+        n = f"{info['signals']:,} signals / {info['events']:,} events"
+        f.add(f"cycle_idle_{info['size']}", f"idle incremental cycle, {n}", "ms", idle)
+        row = f.add(f"cycle_inc_{info['size']}", f"incremental cycle, 100 changed, {n}", "ms", inc,
+                    target="≤ 100 ms", met=statistics.median(inc) <= 100,
+                    note=f"{statistics.median(processed):.0f} signals in the working set (changed + active)")
+        incremental_medians.append(row["value"])
+        f.add(f"cycle_full_{info['size']}", f"full cycle, {n}", "ms", full,
+              target="≤ 10 s" if info is infos[-1] else "",
+              met=(statistics.median(full) <= 10000) if info is infos[-1] else None)
+        f.add(f"first_full_{info['size']}", f"first full cycle after loading, {n}", "ms", [info["first_full_ms"]],
+              stat="once")
+    if len(incremental_medians) > 1:
+        f.add("cycle_inc_flatness", "incremental: largest / smallest registry", "x",
+              [incremental_medians[-1] / incremental_medians[0]], stat="once",
+              target="flat (≈ 1x)")
+    bench.explain = explain_incremental(bench, infos[-1])
+
+
+PLAN = re.compile(r"duration: ([\d.]+) ms\s+plan:\s*Query Text: (.*)", re.S)
+
+
+def explain_incremental(bench: Bench, info: dict) -> str:
+    """EXPLAIN (ANALYZE, BUFFERS) of every statement of one incremental cycle (auto_explain)."""
+    db = f"bench_n{info['size']}"
+    plans: list[str] = []
+    with bench.connect(db) as conn:
+        change_signals(conn, 999)
+        conn.add_notice_handler(lambda d: plans.append(d.message_primary or ""))
+        conn.execute("LOAD 'auto_explain'")
+        for setting, value in (("log_min_duration", "0"), ("log_nested_statements", "on"), ("log_analyze", "on"),
+                               ("log_buffers", "on"), ("log_timing", "on"), ("log_triggers", "on")):
+            conn.execute(f"SET auto_explain.{setting} = {value}")
+        conn.execute("SET client_min_messages = log")
+        conn.execute("SELECT sigsync.reconcile(%s)", (info["p_now"],))
+        conn.execute("SET client_min_messages = notice")
+    seq = sorted({m for p in plans for m in re.findall(r"Seq Scan on (\w+)", p) if m in LARGE_TABLES})
+    statements = [p for p in plans if "Query Text" in p]
+    slow = sorted(statements, key=lambda p: -float(PLAN.search(p).group(1)) if PLAN.search(p) else 0)[:5]
+    header = (f"-- one incremental cycle (100 changed signals) on {info['signals']:,} signals / {info['events']:,} events\n"
+              f"-- {len(statements)} statements; sequential scans on the large tables ({', '.join(LARGE_TABLES)}): "
+              f"{', '.join(seq) or 'none'}\n")
+    click.echo(f"  EXPLAIN: {len(statements)} statements, seq scans on large tables: {', '.join(seq) or 'none'}")
+    bench.figures.add("explain_seq_scans", "incremental cycle: seq scans on large tables", "", [len(seq)],
+                      stat="once", target="0", met=not seq)
+    return header + "\n\n".join(["-- the five slowest statements first"] + slow + ["-- all statements"] + statements)
+
+
+# -- 3. latency -----------------------------------------------------------------------------
+
+def bench_latency(bench: Bench, info: dict, count: int) -> None:
+    click.echo(f"\n3. latency: {count} events while `sigsync run` runs")
+    db = f"bench_n{info['size']}"
+    log = bench.work_dir / "runner.log"
+    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "SIGSYNC_DATA_DIR")}
+    with bench.connect(db) as conn:
+        runs_before = conn.execute("SELECT count(*) FROM sigsync.sync_runs").fetchone()[0]
+    with log.open("w") as out:
+        runner = subprocess.Popen([sys.executable, "-m", "sigsync", "run", "--dsn", bench.url(db)],
+                                  stdout=out, stderr=subprocess.STDOUT, env=env)
+    samples: list[float] = []
+    try:
+        with bench.connect(db) as conn, bench.connect(db) as watch:
+            deadline = time.monotonic() + 60
+            while conn.execute("SELECT count(*) FROM sigsync.sync_runs").fetchone()[0] <= runs_before:
+                if runner.poll() is not None or time.monotonic() > deadline:
+                    raise BenchError(f"the runner did not start a cycle; see {log}")
+                time.sleep(0.05)
+            base = datetime(2030, 1, 2, 14, 30, tzinfo=timezone.utc) + timedelta(minutes=random.randrange(10**6))
+            for i in range(count):
+                ts = base + timedelta(minutes=i)
+                direction = "BULLISH" if i % 2 == 0 else "BEARISH"
+                trade_id = ts.astimezone(data.sample.NY).strftime("%Y%m%d_%H%M%S000_") + direction
+                body = {"event_type": "SIGNAL_CREATED", "symbol": "LATENCY", "trade_id": trade_id,
+                        "signal_time": ts.isoformat(), "direction": direction.title(), "signal_price": 100,
+                        "timestamp": int(ts.timestamp() * 1000)}
+                status = conn.execute("SELECT status FROM sigsync.ingest(%s)", (json.dumps(body),)).fetchone()[0]
+                t0 = time.perf_counter()
+                if status != "accepted":
+                    raise BenchError(f"latency event {i}: {status}")
+                while not watch.execute("SELECT 1 FROM sigsync.signal_health_metrics WHERE symbol = 'LATENCY' "
+                                        "AND trade_id = %s", (trade_id,)).fetchone():
+                    if time.perf_counter() - t0 > 30 or runner.poll() is not None:
+                        raise BenchError(f"event {i} not reconciled within 30 s; see {log}")
+                    time.sleep(0.005)
+                samples.append((time.perf_counter() - t0) * 1000)
+                time.sleep(random.uniform(0, 0.05))
+    finally:
+        runner.send_signal(signal.SIGTERM)
+        try:
+            runner.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            runner.kill()
+    ms = samples
+    f = bench.figures
+    f.add("latency_median", f"event → reconciled, median of {len(ms)} ({info['signals']:,} signals)", "ms", ms,
+          note="sigsync run with its defaults (debounce 0.2 s)")
+    f.add("latency_p99", f"event → reconciled, p99 of {len(ms)}", "ms", [pct(ms, 0.99)], stat="once",
+          target="≤ 1 s", met=pct(ms, 0.99) <= 1000)
+
+
+# -- 4. concurrency -------------------------------------------------------------------------
+
+def bench_concurrency(bench: Bench, signals: int, connections: int) -> None:
+    click.echo(f"\n4. concurrency: {connections} connections ingesting while cycles run")
+    chunks = data.chunks(bench.data_dir, "C", signals, faults={})
+    payloads = [p for c in chunks for p in data.lines(c)]
+    expected = data.event_count(payloads)
+    p_now = max(c.summary()["p_now"] for c in chunks)
+    rates, lost, deadlocks, errors, cycles = [], 0, 0, [], []
+    for run in range(bench.runs):
+        bench.create("bench_concurrency", EMPTY)
+        parts = [payloads[i::connections] for i in range(connections)]  # signals shared by all connections
+        done = threading.Event()
+        stats = {"deadlocks": 0, "errors": [], "cycles": 0, "skipped": 0}
+
+        def ingester(part: list[str]) -> None:
+            try:
+                with bench.connect("bench_concurrency") as conn:
+                    for i in range(0, len(part), 100):
+                        conn.execute("SELECT count(*) FROM sigsync.ingest_many(%s)", (part[i:i + 100],))
+            except psycopg.errors.DeadlockDetected:
+                stats["deadlocks"] += 1
+            except Exception as exc:  # counted and reported
+                stats["errors"].append(repr(exc))
+
+        def cycler() -> None:
+            try:
+                with bench.connect("bench_concurrency") as conn:
+                    while not done.is_set():
+                        summary = conn.execute("SELECT sigsync.reconcile(%s)", (p_now,)).fetchone()[0]
+                        if summary["status"] == "ok":
+                            stats["cycles"] += 1
+                        elif summary["status"] == "skipped":
+                            stats["skipped"] += 1
+                        else:
+                            stats["errors"].append(f"cycle: {summary}")
+            except psycopg.errors.DeadlockDetected:
+                stats["deadlocks"] += 1
+            except Exception as exc:
+                stats["errors"].append(repr(exc))
+
+        threads = [threading.Thread(target=ingester, args=(p,)) for p in parts]
+        cyc = threading.Thread(target=cycler)
+        cyc.start()
+        t0 = time.perf_counter()
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        dt = time.perf_counter() - t0
+        done.set()
+        cyc.join()
+        with bench.connect("bench_concurrency") as conn:
+            stored = conn.execute("SELECT count(*) FROM sigsync.automated_signals").fetchone()[0]
+            final = conn.execute("SELECT sigsync.reconcile(%s)", (p_now,)).fetchone()[0]
+            if final["status"] != "ok":
+                stats["errors"].append(f"final cycle: {final}")
+        rates.append(expected / dt)
+        lost += expected - stored
+        deadlocks += stats["deadlocks"]
+        errors += stats["errors"]
+        cycles.append(stats["cycles"])
+        click.echo(f"  run {run + 1}/{bench.runs}: {expected:,} events in {dt:.1f} s, stored {stored:,}, "
+                   f"{stats['cycles']} cycles, {stats['deadlocks']} deadlocks, {len(stats['errors'])} errors")
+    bench.drop("bench_concurrency")
+    f = bench.figures
+    f.add("concurrency_rate", f"{connections} connections × ingest_many(100), cycles running", "events/s", rates)
+    f.add("concurrency_cycles", "cycles completed meanwhile (per run)", "", cycles)
+    f.add("concurrency_lost", "events lost (sent − stored), all runs", "", [lost], stat="once", target="0",
+          met=lost == 0)
+    f.add("concurrency_deadlocks", "deadlocks, all runs", "", [deadlocks], stat="once", target="0", met=deadlocks == 0)
+    f.add("concurrency_errors", "errors, all runs", "", [len(errors)], stat="once", target="0", met=not errors)
+    if errors:
+        click.echo("  errors:\n    " + "\n    ".join(errors[:10]))
+
+
+# -- 5. the event log as it grows ------------------------------------------------------------
+
+def bench_log(bench: Bench, infos: list[dict]) -> None:
+    """BRIN on received_at: a time-range query on the log costs the same at every size."""
+    click.echo("\n5. the event log as it grows")
+    for info in (infos[0], infos[-1]) if len(infos) > 1 else infos:
+        db = f"bench_n{info['size']}"
+        times = []
+        with bench.connect(db) as conn:
+            newest = conn.execute("SELECT max(received_at) FROM sigsync.automated_signals").fetchone()[0]
+            for _ in range(bench.runs):
+                t0 = time.perf_counter()
+                conn.execute("SELECT count(*) FROM sigsync.automated_signals WHERE received_at > %s",
+                             (newest - timedelta(seconds=5),)).fetchone()
+                times.append((time.perf_counter() - t0) * 1000)
+            plan = "\n".join(r[0] for r in conn.execute(
+                "EXPLAIN (ANALYZE, BUFFERS, COSTS OFF) SELECT count(*) FROM sigsync.automated_signals "
+                "WHERE received_at > %s", (newest - timedelta(seconds=5),)).fetchall())
+            size = conn.execute("SELECT pg_size_pretty(pg_total_relation_size('sigsync.automated_signals'))").fetchone()[0]
+        bench.explain += f"\n\n-- event log of {info['events']:,} events ({size}): last 5 s received\n{plan}"
+        bench.figures.add(f"log_recent_{info['size']}",
+                          f"events received in the last 5 s, log of {info['events']:,} ({size})", "ms", times)
+
+
+# -- main -----------------------------------------------------------------------------------
+
+def sizes_option(_ctx, _param, value: str) -> list[int]:
+    try:
+        sizes = sorted({int(v) for v in value.split(",") if v.strip()})
+    except ValueError:
+        raise click.BadParameter("a comma-separated list of signal counts, e.g. 1000,10000,100000") from None
+    if not sizes or sizes[0] < 20:
+        raise click.BadParameter("each size must be at least 20 signals")
+    return sizes
+
+
+@click.command(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--sizes", default="1000,10000,100000", show_default=True, callback=sizes_option,
+              help="Registry sizes (signals) for the cycle benchmarks; ~88 events per signal.")
+@click.option("--runs", type=click.IntRange(min=1), default=5, show_default=True,
+              help="Runs per figure; each figure is their median.")
+@click.option("--ingest-payloads", type=click.IntRange(min=100), default=10000, show_default=True,
+              help="Payloads in the ingest stream (batches of 1 use a tenth of them).")
+@click.option("--latency-events", type=click.IntRange(min=1), default=200, show_default=True,
+              help="Events timed from ingest to reconciled.")
+@click.option("--concurrency-signals", type=click.IntRange(min=20), default=300, show_default=True,
+              help="Signals in the stream the connections share, per run.")
+@click.option("--connections", type=click.IntRange(min=1), default=8, show_default=True,
+              help="Concurrent ingest connections.")
+@click.option("--quick", is_flag=True,
+              help="A small smoke run (sizes 100,300; 3 runs; short streams): checks that every figure is produced.")
+@click.option("--work-dir", type=click.Path(file_okay=False, path_type=Path),
+              help="Keep the cluster and the built registries here and reuse them next time "
+                   "(default: a temporary directory, removed at the end).")
+@click.option("--json", "json_path", type=click.Path(dir_okay=False, path_type=Path),
+              help="Also write every figure, the machine and the settings as JSON here.")
+@click.option("--explain", "explain_path", type=click.Path(dir_okay=False, path_type=Path),
+              help="Write the EXPLAIN (ANALYZE, BUFFERS) plans of one incremental cycle here.")
+def main(sizes, runs, ingest_payloads, latency_events, concurrency_signals, connections, quick, work_dir,
+         json_path, explain_path):
+    """Measure sigsync's ingest throughput, cycle cost against registry size, event-to-reconciled
+    latency and concurrent ingest, side by side in one run; print every figure with its median
+    and its target. Run from the repository root: python -m bench."""
+    if quick:
+        sizes, runs, ingest_payloads, latency_events, concurrency_signals = [100, 300], 3, 400, 20, 60
+    temporary = work_dir is None
+    root = Path(tempfile.mkdtemp(prefix="sigsync-bench-", dir="/tmp")) if temporary else work_dir.resolve()
+    root.mkdir(parents=True, exist_ok=True)
+    root.chmod(0o755)
+    bench = Bench(root, runs)
+    command = "python -m bench " + " ".join(sys.argv[1:])
+    started = time.perf_counter()
+    try:
+        with bench.cluster.running():
+            click.echo(f"sigsync benchmarks: sizes {', '.join(f'{s:,}' for s in sizes)}; {runs} runs each; work dir {root}")
+            bench.empty_template()
+            machine = bench.machine()
+            click.echo(f"machine: {machine['cores']} cores, {machine['memory_mib']:,} MiB, {machine['cpu']}; "
+                       f"PostgreSQL {machine['postgresql']}")
+            click.echo("\n0. registries (loaded through ingest_many, then one full cycle)")
+            infos = [build_registry(bench, size) for size in sizes]
+            bench_ingest(bench, ingest_payloads, infos[-1])
+            bench_cycles(bench, infos)
+            bench_latency(bench, infos[-1], latency_events)
+            bench_concurrency(bench, concurrency_signals, connections)
+            bench_log(bench, infos)
+    except BenchError as exc:
+        raise click.ClickException(str(exc)) from None
+    finally:
+        if temporary:
+            shutil.rmtree(root, ignore_errors=True)
+    elapsed = time.perf_counter() - started
+    click.echo(f"\ndone in {elapsed:,.0f} s\n\n{bench.figures.markdown()}")
+    if json_path:
+        json_path.write_text(json.dumps({"command": command, "machine": machine, "registries": infos,
+                                         "runs": runs, "elapsed_s": round(elapsed, 1),
+                                         "figures": bench.figures.rows}, indent=1, default=str) + "\n")
+    if explain_path:
+        explain_path.write_text(bench.explain + "\n")
+    broken = [r["label"] for r in bench.figures.rows
+              if r["key"] in ("concurrency_lost", "concurrency_deadlocks", "concurrency_errors") and not r["met"]]
+    if broken:
+        raise click.ClickException("correctness failure under concurrency: " + "; ".join(broken))
+
+
+if __name__ == "__main__":
+    main()
