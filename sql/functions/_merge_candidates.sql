@@ -45,17 +45,23 @@ BEGIN
                   CASE WHEN c.kind = 'static' THEN c.at END ASC NULLS LAST,
                   c.key ASC
     ),
+    target AS MATERIALIZED (   -- each target row as jsonb once, not once per candidate field
+        SELECT s.symbol, s.trade_id, to_jsonb(s) - 'provenance' AS vals, s.provenance
+          FROM sigsync.signals s
+         WHERE (s.symbol, s.trade_id) IN (SELECT DISTINCT c.symbol, c.trade_id FROM c)
+    ),
     cur AS (
         SELECT b.*,
-               nullif(to_jsonb(s) -> b.field, 'null'::jsonb)       AS cur_val,   -- SQL NULL when empty
-               s.provenance -> b.field                            AS cur_prov,
-               (s.provenance -> b.field ->> 'confidence')::numeric AS cur_conf,
-               (s.provenance -> b.field ->> 'at')::timestamptz     AS cur_at,
-               s.provenance -> b.field ->> 'key'                  AS cur_key,
-               s.provenance -> b.field ->> 'tier'                 AS cur_tier,
-               s.provenance -> b.field ->> 'event_type'           AS cur_event_type
+               nullif(t.vals -> b.field, 'null'::jsonb)            AS cur_val,   -- SQL NULL when empty
+               p.prov                                             AS cur_prov,
+               (p.prov ->> 'confidence')::numeric                 AS cur_conf,
+               (p.prov ->> 'at')::timestamptz                     AS cur_at,
+               p.prov ->> 'key'                                   AS cur_key,
+               p.prov ->> 'tier'                                  AS cur_tier,
+               p.prov ->> 'event_type'                            AS cur_event_type
           FROM best b
-          JOIN sigsync.signals s ON s.symbol = b.symbol AND s.trade_id = b.trade_id
+          JOIN target t ON t.symbol = b.symbol AND t.trade_id = b.trade_id
+         CROSS JOIN LATERAL (SELECT t.provenance -> b.field AS prov) p
     ),
     decided AS (
         SELECT cur.*,
