@@ -412,7 +412,7 @@ def bench_latency(bench: Bench, info: dict, count: int) -> None:
     with bench.connect(db) as conn:
         runs_before = conn.execute("SELECT count(*) FROM sigsync.sync_runs").fetchone()[0]
     with log.open("w") as out:
-        runner = subprocess.Popen([sys.executable, "-m", "sigsync", "run", "--dsn", bench.url(db)],
+        runner = subprocess.Popen([sys.executable, "-m", "sigsync", "--dsn", bench.url(db), "run"],
                                   stdout=out, stderr=subprocess.STDOUT, env=env)
     samples: list[float] = []
     try:
@@ -420,7 +420,7 @@ def bench_latency(bench: Bench, info: dict, count: int) -> None:
             deadline = time.monotonic() + 60
             while conn.execute("SELECT count(*) FROM sigsync.sync_runs").fetchone()[0] <= runs_before:
                 if runner.poll() is not None or time.monotonic() > deadline:
-                    raise BenchError(f"the runner did not start a cycle; see {log}")
+                    raise BenchError(f"the runner did not start a cycle:\n{log.read_text()[-2000:]}")
                 time.sleep(0.05)
             base = datetime(2030, 1, 2, 14, 30, tzinfo=timezone.utc) + timedelta(minutes=random.randrange(10**6))
             for i in range(count):
@@ -430,7 +430,7 @@ def bench_latency(bench: Bench, info: dict, count: int) -> None:
                 body = {"event_type": "SIGNAL_CREATED", "symbol": "LATENCY", "trade_id": trade_id,
                         "signal_time": ts.isoformat(), "direction": direction.title(), "signal_price": 100,
                         "timestamp": int(ts.timestamp() * 1000)}
-                status = conn.execute("SELECT status FROM sigsync.ingest(%s)", (json.dumps(body),)).fetchone()[0]
+                status = conn.execute("SELECT sigsync.ingest(%s::text) ->> 'status'", (json.dumps(body),)).fetchone()[0]
                 t0 = time.perf_counter()
                 if status != "accepted":
                     raise BenchError(f"latency event {i}: {status}")

@@ -35,15 +35,25 @@ AS $$
          WHERE s.status IN ('active', 'closed') AND s.direction IS NOT NULL AND s.confirmation_time IS NOT NULL
            AND s.entry_price IS NOT NULL AND s.stop_loss IS NOT NULL AND s.entry_price <> s.stop_loss
     ),
+    upto AS (   -- nothing after the stop bar matters: walk up to it (cost ∝ the trade's life,
+                -- not the bars since); adverse <= -1 is low <= entry - R (Bearish: high >= entry + R)
+        SELECT sig.*,
+               least(p_now, sig.real_exit,
+                     (SELECT p.ts FROM sigsync.price_bars p
+                       WHERE p.symbol = sig.symbol AND p.ts > sig.ct AND p.ts <= least(p_now, sig.real_exit)
+                         AND CASE WHEN sig.sgn = 1 THEN p.low <= sig.e - sig.r ELSE p.high >= sig.e + sig.r END
+                       ORDER BY p.ts LIMIT 1)) AS last_ts
+          FROM sig
+    ),
     b AS (   -- the walked bars, one row per signal without any (LEFT: it still gets a result)
         SELECT sig.symbol, sig.trade_id, sig.ct, sig.st, sig.e, bar.ts, bar.fav, bar.adv
-          FROM sig
+          FROM upto sig
           LEFT JOIN LATERAL (
                 SELECT p.ts,
                        sig.sgn * ((CASE WHEN sig.sgn = 1 THEN p.high ELSE p.low END) - sig.e) / sig.r AS fav,
                        sig.sgn * ((CASE WHEN sig.sgn = 1 THEN p.low ELSE p.high END) - sig.e) / sig.r AS adv
                   FROM sigsync.price_bars p
-                 WHERE p.symbol = sig.symbol AND p.ts > sig.ct AND p.ts <= least(p_now, sig.real_exit)) bar ON true
+                 WHERE p.symbol = sig.symbol AND p.ts > sig.ct AND p.ts <= sig.last_ts) bar ON true
     ),
     -- one pass per step over each signal's bars (window aggregates: linear, no join back)
     stop AS (

@@ -1,0 +1,49 @@
+"""The benchmark runs end to end at a small scale (`python -m bench --quick`) and reports
+every figure. A smoke run: it checks completeness and correctness (no lost event, no
+deadlock, no error), never timing; the figures themselves are for docs/benchmarks.md."""
+
+from __future__ import annotations
+
+import json
+import math
+import subprocess
+import sys
+
+from support import REPO, cli_env, make_tmp_dir
+
+EXPECTED = (
+    ["ingest_1", "ingest_100", "ingest_1000", "copy", "copy_ratio", "ingest_big_log"]
+    + [f"{kind}_{size}" for size in (100, 300) for kind in ("cycle_idle", "cycle_inc", "cycle_full", "first_full")]
+    + ["cycle_inc_flatness", "explain_seq_scans", "latency_median", "latency_p99", "concurrency_rate",
+       "concurrency_cycles", "concurrency_lost", "concurrency_deadlocks", "concurrency_errors",
+       "log_recent_100", "log_recent_300"]
+)
+
+
+def test_bench_quick_reports_every_figure():
+    out = make_tmp_dir("sigsync-bench-smoke-")
+    result = subprocess.run([sys.executable, "-m", "bench", "--quick", "--json", str(out / "r.json"),
+                             "--explain", str(out / "explain.txt")],
+                            cwd=REPO, env=cli_env(PYTHONPATH=f"{REPO}:{REPO / 'runner'}"),
+                            capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    report = json.loads((out / "r.json").read_text())
+    figures = {f["key"]: f for f in report["figures"]}
+    assert sorted(figures) == sorted(EXPECTED)
+    for key, f in figures.items():
+        assert isinstance(f["value"], (int, float)) and math.isfinite(f["value"]), key
+        if f["stat"] == "median" and not key.startswith("latency"):
+            assert f["runs"] == 3, key  # --quick: the median of 3 runs
+        assert f["label"] in result.stdout, key  # printed, not only written
+    assert figures["latency_median"]["runs"] == 20
+    # correctness under concurrency is a hard requirement even at smoke scale
+    assert figures["concurrency_lost"]["value"] == 0
+    assert figures["concurrency_deadlocks"]["value"] == 0
+    assert figures["concurrency_errors"]["value"] == 0
+    assert report["machine"]["cores"] >= 1 and report["machine"]["postgresql"].startswith("15")
+    assert report["command"].startswith("python -m bench --quick")
+    explain = (out / "explain.txt").read_text()
+    assert "Buffers:" in explain and "Index Scan" in explain  # EXPLAIN (ANALYZE, BUFFERS) evidence written
+    # the registries were loaded through ingest_many and hold what was generated
+    assert [r["size"] for r in report["registries"]] == [100, 300]
+    assert all(r["signals"] >= 50 and r["events"] > r["signals"] for r in report["registries"])
