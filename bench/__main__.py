@@ -190,6 +190,8 @@ def build_registry(bench: Bench, size: int) -> dict:
         with bench.connect(db) as conn:
             row = conn.execute("SELECT to_regclass('public.bench_built') IS NOT NULL").fetchone()
             if row[0]:
+                # the registry stays; the schema and functions become this checkout's
+                Migrator(conn, SqlTree(sql_dir()), echo=lambda _line: None).migrate()
                 info = conn.execute("SELECT info FROM public.bench_built").fetchone()[0]
                 click.echo(f"  reusing {db}: {info['signals']:,} signals, {info['events']:,} events")
                 return info
@@ -239,7 +241,7 @@ def build_registry(bench: Bench, size: int) -> dict:
 
 def bench_ingest(bench: Bench, payload_count: int, largest: dict | None) -> None:
     click.echo("\n1. ingest")
-    chunk = data.chunks(bench.data_dir, "I", max(50, payload_count // 80), faults={})[0]
+    chunk = data.chunks(bench.data_dir, "I", max(50, payload_count // 40), faults={})[0]  # ~1,500 payloads a day
     payloads = data.lines(chunk)[:payload_count]
     if len(payloads) < payload_count:
         raise BenchError(f"the ingest stream has {len(payloads)} payloads, fewer than {payload_count}")
@@ -294,13 +296,15 @@ def bench_ingest(bench: Bench, payload_count: int, largest: dict | None) -> None
         for run in range(bench.runs):
             renamed = [p.replace(f'"symbol":"{chunk.symbol}"', f'"symbol":"{chunk.symbol}R{run}{time.time_ns()}"')
                        for p in payloads]
-            with bench.connect(db) as conn, conn.transaction(force_rollback=True):
-                # in one transaction, rolled back: the big registry stays as it was
+            with bench.connect(db) as conn:
+                # committed per batch as in real use (one long transaction would measure its own
+                # growing row-version chains); the cycle figures count the registry as it is then
                 t0 = time.perf_counter()
                 stored, _ = ingest(conn, renamed, 1000)
                 big.append(stored / (time.perf_counter() - t0))
+                timed_cycle(conn, largest["p_now"], False)
         f.add("ingest_big_log", f"ingest_many(1000) into a log of {largest['events']:,} events", "events/s", big,
-              note="same stream as above, new symbol per run, one transaction rolled back")
+              note="same stream as above, under a new symbol each run")
 
 
 # -- 2. cycles ------------------------------------------------------------------------------
@@ -343,6 +347,9 @@ def bench_cycles(bench: Bench, infos: list[dict]) -> None:
     incremental_medians = []
     for info in infos:
         db, p_now = f"bench_n{info['size']}", info["p_now"]
+        with bench.connect(db) as conn:   # as it is now (the ingest figures add to the largest)
+            info["signals"], info["events"] = conn.execute(
+                "SELECT (SELECT count(*) FROM sigsync.signals), (SELECT count(*) FROM sigsync.automated_signals)").fetchone()
         idle, inc, full, processed = [], [], [], []
         with bench.connect(db) as conn:
             timed_cycle(conn, p_now, False)  # nothing left over from loading

@@ -8,8 +8,11 @@ SELECT p.oid::regprocedure::text AS fn, c.lineno, c.level, c.message
   JOIN pg_namespace n ON n.oid = p.pronamespace
  CROSS JOIN LATERAL plpgsql_check_function_tb(
            p.oid,
-           relid => CASE WHEN p.prorettype = 'trigger'::regtype
-                         THEN 'sigsync.automated_signals'::regclass ELSE 0 END,
+           -- trigger functions are checked against the table they are attached to
+           relid => coalesce((SELECT t.tgrelid FROM pg_trigger t WHERE t.tgfoid = p.oid LIMIT 1), 0),
+           -- transition tables (REFERENCING OLD/NEW TABLE) by the names the triggers give them
+           oldtable => (SELECT t.tgoldtable FROM pg_trigger t WHERE t.tgfoid = p.oid AND t.tgoldtable IS NOT NULL LIMIT 1),
+           newtable => (SELECT t.tgnewtable FROM pg_trigger t WHERE t.tgfoid = p.oid AND t.tgnewtable IS NOT NULL LIMIT 1),
            fatal_errors => false,
            extra_warnings => true) c
  WHERE n.nspname = 'sigsync'

@@ -12,12 +12,19 @@
 --   mae        min adverse up to and including stop_ts
 -- MFE clamped to >= 0, MAE to [-1, 0], rounded to 4 places; no bar yet: 0, 0, 0.
 -- as_of is the last bar used (stop bar when stopped), else the confirmation time.
+--
+-- Incremental: the walk of each signal is kept in sigsync.bar_walks and continued from its
+-- walked_to while its basis (direction, entry, stop, confirmation, real exit, be_trigger_r)
+-- holds and p_now is not before it, so a cycle walks only the bars that arrived since; a
+-- complete walk (stop reached) walks nothing. Combining is exact: the stored aggregates are
+-- those of the bars before any later stop / trigger / BE exit, and those three are each the
+-- first bar of their kind. Any other case walks from the confirmation and stores the result.
 CREATE OR REPLACE FUNCTION sigsync._bar_walk(p_now timestamptz, p_symbols text[], p_trade_ids text[])
 RETURNS TABLE (symbol text, trade_id text, be_mfe numeric, no_be_mfe numeric, mae_global_r numeric,
                as_of timestamptz, bars integer, trigger_ts timestamptz, be_exit_ts timestamptz,
                stop_ts timestamptz, stop_price numeric, entry_price numeric)
 LANGUAGE sql
-STABLE
+VOLATILE
 SET search_path = pg_catalog, pg_temp
 AS $$
     WITH cfg AS MATERIALIZED (   -- read once, not per bar
@@ -26,63 +33,106 @@ AS $$
     sig AS (
         SELECT s.symbol, s.trade_id, s.entry_price AS e, s.stop_loss AS st,
                CASE s.direction WHEN 'Bullish' THEN 1 ELSE -1 END AS sgn,
-               abs(s.entry_price - s.stop_loss) AS r, s.confirmation_time AS ct,
-               -- a trade closed by a real exit is walked up to that exit only
-               CASE WHEN s.provenance -> 'exit_time' ->> 'tier' <> '2' THEN s.exit_time END AS real_exit
+               abs(s.entry_price - s.stop_loss) AS r, s.confirmation_time AS ct, x.real_exit,
+               concat_ws('|', s.direction, s.entry_price, s.stop_loss, s.confirmation_time, x.real_exit, cfg.be_r) AS basis
           FROM sigsync.signals s
           JOIN (SELECT DISTINCT u.symbol, u.trade_id FROM unnest(p_symbols, p_trade_ids) u(symbol, trade_id)) k
             ON k.symbol = s.symbol AND k.trade_id = s.trade_id
+         CROSS JOIN cfg
+         -- a trade closed by a real exit is walked up to that exit only
+         CROSS JOIN LATERAL (SELECT CASE WHEN s.provenance -> 'exit_time' ->> 'tier' <> '2' THEN s.exit_time END
+                                    AS real_exit) x
          WHERE s.status IN ('active', 'closed') AND s.direction IS NOT NULL AND s.confirmation_time IS NOT NULL
            AND s.entry_price IS NOT NULL AND s.stop_loss IS NOT NULL AND s.entry_price <> s.stop_loss
     ),
-    upto AS (   -- nothing after the stop bar matters: walk up to it (cost ∝ the trade's life,
-                -- not the bars since); adverse <= -1 is low <= entry - R (Bearish: high >= entry + R)
-        SELECT sig.*,
-               least(p_now, sig.real_exit,
-                     (SELECT p.ts FROM sigsync.price_bars p
-                       WHERE p.symbol = sig.symbol AND p.ts > sig.ct AND p.ts <= least(p_now, sig.real_exit)
-                         AND CASE WHEN sig.sgn = 1 THEN p.low <= sig.e - sig.r ELSE p.high >= sig.e + sig.r END
-                       ORDER BY p.ts LIMIT 1)) AS last_ts
+    resume AS (   -- the stored walk, where it still holds
+        SELECT sig.*, w.symbol IS NOT NULL AS resumed, w.walked_to AS w_to, coalesce(w.bars, 0) AS w_bars,
+               w.stop_ts AS w_stop, w.trigger_ts AS w_trigger, w.be_exit_ts AS w_be_exit,
+               w.fav_no_be AS w_fav_no_be, w.fav_be AS w_fav_be, w.adv AS w_adv
           FROM sig
+          LEFT JOIN sigsync.bar_walks w
+            ON w.symbol = sig.symbol AND w.trade_id = sig.trade_id AND w.basis = sig.basis
+           AND (w.walked_to IS NULL OR w.walked_to <= p_now)
     ),
-    b AS (   -- the walked bars, one row per signal without any (LEFT: it still gets a result)
-        SELECT sig.symbol, sig.trade_id, sig.ct, sig.st, sig.e, bar.ts, bar.fav, bar.adv
-          FROM upto sig
+    upto AS (   -- nothing after the stop bar matters: walk up to it (cost ∝ the new bars, not
+                -- the trade's age); adverse <= -1 is low <= entry - R (Bearish: high >= entry + R)
+        SELECT x.*, coalesce(x.w_to, x.ct) AS from_ts,
+               CASE WHEN x.w_stop IS NOT NULL THEN x.w_to    -- complete
+                    ELSE least(p_now, x.real_exit,
+                               (SELECT p.ts FROM sigsync.price_bars p
+                                 WHERE p.symbol = x.symbol AND p.ts > coalesce(x.w_to, x.ct)
+                                   AND p.ts <= least(p_now, x.real_exit)
+                                   AND CASE WHEN x.sgn = 1 THEN p.low <= x.e - x.r ELSE p.high >= x.e + x.r END
+                                 ORDER BY p.ts LIMIT 1)) END AS last_ts
+          FROM resume x
+    ),
+    b AS (   -- the bars to walk now, one row per signal without any (LEFT: it still gets a result)
+        SELECT u.*, bar.ts, bar.fav, bar.adv
+          FROM upto u
           LEFT JOIN LATERAL (
                 SELECT p.ts,
-                       sig.sgn * ((CASE WHEN sig.sgn = 1 THEN p.high ELSE p.low END) - sig.e) / sig.r AS fav,
-                       sig.sgn * ((CASE WHEN sig.sgn = 1 THEN p.low ELSE p.high END) - sig.e) / sig.r AS adv
+                       u.sgn * ((CASE WHEN u.sgn = 1 THEN p.high ELSE p.low END) - u.e) / u.r AS fav,
+                       u.sgn * ((CASE WHEN u.sgn = 1 THEN p.low ELSE p.high END) - u.e) / u.r AS adv
                   FROM sigsync.price_bars p
-                 WHERE p.symbol = sig.symbol AND p.ts > sig.ct AND p.ts <= sig.last_ts) bar ON true
+                 WHERE p.symbol = u.symbol AND p.ts > u.from_ts AND p.ts <= u.last_ts) bar ON true
     ),
-    -- one pass per step over each signal's bars (window aggregates: linear, no join back)
+    -- one pass per step over each signal's bars (window aggregates: linear, no join back);
+    -- a stop / trigger / BE exit already found by the stored walk stays
     stop AS (
-        SELECT b.*, min(b.ts) FILTER (WHERE b.adv <= -1) OVER w AS stop_ts
+        SELECT b.*, coalesce(b.w_stop, min(b.ts) FILTER (WHERE b.adv <= -1) OVER w) AS stop_ts
           FROM b
         WINDOW w AS (PARTITION BY b.symbol, b.trade_id)
     ),
     trig AS (
-        SELECT x.*, min(x.ts) FILTER (WHERE x.fav >= cfg.be_r AND (x.stop_ts IS NULL OR x.ts < x.stop_ts)) OVER w
+        SELECT x.*, coalesce(x.w_trigger, min(x.ts) FILTER (WHERE x.fav >= cfg.be_r
+                                                             AND (x.stop_ts IS NULL OR x.ts < x.stop_ts)) OVER w)
                     AS trigger_ts
           FROM stop x CROSS JOIN cfg
         WINDOW w AS (PARTITION BY x.symbol, x.trade_id)
     ),
     be_exit AS (
-        SELECT x.*, min(x.ts) FILTER (WHERE x.ts > x.trigger_ts AND x.adv <= 0) OVER w AS be_exit_ts
+        SELECT x.*, coalesce(x.w_be_exit, min(x.ts) FILTER (WHERE x.ts > x.trigger_ts AND x.adv <= 0) OVER w)
+                    AS be_exit_ts
           FROM trig x
         WINDOW w AS (PARTITION BY x.symbol, x.trade_id)
+    ),
+    walk AS (
+        SELECT x.symbol, x.trade_id, x.basis, x.resumed, x.ct, x.st, x.e, x.stop_ts, x.trigger_ts, x.be_exit_ts,
+               greatest(x.w_fav_no_be, max(x.fav) FILTER (WHERE x.stop_ts IS NULL OR x.ts < x.stop_ts)) AS fav_no_be,
+               CASE WHEN x.w_be_exit IS NOT NULL THEN x.w_fav_be
+                    ELSE greatest(x.w_fav_be, max(x.fav) FILTER (WHERE (x.stop_ts IS NULL OR x.ts < x.stop_ts)
+                                                                   AND (x.be_exit_ts IS NULL OR x.ts < x.be_exit_ts)))
+               END AS fav_be,
+               least(x.w_adv, min(x.adv) FILTER (WHERE x.stop_ts IS NULL OR x.ts <= x.stop_ts)) AS adv,
+               x.w_bars + count(x.ts)::integer AS bars,
+               count(x.ts) AS new_bars,
+               coalesce(max(x.ts), x.w_to) AS walked_to
+          FROM be_exit x
+         GROUP BY x.symbol, x.trade_id, x.basis, x.resumed, x.ct, x.st, x.e, x.stop_ts, x.trigger_ts, x.be_exit_ts,
+                  x.w_fav_no_be, x.w_fav_be, x.w_be_exit, x.w_adv, x.w_bars, x.w_to
+    ),
+    saved AS (   -- (runs whether or not it is read) walks that moved or started over
+        INSERT INTO sigsync.bar_walks AS w
+               (symbol, trade_id, basis, walked_to, bars, stop_ts, trigger_ts, be_exit_ts, fav_no_be, fav_be, adv)
+        SELECT k.symbol, k.trade_id, k.basis, k.walked_to, k.bars, k.stop_ts, k.trigger_ts, k.be_exit_ts,
+               k.fav_no_be, k.fav_be, k.adv
+          FROM walk k
+         WHERE NOT k.resumed OR k.new_bars > 0
+        ON CONFLICT (symbol, trade_id) DO UPDATE
+           SET (basis, walked_to, bars, stop_ts, trigger_ts, be_exit_ts, fav_no_be, fav_be, adv, updated_at)
+             = (excluded.basis, excluded.walked_to, excluded.bars, excluded.stop_ts, excluded.trigger_ts,
+                excluded.be_exit_ts, excluded.fav_no_be, excluded.fav_be, excluded.adv, now())
     )
-    SELECT x.symbol, x.trade_id,
-           round(greatest(0, coalesce(max(x.fav) FILTER (WHERE (x.stop_ts IS NULL OR x.ts < x.stop_ts)
-                                                           AND (x.be_exit_ts IS NULL OR x.ts < x.be_exit_ts)), 0)), 4),
-           round(greatest(0, coalesce(max(x.fav) FILTER (WHERE x.stop_ts IS NULL OR x.ts < x.stop_ts), 0)), 4),
-           round(least(0, greatest(-1, coalesce(min(x.adv) FILTER (WHERE x.stop_ts IS NULL OR x.ts <= x.stop_ts), 0))), 4),
-           coalesce(x.stop_ts, max(x.ts), x.ct),
-           count(x.ts)::integer,
-           x.trigger_ts, x.be_exit_ts, x.stop_ts, x.st, x.e
-      FROM be_exit x
-     GROUP BY x.symbol, x.trade_id, x.ct, x.st, x.e, x.stop_ts, x.trigger_ts, x.be_exit_ts
+    SELECT k.symbol, k.trade_id,
+           round(greatest(0, coalesce(k.fav_be, 0)), 4),
+           round(greatest(0, coalesce(k.fav_no_be, 0)), 4),
+           round(least(0, greatest(-1, coalesce(k.adv, 0))), 4),
+           coalesce(k.stop_ts, k.walked_to, k.ct),
+           k.bars,
+           k.trigger_ts, k.be_exit_ts, k.stop_ts, k.st, k.e
+      FROM walk k
 $$;
 COMMENT ON FUNCTION sigsync._bar_walk(timestamptz, text[], text[]) IS
-    'Internal: Tier 2 bar walk (DESIGN §6) for confirmed signals: be_mfe, no_be_mfe, mae_global_r, BE trigger, EXIT_BE, EXIT_SL.';
+    'Internal: Tier 2 bar walk (DESIGN §6) for confirmed signals: be_mfe, no_be_mfe, mae_global_r, BE trigger, EXIT_BE, '
+    'EXIT_SL; continues the walk stored in sigsync.bar_walks when it still holds.';
 REVOKE ALL ON FUNCTION sigsync._bar_walk(timestamp with time zone,text[],text[]) FROM PUBLIC;
