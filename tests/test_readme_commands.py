@@ -52,3 +52,40 @@ def test_the_check_catches_a_wrong_option():
         _check(["run", "--intervall", "5"])
     with pytest.raises(AssertionError):
         _check(["reconcil"])
+
+
+# -- `python -m bench` lines, in the README and in docs/benchmarks.md -------------------------
+
+BENCH_DOCS = [README, README.parent / "docs" / "benchmarks.md"]
+BENCH_LINES = [line.split("#", 1)[0].strip()
+               for doc in BENCH_DOCS
+               for block in re.findall(r"```(?:sh|bash)\n(.*?)```", doc.read_text(), flags=re.S)
+               for line in block.splitlines() if "-m bench" in line]
+
+
+def _bench_options() -> set[str]:
+    import sys
+
+    sys.path.insert(0, str(README.parent))
+    from bench.__main__ import main
+
+    return {opt for p in main.params if isinstance(p, click.Option) for opt in p.opts + p.secondary_opts}
+
+
+def test_docs_show_the_bench_command():
+    assert len(BENCH_LINES) >= 3
+
+
+@pytest.mark.parametrize("line", BENCH_LINES)
+def test_bench_command_options_exist(line):
+    argv = shlex.split(line)
+    args = argv[argv.index("bench") + 1:]
+    known = _bench_options()
+    for arg in args:
+        if arg.startswith("--"):
+            assert arg.split("=", 1)[0] in known, f"python -m bench has no option {arg} ({line})"
+
+
+def test_the_bench_check_knows_the_options():
+    known = _bench_options()
+    assert "--sizes" in known and "--work-dir" in known and "--sizess" not in known
