@@ -33,15 +33,14 @@ AS $$
     sig AS (
         SELECT s.symbol, s.trade_id, s.entry_price AS e, s.stop_loss AS st,
                CASE s.direction WHEN 'Bullish' THEN 1 ELSE -1 END AS sgn,
-               abs(s.entry_price - s.stop_loss) AS r, s.confirmation_time AS ct, x.real_exit,
-               concat_ws('|', s.direction, s.entry_price, s.stop_loss, s.confirmation_time, x.real_exit, cfg.be_r) AS basis
+               abs(s.entry_price - s.stop_loss) AS r, s.confirmation_time AS ct, x.real_exit, x.basis
           FROM sigsync.signals s
           JOIN (SELECT DISTINCT u.symbol, u.trade_id FROM unnest(p_symbols, p_trade_ids) u(symbol, trade_id)) k
             ON k.symbol = s.symbol AND k.trade_id = s.trade_id
          CROSS JOIN cfg
          -- a trade closed by a real exit is walked up to that exit only
-         CROSS JOIN LATERAL (SELECT CASE WHEN s.provenance -> 'exit_time' ->> 'tier' <> '2' THEN s.exit_time END
-                                    AS real_exit) x
+         CROSS JOIN LATERAL sigsync._walk_basis(s.direction, s.entry_price, s.stop_loss, s.confirmation_time,
+                                                s.exit_time, s.provenance -> 'exit_time' ->> 'tier', cfg.be_r) x
          WHERE s.status IN ('active', 'closed') AND s.direction IS NOT NULL AND s.confirmation_time IS NOT NULL
            AND s.entry_price IS NOT NULL AND s.stop_loss IS NOT NULL AND s.entry_price <> s.stop_loss
     ),

@@ -12,7 +12,8 @@ AS $$
         SELECT DISTINCT u.symbol, u.trade_id FROM unnest(p_symbols, p_trade_ids) u(symbol, trade_id)
     ),
     cfg AS (
-        SELECT sigsync._setting_interval('mfe_stale_after') AS stale
+        SELECT sigsync._setting_interval('mfe_stale_after') AS stale,
+               sigsync._setting_numeric('be_trigger_r') AS be_r
     ),
     s AS (
         SELECT s.*,
@@ -47,9 +48,22 @@ AS $$
             ('no_confirmation_time', s.confirmed AND (s.confirmation_time IS NULL OR s.bars_to_confirmation IS NULL)),
             ('missed_exit',          s.status = 'active' AND s.exit_type IS NULL AND s.stop_loss IS NOT NULL
                                      AND s.sgn IS NOT NULL AND s.confirmation_time IS NOT NULL
+                                     -- bars up to the end of a stored stop-free walk of this very stop
+                                     -- (same basis, stop on the right side) need no second look:
+                                     -- only the bars since are read (cost ∝ new bars, not the trade's age)
                                      AND EXISTS (SELECT 1 FROM sigsync.price_bars b
                                                   WHERE b.symbol = s.symbol
-                                                    AND b.ts > s.confirmation_time AND b.ts <= p_now
+                                                    AND b.ts > coalesce(
+                                                        (SELECT w.walked_to FROM sigsync.bar_walks w
+                                                          WHERE w.symbol = s.symbol AND w.trade_id = s.trade_id
+                                                            AND w.stop_ts IS NULL AND w.walked_to <= p_now
+                                                            AND s.sgn * (s.entry_price - s.stop_loss) > 0
+                                                            AND w.basis = (sigsync._walk_basis(
+                                                                    s.direction, s.entry_price, s.stop_loss,
+                                                                    s.confirmation_time, s.exit_time,
+                                                                    s.provenance -> 'exit_time' ->> 'tier', cfg.be_r)).basis),
+                                                        s.confirmation_time)
+                                                    AND b.ts <= p_now
                                                     AND (s.sgn = 1 AND b.low <= s.stop_loss
                                                          OR s.sgn = -1 AND b.high >= s.stop_loss))),
             ('anomaly',              EXISTS (SELECT 1 FROM sigsync.sync_audit_log a

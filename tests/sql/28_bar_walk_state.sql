@@ -4,7 +4,7 @@
 -- One Bullish trade: ENTRY 100, stop 90 (R = 10) confirmed at 15:00Z; bars at 15:00Z + n minutes.
 BEGIN;
 SET LOCAL search_path = sigsync, public;
-SELECT plan(21);
+SELECT plan(24);
 
 CREATE FUNCTION pg_temp.bar(p_minute integer, h numeric, l numeric) RETURNS void
 LANGUAGE sql AS $$
@@ -82,6 +82,22 @@ SELECT is(pg_temp.walk(pg_temp.m(9)), pg_temp.fresh(pg_temp.m(9)), 'a new stop: 
 
 -- 5. an earlier p_now than the stored walk: from scratch, up to p_now
 SELECT is(pg_temp.walk(pg_temp.m(2)), pg_temp.fresh(pg_temp.m(2)), 'an earlier p_now: equal to a walk from scratch');
+
+-- 6. the missed_exit gap reads only the bars after a stored stop-free walk, with the same answer
+SELECT is(sigsync.ingest('{"event_type":"ENTRY","symbol":"MISS","trade_id":"20251212_095800000_BULLISH",
+    "direction":"Bullish","entry_price":100,"stop_loss":90,"timestamp":"2025-12-12T15:00:00Z"}') ->> 'status',
+    'accepted', 'a second trade');
+INSERT INTO sigsync.price_bars (symbol, ts, open, high, low, close)
+VALUES ('MISS', pg_temp.m(1), 100, 104, 99, 100), ('MISS', pg_temp.m(2), 100, 103, 95, 100);
+SELECT count(*) FROM sigsync._bar_walk(pg_temp.m(2), ARRAY['MISS'], ARRAY['20251212_095800000_BULLISH']);  -- stores the walk
+INSERT INTO sigsync.price_bars (symbol, ts, open, high, low, close) VALUES ('MISS', pg_temp.m(3), 95, 96, 89, 90);
+SELECT ok((SELECT g.gaps ? 'missed_exit' FROM sigsync._open_gaps(pg_temp.m(5), ARRAY['MISS'],
+                                                               ARRAY['20251212_095800000_BULLISH']) g),
+          'a stop bar after the stored walk opens missed_exit');
+DELETE FROM sigsync.bar_walks WHERE symbol = 'MISS';
+SELECT ok((SELECT g.gaps ? 'missed_exit' FROM sigsync._open_gaps(pg_temp.m(5), ARRAY['MISS'],
+                                                               ARRAY['20251212_095800000_BULLISH']) g),
+          '... as it does without the stored walk');
 
 SELECT * FROM finish();
 ROLLBACK;
