@@ -266,6 +266,7 @@ def bench_ingest(bench: Bench, payload_count: int, largest: dict | None) -> None
                 rates[batch].append(n_events / dt)
                 payload_rates[batch].append(len(part) / dt)
                 if batch == 1000:
+                    stream_signals = conn.execute("SELECT count(*) FROM sigsync.signals").fetchone()[0]
                     # the same rows, raw: COPY into a plain table with the log's columns
                     if rows is None:
                         buf = io.BytesIO()
@@ -294,14 +295,18 @@ def bench_ingest(bench: Bench, payload_count: int, largest: dict | None) -> None
         db = f"bench_n{largest['size']}"
         big: list[float] = []
         for run in range(bench.runs):
-            renamed = [p.replace(f'"symbol":"{chunk.symbol}"', f'"symbol":"{chunk.symbol}R{run}{time.time_ns()}"')
-                       for p in payloads]
+            symbol = f"{chunk.symbol}R{run}T{time.time_ns()}"   # one new symbol for the whole stream
+            renamed = [p.replace(f'"symbol":"{chunk.symbol}"', f'"symbol":"{symbol}"') for p in payloads]
             with bench.connect(db) as conn:
                 # committed per batch as in real use (one long transaction would measure its own
                 # growing row-version chains); the cycle figures count the registry as it is then
                 t0 = time.perf_counter()
                 stored, _ = ingest(conn, renamed, 1000)
                 big.append(stored / (time.perf_counter() - t0))
+                added = conn.execute("SELECT count(*) FROM sigsync.signals WHERE symbol = %s", (symbol,)).fetchone()[0]
+                if stored != events or added != stream_signals:
+                    raise BenchError(f"ingest into {db}: {stored} events and {added} signals stored, "
+                                     f"expected {events} and {stream_signals}")
                 timed_cycle(conn, largest["p_now"], False)
         f.add("ingest_big_log", f"ingest_many(1000) into a log of {largest['events']:,} events", "events/s", big,
               note="same stream as above, under a new symbol each run")
