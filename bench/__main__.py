@@ -150,8 +150,8 @@ class Bench:
     def machine(self) -> dict:
         with self.connect(EMPTY) as conn:
             version = conn.execute("SHOW server_version").fetchone()[0]
-            settings = dict(conn.execute(
-                "SELECT name, setting || coalesce(unit, '') FROM pg_settings "
+            settings = dict(conn.execute(   # current_setting: with its unit ('128MB', not 16384 × 8kB)
+                "SELECT name, current_setting(name) FROM pg_settings "
                 "WHERE name IN ('shared_buffers', 'work_mem', 'max_wal_size', 'synchronous_commit', 'fsync')"
             ).fetchall())
         mem = next((int(line.split()[1]) // 1024 for line in Path("/proc/meminfo").read_text().splitlines()
