@@ -77,9 +77,6 @@ class Figures:
                    f"{'' if met is None else ('  met' if met else '  MISSED')}")
         return row
 
-    def get(self, key: str) -> float:
-        return next(r["value"] for r in self.rows if r["key"] == key)
-
     def markdown(self) -> str:
         out = ["| figure | value | stat | runs | min .. max | target | |", "|---|---:|---|---:|---|---|---|"]
         for r in self.rows:
@@ -404,7 +401,7 @@ def explain_incremental(bench: Bench, info: dict) -> str:
         conn.execute("SET client_min_messages = notice")
     seq = sorted({m for p in plans for m in re.findall(r"Seq Scan on (\w+)", p) if m in LARGE_TABLES})
     statements = [p for p in plans if "Query Text" in p]
-    slow = sorted(statements, key=lambda p: -float(PLAN.search(p).group(1)) if PLAN.search(p) else 0)[:5]
+    slow = sorted(statements, key=lambda p: -float(m.group(1)) if (m := PLAN.search(p)) else 0)[:5]
     summary = summarize_plans(statements)
     header = (f"-- one incremental cycle (100 changed signals) on {info['signals']:,} signals / {info['events']:,} events\n"
               f"-- {len(statements)} statements; sequential scans on the large tables ({', '.join(LARGE_TABLES)}): "
@@ -420,22 +417,21 @@ def explain_incremental(bench: Bench, info: dict) -> str:
 
 def summarize_plans(statements: list[str], top: int = 15) -> list[str]:
     """One line per distinct statement: calls, total ms, and how it reads the large tables."""
-    acc: dict[str, list] = {}
+    acc: dict[str, list] = {}   # statement -> [calls, total ms, scans]
     for p in statements:
         m = PLAN.search(p)
         if not m:
             continue
-        text = " ".join(m.group(2).split("\n")[0].split()) or " ".join(m.group(2).split())[:80]
         key = " ".join(m.group(2).split())[:70]
         scans = {f"{kind} {table}" for kind, table in re.findall(
             r"(Seq Scan|Index Scan|Index Only Scan|Bitmap Heap Scan)(?: using \w+)? on (\w+)", p) if table in LARGE_TABLES}
-        entry = acc.setdefault(key, [0, 0.0, set(), text])
+        entry = acc.setdefault(key, [0, 0.0, set()])
         entry[0] += 1
         entry[1] += float(m.group(1))
         entry[2] |= scans
     rows = sorted(acc.items(), key=lambda kv: -kv[1][1])[:top]
     return [f"{total:9.1f} ms {calls:5d}x  {key[:70]:<70}  {', '.join(sorted(scans)) or '-'}"
-            for key, (calls, total, scans, _text) in rows]
+            for key, (calls, total, scans) in rows]
 
 
 # -- 3. latency -----------------------------------------------------------------------------
