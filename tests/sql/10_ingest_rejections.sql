@@ -3,7 +3,7 @@
 -- the expected error code, and the payload must be in sigsync.rejected_events exactly as
 -- received (byte-identical text) with that code. Nothing is lost, nothing raises.
 BEGIN;
-SELECT plan(198);
+SELECT plan(203);
 
 CREATE TEMP TABLE rej_case (n integer PRIMARY KEY, name text NOT NULL, payload text NOT NULL, code text NOT NULL)
     ON COMMIT DROP;
@@ -179,6 +179,22 @@ SELECT is(sigsync.ingest('{"event_type":"HEARTBEAT","timestamp":1765554480000,"p
 SELECT ok(EXISTS (SELECT 1 FROM sigsync.rejected_events
                    WHERE error_code = 'payload_too_large' AND payload LIKE '%' || repeat('p', 200) || '"}'),
           'the too-large payload is kept in rejected_events');
+
+-- the messages name the field and the value -----------------------------------------------
+SELECT is(sigsync.ingest('{"event_type":"SYNC_STATUS","tracking":"x"}') -> 'error' ->> 'message',
+          '"tracking" must be an array of trade_ids', 'message: a list that is not an array');
+SELECT is(sigsync.ingest('{"event_type":"SYNC_STATUS","tracking":["20251212_104200000_BULLISH",5,"bad"]}')
+              -> 'error' ->> 'message',
+          '"tracking" holds 5, which is not a trade_id', 'message: the first bad element of a list');
+SELECT is(sigsync.ingest('{"event_type":"SYNC_STATUS","tracking":[],"not_tracking":[null]}') -> 'error' ->> 'message',
+          '"not_tracking" holds null, which is not a trade_id', 'message: the second list is checked too');
+SELECT is(sigsync.ingest('{"event_type":"ENTRY","trade_id":"20251212_104200000_BULLISH","signal_time":"x",'
+                         '"confirmation_time":"y"}') -> 'error' ->> 'message',
+          '"signal_time" "x" is neither epoch milliseconds nor an ISO-8601 date-time',
+          'message: the first unreadable timestamp, by name and value');
+SELECT is(sigsync.ingest('{"event_type":"MFE_UPDATE","trade_id":"20251212_104200000_BULLISH","be_mfe":"abc"}')
+              -> 'error' ->> 'message',
+          '"be_mfe" "abc" is not a number', 'message: a non-numeric number');
 
 SELECT * FROM finish();
 ROLLBACK;
