@@ -130,25 +130,24 @@ typed AS MATERIALIZED (   -- (computed once: later steps read its columns severa
       LEFT JOIN num_err ne ON ne.ord = y.ord
       LEFT JOIN canon c ON c.ord = y.ord
 ),
-lists AS (   -- SYNC_STATUS: tracking / not_tracking, and the first problem with them
+lists AS (   -- SYNC_STATUS lists: the first problem with them; the first unreadable timestamp
     SELECT t.*,
-           (SELECT x.code || '|' || x.msg
+           (SELECT CASE WHEN x.not_array THEN format('invalid_field|"%s" must be an array of trade_ids', k.key)
+                        ELSE format('malformed_trade_id|"%s" holds %s, which is not a trade_id', k.key, x.bad) END
               FROM (VALUES (1, 'tracking'), (2, 'not_tracking')) k(o, key)
              CROSS JOIN LATERAL (
-                   SELECT CASE WHEN jsonb_typeof(t.b -> k.key) <> 'array' THEN 'invalid_field' ELSE 'malformed_trade_id' END AS code,
-                          CASE WHEN jsonb_typeof(t.b -> k.key) <> 'array'
-                               THEN format('"%s" must be an array of trade_ids', k.key)
-                               ELSE format('"%s" holds %s, which is not a trade_id', k.key,
-                                           (SELECT e.v FROM jsonb_array_elements(t.b -> k.key) WITH ORDINALITY e(v, n)
-                                             WHERE jsonb_typeof(e.v) <> 'string'
-                                                OR (SELECT p.trade_id FROM sigsync._trade_id_parts(e.v #>> '{}', p_tz) p) IS NULL
-                                             ORDER BY e.n LIMIT 1)) END AS msg) x
-             WHERE t.b ? k.key
-               AND (jsonb_typeof(t.b -> k.key) <> 'array'
-                    OR EXISTS (SELECT 1 FROM jsonb_array_elements(t.b -> k.key) e(v)
-                                WHERE jsonb_typeof(e.v) <> 'string'
-                                   OR (SELECT p.trade_id FROM sigsync._trade_id_parts(e.v #>> '{}', p_tz) p) IS NULL))
+                   SELECT jsonb_typeof(t.b -> k.key) <> 'array' AS not_array,
+                          CASE WHEN jsonb_typeof(t.b -> k.key) = 'array' THEN
+                               (SELECT e.v FROM jsonb_array_elements(t.b -> k.key) WITH ORDINALITY e(v, n)
+                                 WHERE jsonb_typeof(e.v) <> 'string'
+                                    OR (SELECT p.trade_id FROM sigsync._trade_id_parts(e.v #>> '{}', p_tz) p) IS NULL
+                                 ORDER BY e.n LIMIT 1) END AS bad) x
+             WHERE t.b ? k.key AND (x.not_array OR x.bad IS NOT NULL)
              ORDER BY k.o LIMIT 1) AS list_err,
+           CASE WHEN t.b ? 'timestamp' AND t.ts IS NULL THEN 'timestamp'
+                WHEN t.b ? 'signal_time' AND t.sig_ts IS NULL THEN 'signal_time'
+                WHEN t.b ? 'confirmation_time' AND t.conf_ts IS NULL THEN 'confirmation_time'
+                WHEN t.b ? 'cancelled_time' AND t.cancel_ts IS NULL THEN 'cancelled_time' END AS bad_ts_key,
            CASE WHEN jsonb_typeof(t.b -> 'tracking') = 'array'
                 THEN (SELECT array_agg(p.trade_id ORDER BY e.n)
                         FROM jsonb_array_elements_text(t.b -> 'tracking') WITH ORDINALITY e(v, n),
@@ -180,15 +179,8 @@ checked AS MATERIALIZED (
                   THEN 'invalid_direction|' || format('direction %s is not Bullish/Bearish (or LONG/SHORT)', l.b -> 'direction')
              WHEN l.b ? 'direction' AND l.dir <> l.tid_direction
                   THEN 'direction_mismatch|' || format('direction %s disagrees with trade_id %s', l.dir, l.tid)
-             WHEN l.b ? 'timestamp' AND l.ts IS NULL THEN 'bad_timestamp|' || format(
-                  '"%s" %s is neither epoch milliseconds nor an ISO-8601 date-time', 'timestamp', l.b -> 'timestamp')
-             WHEN l.b ? 'signal_time' AND l.sig_ts IS NULL THEN 'bad_timestamp|' || format(
-                  '"%s" %s is neither epoch milliseconds nor an ISO-8601 date-time', 'signal_time', l.b -> 'signal_time')
-             WHEN l.b ? 'confirmation_time' AND l.conf_ts IS NULL THEN 'bad_timestamp|' || format(
-                  '"%s" %s is neither epoch milliseconds nor an ISO-8601 date-time', 'confirmation_time',
-                  l.b -> 'confirmation_time')
-             WHEN l.b ? 'cancelled_time' AND l.cancel_ts IS NULL THEN 'bad_timestamp|' || format(
-                  '"%s" %s is neither epoch milliseconds nor an ISO-8601 date-time', 'cancelled_time', l.b -> 'cancelled_time')
+             WHEN l.bad_ts_key IS NOT NULL THEN 'bad_timestamp|' || format(
+                  '"%s" %s is neither epoch milliseconds nor an ISO-8601 date-time', l.bad_ts_key, l.b -> l.bad_ts_key)
              WHEN l.num_code IS NOT NULL THEN l.num_code || '|' || l.num_msg
              WHEN l.stop = l.entry THEN 'stop_equals_entry|' || format('stop_loss %s equals entry_price (zero risk)', l.stop)
              WHEN (coalesce(l.dir, l.tid_direction) = 'Bullish' AND l.stop > l.entry)
