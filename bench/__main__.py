@@ -368,7 +368,7 @@ def bench_cycles(bench: Bench, infos: list[dict]) -> None:
         f.add(f"cycle_idle_{info['size']}", f"idle incremental cycle, {n}", "ms", idle)
         row = f.add(f"cycle_inc_{info['size']}", f"incremental cycle, 100 changed, {n}", "ms", inc,
                     target="≤ 100 ms", met=statistics.median(inc) <= 100,
-                    note=f"{statistics.median(processed):.0f} signals in the working set (changed + active)")
+                    note=f"{statistics.median(processed):.0f} signals in the working set (changed + due)")
         incremental_medians.append(row["value"])
         f.add(f"cycle_full_{info['size']}", f"full cycle, {n}", "ms", full,
               target="≤ 10 s" if info is infos[-1] else "",

@@ -97,7 +97,7 @@ def test_round_trip_leaves_no_sigsync_object(empty_db):
     assert counts[0] == 1 and counts[1] > 0 and counts[2] > 0
 
     undone, lines = run(empty_db, action="rollback", to="0", yes=True)
-    assert undone == ["schema/0002_bar_walks.sql", "schema/0001_core.sql"]  # newest first
+    assert undone == ["schema/0003_check_schedule.sql", "schema/0002_bar_walks.sql", "schema/0001_core.sql"]  # newest first
     assert query(empty_db, OBJECTS_SQL)[0] == (0, 0, 0, 0)
     assert "now at version 0: schema sigsync removed" in lines
 

@@ -1,23 +1,31 @@
 -- Internal: close open sync requests: 'answered' once every signal asked for got an MFE
--- update after the request or is no longer active; 'timed_out' when older than sync_request_timeout (audited per
--- signal; Tier 2 then fills at once). Returns the number timed out.
-CREATE OR REPLACE FUNCTION sigsync._expire_sync_requests(p_run_id bigint, p_now timestamptz)
-RETURNS integer
+-- update after the request or is no longer active; 'timed_out' when older than
+-- sync_request_timeout (audited per signal; Tier 2 then fills at once). Returns one row per
+-- signal of each request it closed: a closed request is a change for its signals (Tier 1 may
+-- ask again, Tier 2 may compete), so the cycle processes them.
+DROP FUNCTION IF EXISTS sigsync._expire_sync_requests(bigint, timestamptz);   -- its result changed
+CREATE FUNCTION sigsync._expire_sync_requests(p_run_id bigint, p_now timestamptz)
+RETURNS TABLE (request_id bigint, timed_out boolean, symbol text, trade_id text)
 LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
 AS $$
-DECLARE
-    v_timed_out integer;
 BEGIN
-    UPDATE sigsync.sync_requests r
-       SET status = 'answered', closed_at = p_now
-     WHERE r.status = 'open'
-       AND NOT EXISTS (SELECT 1
-                         FROM unnest(r.symbols, r.trade_ids) k(symbol, trade_id)
-                         LEFT JOIN sigsync.signals s ON s.symbol = k.symbol AND s.trade_id = k.trade_id
-                        WHERE s.status = 'active'   -- a signal no longer active needs no answer
-                          AND (s.last_mfe_update_at IS NULL OR s.last_mfe_update_at <= r.created_at));
+    RETURN QUERY
+    WITH answered AS (
+        UPDATE sigsync.sync_requests r
+           SET status = 'answered', closed_at = p_now
+         WHERE r.status = 'open'
+           AND NOT EXISTS (SELECT 1
+                             FROM unnest(r.symbols, r.trade_ids) k(symbol, trade_id)
+                             LEFT JOIN sigsync.signals s ON s.symbol = k.symbol AND s.trade_id = k.trade_id
+                            WHERE s.status = 'active'   -- a signal no longer active needs no answer
+                              AND (s.last_mfe_update_at IS NULL OR s.last_mfe_update_at <= r.created_at))
+        RETURNING r.id, r.symbols, r.trade_ids
+    )
+    SELECT a.id, false, k.symbol, k.trade_id
+      FROM answered a CROSS JOIN LATERAL unnest(a.symbols, a.trade_ids) k(symbol, trade_id);
 
+    RETURN QUERY
     WITH t AS (
         UPDATE sigsync.sync_requests r
            SET status = 'timed_out', closed_at = p_now
@@ -31,10 +39,10 @@ BEGIN
           FROM t CROSS JOIN LATERAL unnest(t.symbols, t.trade_ids) k(symbol, trade_id)
         RETURNING 1
     )
-    SELECT count(*) INTO v_timed_out FROM t;
-    RETURN v_timed_out;
+    SELECT t.id, true, k.symbol, k.trade_id
+      FROM t CROSS JOIN LATERAL unnest(t.symbols, t.trade_ids) k(symbol, trade_id);
 END
 $$;
 COMMENT ON FUNCTION sigsync._expire_sync_requests(bigint, timestamptz) IS
-    'Internal: mark open sync requests answered (MFE updates arrived) or timed out (audited).';
+    'Internal: mark open sync requests answered (MFE updates arrived) or timed out (audited); returns their signals.';
 REVOKE ALL ON FUNCTION sigsync._expire_sync_requests(bigint,timestamp with time zone) FROM PUBLIC;

@@ -9,7 +9,7 @@ STABLE
 SET search_path = pg_catalog, pg_temp
 AS $$
     SELECT coalesce((
-        SELECT i.last_heartbeat_at >= p_now - sigsync._setting_interval('heartbeat_timeout')
+        SELECT sigsync._indicator_online(i.last_heartbeat_at, p_now)
                AND NOT (p_trade_id = ANY (coalesce(i.not_tracking, '{}')))
           FROM sigsync.indicator_status i
          WHERE i.source = coalesce(p_source, 'indicator')), false)
@@ -17,7 +17,7 @@ AS $$
                          FROM sigsync.sync_requests r
                         CROSS JOIN LATERAL unnest(r.symbols, r.trade_ids) k(symbol, trade_id)
                         WHERE r.status = 'timed_out' AND k.symbol = p_symbol AND k.trade_id = p_trade_id
-                          AND r.closed_at > p_now - sigsync._setting_interval('sync_request_timeout') * 10)
+                          AND r.closed_at > p_now - sigsync._sync_request_hold())
 $$;
 COMMENT ON FUNCTION sigsync._indicator_can_answer(text, text, text, timestamptz) IS
     'Internal: true when the indicator is online, tracks the signal and has not let a request for it time out.';

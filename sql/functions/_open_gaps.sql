@@ -1,9 +1,13 @@
 -- Internal: the open gaps of the given signals at p_now (DESIGN §5), the one place where
 -- the gap rules live. Returns per signal: gaps {"<gap_type>": <since>} (since = when the gap
 -- was first seen open, kept from signal_health_metrics, else p_now), the lowest confidence
--- of the filled fields per gap type where below 1.0, and the health score.
-CREATE OR REPLACE FUNCTION sigsync._open_gaps(p_now timestamptz, p_symbols text[], p_trade_ids text[])
-RETURNS TABLE (symbol text, trade_id text, gaps jsonb, confidence jsonb, health_score integer)
+-- of the filled fields per gap type where below 1.0, the health score, and next_check_at: the
+-- earliest later p_now at which time alone can change these gaps or the walk (the MFE going
+-- stale, a stored bar after p_now becoming visible); NULL when nothing is due.
+DROP FUNCTION IF EXISTS sigsync._open_gaps(timestamptz, text[], text[]);   -- its columns changed
+CREATE FUNCTION sigsync._open_gaps(p_now timestamptz, p_symbols text[], p_trade_ids text[])
+RETURNS TABLE (symbol text, trade_id text, gaps jsonb, confidence jsonb, health_score integer,
+               next_check_at timestamptz)
 LANGUAGE sql
 STABLE
 SET search_path = pg_catalog, pg_temp
@@ -20,16 +24,23 @@ AS $$
                s.status IN ('active', 'closed') AS confirmed,
                coalesce(greatest((s.provenance -> 'be_mfe' ->> 'at')::timestamptz,
                                  (s.provenance -> 'no_be_mfe' ->> 'at')::timestamptz),
-                        s.confirmation_time, s.first_event_at) AS mfe_as_of,
+                        s.confirmation_time, s.first_event_at) + cfg.stale AS mfe_stale_at,
                CASE WHEN s.direction = 'Bullish' THEN 1 WHEN s.direction = 'Bearish' THEN -1 END AS sgn
           FROM sigsync.signals s
           JOIN k ON k.symbol = s.symbol AND k.trade_id = s.trade_id
+         CROSS JOIN cfg
     ),
     field_gap AS MATERIALIZED (   -- which gap type each field belongs to (a dozen rows)
         SELECT f.field, gt.gap_type FROM sigsync.gap_types gt CROSS JOIN LATERAL unnest(gt.fields) f(field)
     ),
     per_signal AS (   -- everything per signal in LATERAL subqueries: cost linear in the signals
-        SELECT s.symbol, s.trade_id, og.gaps, lc.confidence
+        SELECT s.symbol, s.trade_id, og.gaps, lc.confidence,
+               CASE WHEN s.status = 'active' OR s.exit_time > p_now THEN
+                   least(CASE WHEN s.status = 'active' AND s.mfe_stale_at >= p_now THEN s.mfe_stale_at END,
+                         -- a stored bar after p_now that the walk will read (not after the exit)
+                         (SELECT min(b.ts) FROM sigsync.price_bars b
+                           WHERE b.symbol = s.symbol AND b.ts > p_now AND (s.exit_time IS NULL OR b.ts <= s.exit_time)))
+               END AS next_check_at
           FROM s
           CROSS JOIN cfg
           LEFT JOIN sigsync.signal_health_metrics m ON m.symbol = s.symbol AND m.trade_id = s.trade_id
@@ -37,7 +48,7 @@ AS $$
                 SELECT coalesce(jsonb_object_agg(g.gap_type, coalesce(m.gaps -> g.gap_type, to_jsonb(p_now))
                                                  ORDER BY g.gap_type), '{}') AS gaps
                   FROM (VALUES
-            ('no_mfe_update',        s.status = 'active' AND s.mfe_as_of < p_now - cfg.stale),
+            ('no_mfe_update',        s.status = 'active' AND s.mfe_stale_at < p_now),
             ('no_entry_price',       s.confirmed AND s.entry_price IS NULL),
             ('no_stop_loss',         s.confirmed AND s.stop_loss IS NULL),
             ('no_mae',               s.confirmed AND s.last_mfe_update_at IS NOT NULL AND s.mae_global_r IS NULL),
@@ -83,9 +94,10 @@ AS $$
                          GROUP BY fg.gap_type) x) lc
     )
     SELECT p.symbol, p.trade_id, p.gaps, p.confidence,
-           sigsync.calculate_signal_health_score(p.gaps || jsonb_build_object('confidence', p.confidence))
+           sigsync.calculate_signal_health_score(p.gaps || jsonb_build_object('confidence', p.confidence)),
+           p.next_check_at
       FROM per_signal p
 $$;
 COMMENT ON FUNCTION sigsync._open_gaps(timestamptz, text[], text[]) IS
-    'Internal: open gaps (with since), fill confidences below 1.0 and health score of the given signals at p_now.';
+    'Internal: open gaps (with since), fill confidences below 1.0, health score and next time-driven check of the given signals at p_now.';
 REVOKE ALL ON FUNCTION sigsync._open_gaps(timestamp with time zone,text[],text[]) FROM PUBLIC;

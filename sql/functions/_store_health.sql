@@ -1,9 +1,10 @@
 -- Internal: compute the open gaps and health of the given signals at p_now (_open_gaps) and
 -- store them in sigsync.signal_health_metrics, writing a row only when it changed (a second
--- cycle at the same time writes nothing). Returns every signal's gaps and score.
--- Used by reconcile and by update_signal_health.
-CREATE OR REPLACE FUNCTION sigsync._store_health(p_now timestamptz, p_symbols text[], p_trade_ids text[])
-RETURNS TABLE (symbol text, trade_id text, gaps jsonb, health_score integer)
+-- cycle at the same time writes nothing). Returns every signal's gaps, score and next
+-- time-driven check. Used by reconcile and by update_signal_health.
+DROP FUNCTION IF EXISTS sigsync._store_health(timestamptz, text[], text[]);   -- its columns changed
+CREATE FUNCTION sigsync._store_health(p_now timestamptz, p_symbols text[], p_trade_ids text[])
+RETURNS TABLE (symbol text, trade_id text, gaps jsonb, health_score integer, next_check_at timestamptz)
 LANGUAGE sql
 SET search_path = pg_catalog, pg_temp
 AS $$
@@ -23,7 +24,7 @@ AS $$
             OR m.gaps IS DISTINCT FROM excluded.gaps
         RETURNING 1
     )
-    SELECT g.symbol, g.trade_id, g.gaps, g.health_score FROM g
+    SELECT g.symbol, g.trade_id, g.gaps, g.health_score, g.next_check_at FROM g
 $$;
 COMMENT ON FUNCTION sigsync._store_health(timestamptz, text[], text[]) IS
     'Internal: compute and store (when changed) the open gaps and health of the given signals at p_now.';

@@ -2,13 +2,16 @@
 --
 -- Single-flight: when another cycle holds the lock, returns {"status": "skipped"} at once
 -- (and records the skipped run). Incremental by default: the working set is the signals
--- marked dirty by ingest since the last cycle plus the active signals (time-driven checks:
--- stale MFE, missed exits), found through partial indexes, locked in key order with SKIP
--- LOCKED (a signal being ingested right now stays dirty for the next cycle). p_full
--- re-checks every signal.
+-- marked dirty (by ingest, by a bar correction, by a fill) since the last cycle, the signals
+-- whose time-driven check is due (next_check_at <= p_now: an MFE going stale, a new bar to
+-- walk, a timed-out sync request's hold ending), the signals of the sync requests this cycle
+-- closes, and the signals whose indicator went offline, came back or changed its not-tracking
+-- list; found through indexes, locked in key
+-- order with SKIP LOCKED (a signal being ingested right now stays dirty for the next cycle).
+-- An unchanged registry costs nothing however large. p_full re-checks every signal.
 --
--- Steps: Tier 0 / Tier 3 / targets fills -> cancellation (alternation rule) -> close or time
--- out sync requests -> Tier 2 bar walk (missed exits always; running metrics whenever the indicator cannot answer) -> gaps
+-- Steps: close or time out sync requests -> working set -> Tier 0 / Tier 3 / targets fills ->
+-- cancellation (alternation rule) -> Tier 2 bar walk (missed exits always; running metrics whenever the indicator cannot answer) -> gaps
 -- and health -> Tier 1 sync requests -> prune history past its retention -> clear the work marks.
 -- Every write is audited with this run's id; the summary is stored in sync_runs and returned.
 CREATE OR REPLACE FUNCTION sigsync.reconcile(p_now timestamptz DEFAULT now(), p_full boolean DEFAULT false)
@@ -37,6 +40,11 @@ DECLARE
     v_timeouts integer := 0;
     v_pruned bigint;
     v_health numeric;
+    v_check_syms text[];
+    v_check_tids text[];
+    v_check_at timestamptz[];
+    v_closed_syms text[];
+    v_closed_tids text[];
     v_summary jsonb;
     v_err text;
 BEGIN
@@ -56,6 +64,13 @@ BEGIN
     RETURNING id INTO v_run;
 
     BEGIN
+        -- 0. close answered sync requests and time out old ones first: their signals join this
+        --    cycle (Tier 1 may ask again; Tier 2 fills at once for a timed-out one, DESIGN §8)
+        SELECT count(DISTINCT e.request_id) FILTER (WHERE e.timed_out),
+               coalesce(array_agg(e.symbol), '{}'), coalesce(array_agg(e.trade_id), '{}')
+          INTO v_timeouts, v_closed_syms, v_closed_tids
+          FROM sigsync._expire_sync_requests(v_run, p_now) e;
+
         -- 1. working set, locked in key order; busy rows are skipped (they stay dirty)
         SELECT coalesce(array_agg(w.symbol ORDER BY w.symbol, w.trade_id), '{}'),
                coalesce(array_agg(w.trade_id ORDER BY w.symbol, w.trade_id), '{}')
@@ -65,16 +80,50 @@ BEGIN
                  WHERE p_full
                  ORDER BY s.symbol, s.trade_id
                    FOR NO KEY UPDATE SKIP LOCKED) w;
-        IF NOT p_full THEN   -- through the partial indexes on dirty and on active signals
+        IF NOT p_full THEN
+            -- the signals that changed (dirty), those whose time-driven check is due
+            -- (next_check_at), and those whose indicator went offline or came back or changed
+            -- its not-tracking list since the last cycle; each through its own index
+            WITH seen AS (
+                SELECT i.source, sigsync._indicator_online(i.last_heartbeat_at, p_now) AS online,
+                       i.checked_online, coalesce(i.not_tracking, '{}') AS nt,
+                       coalesce(i.checked_not_tracking, '{}') AS cnt
+                  FROM sigsync.indicator_status i
+            ),
+            changed AS (
+                SELECT s.symbol, s.trade_id
+                  FROM seen
+                  JOIN sigsync.signals s ON s.status = 'active' AND coalesce(s.source, 'indicator') = seen.source
+                 WHERE seen.online IS DISTINCT FROM seen.checked_online
+                UNION
+                SELECT s.symbol, s.trade_id
+                  FROM seen
+                 CROSS JOIN LATERAL unnest(seen.nt || seen.cnt) d(trade_id)
+                  JOIN sigsync.signals s ON s.trade_id = d.trade_id AND coalesce(s.source, 'indicator') = seen.source
+                 WHERE NOT (d.trade_id = ANY (seen.nt) AND d.trade_id = ANY (seen.cnt))
+            )
             SELECT coalesce(array_agg(w.symbol ORDER BY w.symbol, w.trade_id), '{}'),
                    coalesce(array_agg(w.trade_id ORDER BY w.symbol, w.trade_id), '{}')
               INTO v_syms, v_tids
               FROM (SELECT s.symbol, s.trade_id
                       FROM sigsync.signals s
-                     WHERE s.dirty OR s.status = 'active'
+                     WHERE (s.symbol, s.trade_id) IN (
+                            SELECT d.symbol, d.trade_id FROM sigsync.signals d WHERE d.dirty
+                            UNION
+                            SELECT d.symbol, d.trade_id FROM sigsync.signals d WHERE d.next_check_at <= p_now
+                            UNION
+                            SELECT c.symbol, c.trade_id FROM changed c
+                            UNION
+                            SELECT k.symbol, k.trade_id FROM unnest(v_closed_syms, v_closed_tids) k(symbol, trade_id))
                      ORDER BY s.symbol, s.trade_id
                        FOR NO KEY UPDATE SKIP LOCKED) w;
         END IF;
+        -- the indicator state this cycle has taken into account
+        UPDATE sigsync.indicator_status i
+           SET checked_online = sigsync._indicator_online(i.last_heartbeat_at, p_now),
+               checked_not_tracking = coalesce(i.not_tracking, '{}')
+         WHERE i.checked_online IS DISTINCT FROM sigsync._indicator_online(i.last_heartbeat_at, p_now)
+            OR i.checked_not_tracking IS DISTINCT FROM coalesce(i.not_tracking, '{}');
 
         SELECT coalesce(jsonb_object_agg(t.gap_type, t.n), '{}') INTO v_before
           FROM (SELECT g.key AS gap_type, count(*) AS n
@@ -87,11 +136,7 @@ BEGIN
         -- 3. cancellations (may touch signals just outside the working set)
         v_cancel := sigsync._infer_cancellations(v_run, v_syms, v_tids);
 
-        -- 4. close answered sync requests and time out old ones first, so that Tier 2
-        --    fills at once in the cycle that times a request out (DESIGN §8)
-        v_timeouts := sigsync._expire_sync_requests(v_run, p_now);
-
-        -- 5. Tier 2 bar walk. Its inferences (BE trigger, EXIT_BE, missed EXIT_SL) are derived
+        -- 4. Tier 2 bar walk. Its inferences (BE trigger, EXIT_BE, missed EXIT_SL) are derived
         --    facts: recomputed from the current entry/stop/bars each time, a JSON null clearing
         --    an inference that no longer holds; they never beat an event value.
         WITH walk AS (
@@ -145,27 +190,42 @@ BEGIN
           FROM c;
         PERFORM sigsync._merge_candidates(v_tier2, v_run, true);
 
-        -- 6. gaps and health
+        -- 5. gaps and health
         WITH g AS (
             SELECT * FROM sigsync._store_health(p_now, v_syms, v_tids)
         )
         SELECT coalesce((SELECT jsonb_object_agg(t.gap_type, t.n)
                            FROM (SELECT x.key AS gap_type, count(*) AS n
                                    FROM g, jsonb_each(g.gaps) x GROUP BY x.key) t), '{}'),
-               (SELECT round(avg(g.health_score), 1) FROM g)
-          INTO v_after, v_health;
+               (SELECT round(avg(g.health_score), 1) FROM g),
+               (SELECT coalesce(array_agg(g.symbol ORDER BY g.symbol, g.trade_id), '{}') FROM g WHERE g.next_check_at IS NOT NULL),
+               (SELECT coalesce(array_agg(g.trade_id ORDER BY g.symbol, g.trade_id), '{}') FROM g WHERE g.next_check_at IS NOT NULL),
+               (SELECT coalesce(array_agg(g.next_check_at ORDER BY g.symbol, g.trade_id), '{}') FROM g WHERE g.next_check_at IS NOT NULL)
+          INTO v_after, v_health, v_check_syms, v_check_tids, v_check_at;
 
-        -- 7. Tier 1: ask the indicator for what only it can fill
+        -- 6. Tier 1: ask the indicator for what only it can fill
         v_requests := sigsync._request_sync(v_run, p_now, v_syms, v_tids);
 
-        -- 8. bounded history (retention settings)
+        -- 7. bounded history (retention settings)
         v_pruned := sigsync._prune_history(p_now);
 
-        -- 9. the work is done: clear the marks of the rows this cycle holds
+        -- 8. the work is done: clear the marks of the rows this cycle holds, and schedule their
+        --    next time-driven check: the earliest of the gap rules' (step 5) and the end of a
+        --    timed-out sync request's hold (when Tier 1 may ask again)
         UPDATE sigsync.signals s
-           SET dirty = false
-          FROM unnest(v_syms, v_tids) k(symbol, trade_id)
-         WHERE s.symbol = k.symbol AND s.trade_id = k.trade_id AND s.dirty;
+           SET dirty = false, next_check_at = n.at
+          FROM (SELECT k.symbol, k.trade_id, least(h.at, q.at) AS at
+                  FROM unnest(v_syms, v_tids) k(symbol, trade_id)
+                  LEFT JOIN unnest(v_check_syms, v_check_tids, v_check_at) h(symbol, trade_id, at)
+                         ON h.symbol = k.symbol AND h.trade_id = k.trade_id
+                  LEFT JOIN (SELECT o.symbol, o.trade_id, min(r.closed_at + sigsync._sync_request_hold()) AS at
+                               FROM sigsync.sync_requests r
+                              CROSS JOIN LATERAL unnest(r.symbols, r.trade_ids) o(symbol, trade_id)
+                              WHERE r.status = 'timed_out' AND r.closed_at > p_now - sigsync._sync_request_hold()
+                              GROUP BY o.symbol, o.trade_id) q
+                         ON q.symbol = k.symbol AND q.trade_id = k.trade_id) n
+         WHERE s.symbol = n.symbol AND s.trade_id = n.trade_id
+           AND (s.dirty OR s.next_check_at IS DISTINCT FROM n.at);
         UPDATE sigsync.signals s
            SET dirty = false
           FROM jsonb_array_elements(v_cancel -> 'keys') k

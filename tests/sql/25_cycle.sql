@@ -1,6 +1,6 @@
 -- 25_cycle: the reconcile cycle as a whole (DESIGN §2, §9, §10): the summary and its
 -- sync_runs row; a second cycle at the same p_now is a no-op (no audit row, no change);
--- incremental cycles process the dirty plus the active signals only; rebuild() followed by
+-- incremental cycles process the changed and the due signals only; rebuild() followed by
 -- reconcile(p_full => true) restores the registry; update_signal_health(trade_id) refreshes
 -- one signal's row. (Single-flight needs two sessions -- an advisory lock is re-entrant within
 -- one -- so it is not tested here.)
@@ -106,17 +106,22 @@ SELECT is((SELECT (res ->> 'anomalies')::integer + (res ->> 'cancellations_infer
              FROM run WHERE name = 'c2'), 0, 'cycle 2 summary: no anomaly, cancellation or upgrade');
 SELECT is((SELECT res -> 'gaps_before' FROM run WHERE name = 'c2'), (SELECT res -> 'gaps_after' FROM run WHERE name = 'c2'),
           'cycle 2: gaps before = gaps after');
--- incremental: nothing dirty, so only the active signals (CYB, CYE, CYF, CYG) are processed
-SELECT is((SELECT (res ->> 'signals_processed')::integer FROM run WHERE name = 'c2'),
-          (SELECT count(*)::integer FROM signals WHERE status = 'active'), 'cycle 2 processes exactly the active signals');
-SELECT is((SELECT (res ->> 'signals_processed')::integer FROM run WHERE name = 'c2'), 4, '... which are four');
+-- incremental: nothing dirty and no time-driven check due yet, so nothing is processed, though
+-- four signals (CYB, CYE, CYF, CYG) are active
+SELECT is((SELECT (res ->> 'signals_processed')::integer FROM run WHERE name = 'c2'), 0,
+          'cycle 2 processes no signal: nothing changed and nothing is due');
+SELECT is((SELECT array_agg(symbol || ' ' || coalesce(next_check_at::text, '-') ORDER BY symbol)
+             FROM signals WHERE status = 'active'),
+          ARRAY['CYB 2025-12-12 15:11:00+00', 'CYE -', 'CYF 2025-12-12 15:11:00+00', 'CYG -'],
+          '... the four active ones are scheduled: the MFE of CYB (Tier 2, as of its 15:09 bar) and of CYF (event '
+          'at 15:09) goes stale at 15:11; CYE and CYG wait for their open sync request to close');
 SELECT is((SELECT count(*)::integer FROM sync_runs WHERE status = 'ok'), 2, 'each cycle is one sync_runs row');
 
--- one new event: the dirty signal joins the active ones -----------------------------------------------
+-- one new event: only the dirty signal is processed ------------------------------------------------
 SELECT is(pg_temp.ing('{"event_type":"SIGNAL_CREATED","symbol":"CYI","trade_id":"20251212_100500000_BEARISH","timestamp":"2025-12-12T15:05:00Z"}'),
           'accepted', 'a new signal accepted');
 INSERT INTO run VALUES ('c3', sigsync.reconcile(p_now => '2025-12-12 15:10:00+00'));
-SELECT is((SELECT (res ->> 'signals_processed')::integer FROM run WHERE name = 'c3'), 5, 'cycle 3 processes the 4 active + 1 dirty signal');
+SELECT is((SELECT (res ->> 'signals_processed')::integer FROM run WHERE name = 'c3'), 1, 'cycle 3 processes the 1 dirty signal');
 SELECT is((SELECT array_agg(DISTINCT a.symbol) FROM sync_audit_log a WHERE a.run_id = pg_temp.run_id('c3')), ARRAY['CYI'],
           'cycle 3 writes only for the new signal');
 

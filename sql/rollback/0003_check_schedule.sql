@@ -1,0 +1,8 @@
+-- Inverse of schema/0003_check_schedule.sql.
+DROP TRIGGER IF EXISTS price_bars_update_schedules_checks ON sigsync.price_bars;
+DROP TRIGGER IF EXISTS price_bars_insert_schedules_checks ON sigsync.price_bars;
+DROP FUNCTION IF EXISTS sigsync._bar_arrival_schedules_checks();
+DROP INDEX IF EXISTS sigsync.signals_symbol_exit_idx;
+ALTER TABLE sigsync.indicator_status DROP COLUMN IF EXISTS checked_not_tracking, DROP COLUMN IF EXISTS checked_online;
+DROP INDEX IF EXISTS sigsync.signals_next_check_idx;
+ALTER TABLE sigsync.signals DROP COLUMN IF EXISTS next_check_at;

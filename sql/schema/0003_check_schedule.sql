@@ -1,0 +1,61 @@
+-- 0003: time-driven checks are scheduled per signal, so an incremental cycle reads the
+-- signals that changed or are due, not every active signal (DESIGN §12: a cycle costs in
+-- proportion to what changed).
+--
+-- signals.next_check_at: the earliest p_now at which a check that depends on time alone can
+-- change the signal (its MFE going stale, a stored bar becoming visible, the hold after a timed-out
+-- sync request ending). Each cycle sets it for the signals it processed; new price bars bring
+-- it forward for the signals whose walk can read them. NULL: nothing is due without a change.
+ALTER TABLE sigsync.signals ADD COLUMN next_check_at timestamptz;
+COMMENT ON COLUMN sigsync.signals.next_check_at IS
+    'Internal: the earliest cycle time at which a time-driven check can change this signal (NULL: none); '
+    'an incremental cycle processes the signals that are dirty or due.';
+CREATE INDEX signals_next_check_idx ON sigsync.signals (next_check_at) WHERE next_check_at IS NOT NULL;
+-- signals already in the registry: due in the next cycle, which computes their real schedule
+UPDATE sigsync.signals SET next_check_at = '-infinity' WHERE status = 'active';
+
+-- indicator_status.checked_*: the indicator state as the last cycle saw it. A cycle that sees
+-- the indicator go offline or come back, or its not-tracking list change, processes the
+-- signals concerned (whether Tier 1 can ask for them, whether Tier 2 competes).
+ALTER TABLE sigsync.indicator_status
+    ADD COLUMN checked_online boolean,
+    ADD COLUMN checked_not_tracking text[];
+COMMENT ON COLUMN sigsync.indicator_status.checked_online IS
+    'Internal: whether the indicator was online (HEARTBEAT within heartbeat_timeout) at the last cycle.';
+COMMENT ON COLUMN sigsync.indicator_status.checked_not_tracking IS
+    'Internal: the not-tracking list as the last cycle saw it.';
+
+CREATE INDEX signals_symbol_exit_idx ON sigsync.signals (symbol, exit_time) WHERE exit_time IS NOT NULL;
+
+CREATE FUNCTION sigsync._bar_arrival_schedules_checks() RETURNS trigger
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    -- a new or changed bar is due, once the cycle time reaches it, for the walk (missed exits,
+    -- Tier 2 metrics) of every signal that can still read it: the active signals of its symbol
+    -- and the closed ones whose exit is not before it (bars can lag behind the events)
+    UPDATE sigsync.signals s
+       SET next_check_at = d.ts
+      FROM (SELECT a.symbol, a.trade_id, n.ts
+              FROM (SELECT b.symbol, min(b.ts) AS ts FROM new_bars b GROUP BY b.symbol) n
+              JOIN sigsync.signals a ON a.symbol = n.symbol AND a.status = 'active'
+            UNION ALL
+            SELECT c.symbol, c.trade_id, n.ts
+              FROM (SELECT b.symbol, min(b.ts) AS ts FROM new_bars b GROUP BY b.symbol) n
+              JOIN sigsync.signals c ON c.symbol = n.symbol AND c.exit_time >= n.ts) d
+     WHERE s.symbol = d.symbol AND s.trade_id = d.trade_id
+       AND (s.next_check_at IS NULL OR s.next_check_at > d.ts);
+    RETURN NULL;
+END
+$$;
+COMMENT ON FUNCTION sigsync._bar_arrival_schedules_checks() IS
+    'Trigger: a price bar inserted or changed brings next_check_at forward to its time for the signals whose walk can read it.';
+REVOKE ALL ON FUNCTION sigsync._bar_arrival_schedules_checks() FROM PUBLIC;
+
+CREATE TRIGGER price_bars_insert_schedules_checks
+    AFTER INSERT ON sigsync.price_bars REFERENCING NEW TABLE AS new_bars
+    FOR EACH STATEMENT EXECUTE FUNCTION sigsync._bar_arrival_schedules_checks();
+CREATE TRIGGER price_bars_update_schedules_checks
+    AFTER UPDATE ON sigsync.price_bars REFERENCING NEW TABLE AS new_bars
+    FOR EACH STATEMENT EXECUTE FUNCTION sigsync._bar_arrival_schedules_checks();
