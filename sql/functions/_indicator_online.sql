@@ -1,6 +1,6 @@
 -- Internal: is an indicator online at p_now, given its last HEARTBEAT time? Online means a
 -- HEARTBEAT within heartbeat_timeout of p_now (DESIGN §8); never heard of is offline.
--- Used by _indicator_can_answer and by reconcile (which notices the indicator going offline or
+-- Used by _indicator_answers and by reconcile (which notices the indicator going offline or
 -- coming back).
 CREATE OR REPLACE FUNCTION sigsync._indicator_online(p_last_heartbeat_at timestamptz, p_now timestamptz)
 RETURNS boolean

@@ -2,7 +2,9 @@
 -- indicator can fill (no_mfe_update, no_mae), that the indicator can answer for and that no
 -- open request covers yet, write ONE row into the outbox sigsync.sync_requests and send
 -- NOTIFY sigsync_sync_request (payload: the request id). Returns the number of signals asked for.
-CREATE OR REPLACE FUNCTION sigsync._request_sync(p_run_id bigint, p_now timestamptz, p_symbols text[], p_trade_ids text[])
+DROP FUNCTION IF EXISTS sigsync._request_sync(bigint, timestamptz, text[], text[]);   -- now takes the sources too
+CREATE OR REPLACE FUNCTION sigsync._request_sync(p_run_id bigint, p_now timestamptz, p_sources text[], p_symbols text[],
+                                                 p_trade_ids text[])
 RETURNS integer
 LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
@@ -15,11 +17,11 @@ BEGIN
         SELECT m.symbol, m.trade_id,
                array_to_string(ARRAY(SELECT g FROM jsonb_object_keys(m.gaps) g
                                       WHERE g IN ('no_mfe_update', 'no_mae') ORDER BY g), ',') AS reasons
-          FROM unnest(p_symbols, p_trade_ids) k(symbol, trade_id)
+          FROM sigsync._indicator_answers(p_now, p_sources, p_symbols, p_trade_ids) k
           JOIN sigsync.signal_health_metrics m ON m.symbol = k.symbol AND m.trade_id = k.trade_id
           JOIN sigsync.signals s ON s.symbol = k.symbol AND s.trade_id = k.trade_id
          WHERE (m.gaps ? 'no_mfe_update' OR m.gaps ? 'no_mae')
-           AND sigsync._indicator_can_answer(s.source, s.symbol, s.trade_id, p_now)
+           AND k.can_answer
            AND NOT EXISTS (SELECT 1
                              FROM sigsync.sync_requests r
                             CROSS JOIN LATERAL unnest(r.symbols, r.trade_ids) o(symbol, trade_id)
@@ -47,6 +49,6 @@ BEGIN
     RETURN coalesce(v_n, 0);
 END
 $$;
-COMMENT ON FUNCTION sigsync._request_sync(bigint, timestamptz, text[], text[]) IS
+COMMENT ON FUNCTION sigsync._request_sync(bigint, timestamptz, text[], text[], text[]) IS
     'Internal: Tier 1 — one sync request per cycle for the signals only the indicator can fill, with NOTIFY.';
-REVOKE ALL ON FUNCTION sigsync._request_sync(bigint,timestamp with time zone,text[],text[]) FROM PUBLIC;
+REVOKE ALL ON FUNCTION sigsync._request_sync(bigint, timestamp with time zone, text[], text[], text[]) FROM PUBLIC;

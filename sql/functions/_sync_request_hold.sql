@@ -1,6 +1,6 @@
 -- Internal: how long after a sync request timed out the indicator is not asked again for its
 -- signals, and Tier 2 fills their MFE/MAE instead (DESIGN §8): 10 × sync_request_timeout.
--- Used by _indicator_can_answer and by reconcile (which checks the signals again when it ends).
+-- Used by _indicator_answers and by reconcile (which checks the signals again when it ends).
 CREATE OR REPLACE FUNCTION sigsync._sync_request_hold()
 RETURNS interval
 LANGUAGE sql

@@ -27,6 +27,7 @@ DECLARE
     v_run bigint;
     v_syms text[];
     v_tids text[];
+    v_srcs text[];
     v_before jsonb;
     v_after jsonb;
     v_opened integer;
@@ -73,9 +74,10 @@ BEGIN
 
         -- 1. working set, locked in key order; busy rows are skipped (they stay dirty)
         SELECT coalesce(array_agg(w.symbol ORDER BY w.symbol, w.trade_id), '{}'),
-               coalesce(array_agg(w.trade_id ORDER BY w.symbol, w.trade_id), '{}')
-          INTO v_syms, v_tids
-          FROM (SELECT s.symbol, s.trade_id
+               coalesce(array_agg(w.trade_id ORDER BY w.symbol, w.trade_id), '{}'),
+               coalesce(array_agg(w.source ORDER BY w.symbol, w.trade_id), '{}')
+          INTO v_syms, v_tids, v_srcs
+          FROM (SELECT s.symbol, s.trade_id, s.source
                   FROM sigsync.signals s
                  WHERE p_full
                  ORDER BY s.symbol, s.trade_id
@@ -103,9 +105,10 @@ BEGIN
                  WHERE NOT (d.trade_id = ANY (seen.nt) AND d.trade_id = ANY (seen.cnt))
             )
             SELECT coalesce(array_agg(w.symbol ORDER BY w.symbol, w.trade_id), '{}'),
-                   coalesce(array_agg(w.trade_id ORDER BY w.symbol, w.trade_id), '{}')
-              INTO v_syms, v_tids
-              FROM (SELECT s.symbol, s.trade_id
+                   coalesce(array_agg(w.trade_id ORDER BY w.symbol, w.trade_id), '{}'),
+                   coalesce(array_agg(w.source ORDER BY w.symbol, w.trade_id), '{}')
+              INTO v_syms, v_tids, v_srcs
+              FROM (SELECT s.symbol, s.trade_id, s.source
                       FROM sigsync.signals s
                      WHERE (s.symbol, s.trade_id) IN (
                             SELECT d.symbol, d.trade_id FROM sigsync.signals d WHERE d.dirty
@@ -140,11 +143,13 @@ BEGIN
         --    facts: recomputed from the current entry/stop/bars each time, a JSON null clearing
         --    an inference that no longer holds; they never beat an event value.
         WITH walk AS (
-            SELECT w.*, sigsync._indicator_can_answer(s.source, s.symbol, s.trade_id, p_now) AS indicator_can_answer,
+            SELECT w.*, a.can_answer AS indicator_can_answer,
                    s.evt_be_mfe, s.evt_be_mfe_at, s.evt_no_be_mfe, s.evt_no_be_mfe_at,
                    s.evt_mae_global_r, s.evt_mae_global_r_at
               FROM sigsync._bar_walk(p_now, v_syms, v_tids) w
               JOIN sigsync.signals s ON s.symbol = w.symbol AND s.trade_id = w.trade_id
+              JOIN sigsync._indicator_answers(p_now, v_srcs, v_syms, v_tids) a
+                ON a.source = coalesce(s.source, 'indicator') AND a.symbol = s.symbol AND a.trade_id = s.trade_id
         ),
         metric AS (
             -- running metrics: Tier 2 competes when the indicator cannot answer (offline, not
@@ -204,7 +209,7 @@ BEGIN
           INTO v_after, v_health, v_check_syms, v_check_tids, v_check_at;
 
         -- 6. Tier 1: ask the indicator for what only it can fill
-        v_requests := sigsync._request_sync(v_run, p_now, v_syms, v_tids);
+        v_requests := sigsync._request_sync(v_run, p_now, v_srcs, v_syms, v_tids);
 
         -- 7. bounded history (retention settings)
         v_pruned := sigsync._prune_history(p_now);
