@@ -8,7 +8,8 @@
 -- closes, and the signals whose indicator went offline, came back or changed its not-tracking
 -- list; found through indexes, locked in key
 -- order with SKIP LOCKED (a signal being ingested right now stays dirty for the next cycle).
--- An unchanged registry costs nothing however large. p_full re-checks every signal.
+-- An unchanged registry costs nothing however large. A cycle at an earlier p_now than the
+-- last one also re-checks every active signal. p_full re-checks every signal.
 --
 -- Steps: close or time out sync requests -> working set -> Tier 0 / Tier 3 / targets fills ->
 -- cancellation (alternation rule) -> Tier 2 bar walk (missed exits always; running metrics whenever the indicator cannot answer) -> gaps
@@ -28,6 +29,7 @@ DECLARE
     v_syms text[];
     v_tids text[];
     v_srcs text[];
+    v_rewound boolean;
     v_before jsonb;
     v_after jsonb;
     v_opened integer;
@@ -85,7 +87,12 @@ BEGIN
         IF NOT p_full THEN
             -- the signals that changed (dirty), those whose time-driven check is due
             -- (next_check_at), and those whose indicator went offline or came back or changed
-            -- its not-tracking list since the last cycle; each through its own index
+            -- its not-tracking list since the last cycle; each through its own index. A cycle
+            -- at an earlier p_now than the last one also re-checks every active signal (their
+            -- schedules were computed for the later time).
+            v_rewound := p_now < (SELECT r.p_now FROM sigsync.sync_runs r
+                                   WHERE r.status = 'ok' AND r.id <> v_run
+                                   ORDER BY r.started_at DESC LIMIT 1);
             WITH seen AS (
                 SELECT i.source, sigsync._indicator_online(i.last_heartbeat_at, p_now) AS online,
                        i.checked_online, coalesce(i.not_tracking, '{}') AS nt,
@@ -114,6 +121,8 @@ BEGIN
                             SELECT d.symbol, d.trade_id FROM sigsync.signals d WHERE d.dirty
                             UNION
                             SELECT d.symbol, d.trade_id FROM sigsync.signals d WHERE d.next_check_at <= p_now
+                            UNION
+                            SELECT d.symbol, d.trade_id FROM sigsync.signals d WHERE v_rewound AND d.status = 'active'
                             UNION
                             SELECT c.symbol, c.trade_id FROM changed c
                             UNION

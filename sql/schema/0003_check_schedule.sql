@@ -35,8 +35,10 @@ BEGIN
     -- a new or changed bar is due, once the cycle time reaches it, for the walk (missed exits,
     -- Tier 2 metrics) of every signal that can still read it: the active signals of its symbol
     -- and the closed ones whose exit is not before it (bars can lag behind the events)
+    -- every such row is written (and so locked), even one already due: a cycle holding it
+    -- finishes first and this then brings its new schedule forward, so no bar goes unwalked
     UPDATE sigsync.signals s
-       SET next_check_at = d.ts
+       SET next_check_at = least(coalesce(s.next_check_at, d.ts), d.ts)
       FROM (SELECT a.symbol, a.trade_id, n.ts
               FROM (SELECT b.symbol, min(b.ts) AS ts FROM new_bars b GROUP BY b.symbol) n
               JOIN sigsync.signals a ON a.symbol = n.symbol AND a.status = 'active'
@@ -44,8 +46,7 @@ BEGIN
             SELECT c.symbol, c.trade_id, n.ts
               FROM (SELECT b.symbol, min(b.ts) AS ts FROM new_bars b GROUP BY b.symbol) n
               JOIN sigsync.signals c ON c.symbol = n.symbol AND c.exit_time >= n.ts) d
-     WHERE s.symbol = d.symbol AND s.trade_id = d.trade_id
-       AND (s.next_check_at IS NULL OR s.next_check_at > d.ts);
+     WHERE s.symbol = d.symbol AND s.trade_id = d.trade_id;
     RETURN NULL;
 END
 $$;
@@ -59,3 +60,55 @@ CREATE TRIGGER price_bars_insert_schedules_checks
 CREATE TRIGGER price_bars_update_schedules_checks
     AFTER UPDATE ON sigsync.price_bars REFERENCING NEW TABLE AS new_bars
     FOR EACH STATEMENT EXECUTE FUNCTION sigsync._bar_arrival_schedules_checks();
+
+CREATE FUNCTION sigsync._config_change_schedules_checks() RETURNS trigger
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    -- a changed setting, session or gap type can change any active signal's gaps, fills and
+    -- schedule: all of them are due in the next cycle (reconcile(p_full => true) re-checks
+    -- every signal)
+    UPDATE sigsync.signals s
+       SET next_check_at = '-infinity'
+     WHERE s.status = 'active' AND s.next_check_at IS DISTINCT FROM '-infinity';
+    RETURN NULL;
+END
+$$;
+COMMENT ON FUNCTION sigsync._config_change_schedules_checks() IS
+    'Trigger: a change to settings, sessions or gap_types makes every active signal due in the next cycle.';
+REVOKE ALL ON FUNCTION sigsync._config_change_schedules_checks() FROM PUBLIC;
+CREATE TRIGGER settings_change_schedules_checks
+    AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON sigsync.settings
+    FOR EACH STATEMENT EXECUTE FUNCTION sigsync._config_change_schedules_checks();
+CREATE TRIGGER sessions_change_schedules_checks
+    AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON sigsync.sessions
+    FOR EACH STATEMENT EXECUTE FUNCTION sigsync._config_change_schedules_checks();
+CREATE TRIGGER gap_types_change_schedules_checks
+    AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON sigsync.gap_types
+    FOR EACH STATEMENT EXECUTE FUNCTION sigsync._config_change_schedules_checks();
+
+CREATE FUNCTION sigsync._review_marks_signals() RETURNS trigger
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    -- an anomaly or conflict marked reviewed (or its review withdrawn) closes (or opens) the
+    -- signal's anomaly gap: the signal is marked for the next cycle
+    UPDATE sigsync.signals s
+       SET dirty = true, dirty_gen = s.dirty_gen + 1
+      FROM (SELECT DISTINCT o.symbol, o.trade_id
+              FROM old_rows o
+              JOIN new_rows n ON n.id = o.id
+             WHERE o.action_type IN ('anomaly', 'conflict')
+               AND (n.reviewed_at IS NULL) <> (o.reviewed_at IS NULL)) k
+     WHERE s.symbol = k.symbol AND s.trade_id = k.trade_id;
+    RETURN NULL;
+END
+$$;
+COMMENT ON FUNCTION sigsync._review_marks_signals() IS
+    'Trigger: reviewing an anomaly or conflict (or withdrawing the review) marks its signal for the next cycle.';
+REVOKE ALL ON FUNCTION sigsync._review_marks_signals() FROM PUBLIC;
+CREATE TRIGGER sync_audit_log_review_marks_signals
+    AFTER UPDATE ON sigsync.sync_audit_log REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows
+    FOR EACH STATEMENT EXECUTE FUNCTION sigsync._review_marks_signals();

@@ -4,10 +4,12 @@
 -- will read becoming visible, the hold after a timed-out sync request ending (10 x
 -- sync_request_timeout). New bars bring it forward; a cycle also processes the signals of the
 -- sync requests it closes and those whose indicator went offline (heartbeat_timeout, 5 min),
--- came back or changed its not-tracking list. One story in time, on symbols CSA, CSB, CSC.
+-- came back or changed its not-tracking list. A changed setting makes every active signal due,
+-- a reviewed anomaly marks its signal, and a cycle back in time re-checks every active signal.
+-- One story in time, on symbols CSA, CSB, CSC.
 BEGIN;
 SET LOCAL search_path = sigsync, public;
-SELECT plan(24);
+SELECT plan(32);
 
 CREATE FUNCTION pg_temp.ing(p text) RETURNS text
 LANGUAGE sql AS $$ SELECT sigsync.ingest(p) ->> 'status' $$;
@@ -70,6 +72,25 @@ SELECT is(pg_temp.cycle('2025-12-12 15:45:00+00') || ' ' || pg_temp.next('CSC'),
 INSERT INTO sigsync.price_bars (symbol, ts, open, high, low, close) VALUES ('CSB', '2025-12-12 15:44:00+00', 100, 101, 99, 100);
 SELECT is(pg_temp.next('CSB') || ' ' || pg_temp.cycle('2025-12-12 15:45:00+00'), '2025-12-12 15:44:00+00 1',
           'a bar before the exit of a closed trade makes it due (its walk reads the bar)');
+
+-- a setting changes; an anomaly is reviewed; a cycle goes back in time --------------------------
+UPDATE sigsync.settings SET value = '"10 minutes"' WHERE key = 'mfe_stale_after';
+SELECT is((SELECT count(*)::integer FROM signals WHERE status = 'active' AND next_check_at = '-infinity'),
+          (SELECT count(*)::integer FROM signals WHERE status = 'active'),
+          'a changed setting makes every active signal due');
+SELECT is(pg_temp.cycle('2025-12-12 15:45:00+00'), (SELECT count(*)::integer FROM signals WHERE status = 'active'),
+          '... so the next cycle re-checks them all');
+INSERT INTO sigsync.sync_audit_log (symbol, trade_id, action_type, reason)
+VALUES ('CSC', '20251212_104000000_BULLISH', 'anomaly', 'an anomaly noticed by hand');
+UPDATE sigsync.signals SET dirty = true WHERE symbol = 'CSC';
+SELECT is(pg_temp.cycle('2025-12-12 15:45:00+00'), 1, 'CSC processed with an open anomaly');
+SELECT ok((SELECT gaps ? 'anomaly' FROM signal_health_metrics WHERE symbol = 'CSC'), '... which is its anomaly gap');
+UPDATE sigsync.sync_audit_log SET reviewed_at = '2025-12-12 15:46:00+00' WHERE symbol = 'CSC' AND action_type = 'anomaly';
+SELECT is((SELECT dirty FROM signals WHERE symbol = 'CSC'), true, 'reviewing the anomaly marks the signal');
+SELECT is(pg_temp.cycle('2025-12-12 15:45:00+00'), 1, '... the next cycle processes it');
+SELECT ok(NOT (SELECT gaps ? 'anomaly' FROM signal_health_metrics WHERE symbol = 'CSC'), '... and closes the gap');
+SELECT is(pg_temp.cycle('2025-12-12 15:30:00+00'), (SELECT count(*)::integer FROM signals WHERE status = 'active'),
+          'a cycle at an earlier p_now than the last one re-checks every active signal');
 
 SELECT * FROM finish();
 ROLLBACK;
