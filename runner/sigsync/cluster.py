@@ -281,17 +281,28 @@ class Cluster:
                 conn.execute(f'CREATE DATABASE "{DBNAME}"')
 
     def stop(self) -> bool:
-        """Stop the server (fast shutdown). False if it was not running."""
+        """Stop the server (fast shutdown). False if it was not running.
+
+        Either way, waits (up to 15 s) for stray processes still working in the data
+        directory to exit: the children of a postmaster that was killed outlive it briefly.
+        """
         if not self.is_running():
             if self.pid_file.exists():
                 self._clear_stale_pid()
+            self._wait_for_strays()
             return False
         stopped = self._run(
             [find_bindir() / "pg_ctl", "-D", self.pgdata, "-m", "fast", "-w", "-t", "60", "-s", "stop"], check=False
         )
         if stopped.returncode != 0 and self.is_running():
             raise ClusterError(f"PostgreSQL did not stop: {stopped.stderr.strip()}")
+        self._wait_for_strays()
         return True
+
+    def _wait_for_strays(self, timeout: float = 15.0) -> None:
+        deadline = time.monotonic() + timeout
+        while self.processes() and time.monotonic() < deadline:
+            time.sleep(0.1)
 
     def log_tail(self, lines: int = 15) -> str:
         try:
