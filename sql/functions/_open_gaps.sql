@@ -36,7 +36,9 @@ AS $$
     per_signal AS (   -- everything per signal in LATERAL subqueries: cost linear in the signals
         SELECT s.symbol, s.trade_id, og.gaps, lc.confidence,
                CASE WHEN s.status = 'active' OR s.exit_time > p_now THEN
-                   least(CASE WHEN s.status = 'active' AND s.mfe_stale_at >= p_now THEN s.mfe_stale_at END,
+                   -- no_mfe_update opens at the first p_now after mfe_stale_at (1 µs later)
+                   least(CASE WHEN s.status = 'active' AND s.mfe_stale_at >= p_now
+                              THEN s.mfe_stale_at + interval '1 microsecond' END,
                          -- a stored bar after p_now that the walk will read (not after the exit)
                          (SELECT min(b.ts) FROM sigsync.price_bars b
                            WHERE b.symbol = s.symbol AND b.ts > p_now AND (s.exit_time IS NULL OR b.ts <= s.exit_time)))

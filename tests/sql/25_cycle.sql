@@ -112,9 +112,9 @@ SELECT is((SELECT (res ->> 'signals_processed')::integer FROM run WHERE name = '
           'cycle 2 processes no signal: nothing changed and nothing is due');
 SELECT is((SELECT array_agg(symbol || ' ' || coalesce(next_check_at::text, '-') ORDER BY symbol)
              FROM signals WHERE status = 'active'),
-          ARRAY['CYB 2025-12-12 15:11:00+00', 'CYE -', 'CYF 2025-12-12 15:11:00+00', 'CYG -'],
+          ARRAY['CYB 2025-12-12 15:11:00.000001+00', 'CYE -', 'CYF 2025-12-12 15:11:00.000001+00', 'CYG -'],
           '... the four active ones are scheduled: the MFE of CYB (Tier 2, as of its 15:09 bar) and of CYF (event '
-          'at 15:09) goes stale at 15:11; CYE and CYG wait for their open sync request to close');
+          'at 15:09) goes stale just after 15:11; CYE and CYG wait for their open sync request to close');
 SELECT is((SELECT count(*)::integer FROM sync_runs WHERE status = 'ok'), 2, 'each cycle is one sync_runs row');
 
 -- one new event: only the dirty signal is processed ------------------------------------------------

@@ -9,7 +9,7 @@
 -- One story in time, on symbols CSA, CSB, CSC.
 BEGIN;
 SET LOCAL search_path = sigsync, public;
-SELECT plan(32);
+SELECT plan(33);
 
 CREATE FUNCTION pg_temp.ing(p text) RETURNS text
 LANGUAGE sql AS $$ SELECT sigsync.ingest(p) ->> 'status' $$;
@@ -28,15 +28,17 @@ SELECT is(ARRAY[
 
 -- the MFE goes stale ---------------------------------------------------------------------------
 SELECT is(pg_temp.cycle('2025-12-12 15:01:30+00'), 1, 'the changed signal is processed');
-SELECT is(pg_temp.next('CSA'), '2025-12-12 15:03:00+00', '... and due when its 15:01 MFE goes stale (15:03)');
+SELECT is(pg_temp.next('CSA'), '2025-12-12 15:03:00.000001+00', '... and due when its 15:01 MFE goes stale (just after 15:03)');
 SELECT is(pg_temp.cycle('2025-12-12 15:02:30+00'), 0, 'before that, a cycle processes nothing');
 
 -- a new bar ------------------------------------------------------------------------------------
 INSERT INTO sigsync.price_bars (symbol, ts, open, high, low, close) VALUES ('CSA', '2025-12-12 15:02:00+00', 100, 101, 95, 100);
 SELECT is(pg_temp.next('CSA'), '2025-12-12 15:02:00+00', 'a new bar makes the active signals of its symbol due at its time');
 SELECT is(pg_temp.cycle('2025-12-12 15:02:30+00'), 1, '... so the next cycle walks it');
-SELECT is(pg_temp.next('CSA'), '2025-12-12 15:03:00+00', '... and schedules the stale check again');
+SELECT is(pg_temp.next('CSA'), '2025-12-12 15:03:00.000001+00', '... and schedules the stale check again');
 
+SELECT is(pg_temp.cycle('2025-12-12 15:03:00+00') || ' ' || pg_temp.cycle('2025-12-12 15:03:00+00'), '0 0',
+          'at exactly 15:03 the MFE is not stale yet, and nothing is due twice at the same time');
 SELECT is(pg_temp.cycle('2025-12-12 15:03:30+00'), 1, 'at 15:03:30 the stale check is due');
 SELECT ok((SELECT gaps ? 'no_mfe_update' FROM signal_health_metrics WHERE symbol = 'CSA'), '... and opens no_mfe_update');
 SELECT is((SELECT count(*)::integer FROM sync_requests WHERE status = 'open' AND 'CSA' = ANY (symbols)), 1,
