@@ -45,10 +45,32 @@ BEGIN
                   CASE WHEN c.kind = 'static' THEN c.at END ASC NULLS LAST,
                   c.key ASC
     ),
-    target AS MATERIALIZED (   -- each target row as jsonb once, not once per candidate field
-        SELECT s.symbol, s.trade_id, to_jsonb(s) - 'provenance' AS vals, s.provenance
-          FROM sigsync.signals s
-         WHERE (s.symbol, s.trade_id) IN (SELECT DISTINCT c.symbol, c.trade_id FROM c)
+    keys AS (
+        SELECT c.symbol, c.trade_id, array_agg(DISTINCT c.field) AS fields FROM c GROUP BY c.symbol, c.trade_id
+    ),
+    target AS MATERIALIZED (
+        -- each target row read once, not once per candidate field: its values as jsonb (the
+        -- columns a candidate can name; whole-row to_jsonb would convert provenance too), and
+        -- the provenance entries of the candidates' fields, from one pass over the (compressed)
+        -- provenance document
+        SELECT s.symbol, s.trade_id, v.vals, pv.prov
+          FROM keys k
+          JOIN sigsync.signals s ON s.symbol = k.symbol AND s.trade_id = k.trade_id
+         CROSS JOIN LATERAL (
+                SELECT to_jsonb(r) AS vals
+                  FROM (SELECT s.source, s.direction, s.signal_time, s.signal_date, s.session, s.signal_price,
+                               s.htf_alignment, s.has_entry, s.confirmation_time, s.bars_to_confirmation,
+                               s.entry_price, s.stop_loss, s.targets_extended, s.be_mfe, s.no_be_mfe,
+                               s.mae_global_r, s.last_mfe_update_at, s.current_price, s.be_triggered_at,
+                               s.be_exit_time, s.exit_type, s.exit_time, s.exit_price, s.final_mfe,
+                               s.cancelled_at, s.cancelled_by, s.cancel_reason, s.bars_pending,
+                               s.cancel_detection, s.first_event_at, s.last_event_at,
+                               s.evt_be_mfe, s.evt_be_mfe_at, s.evt_no_be_mfe, s.evt_no_be_mfe_at,
+                               s.evt_mae_global_r, s.evt_mae_global_r_at) r) v
+         CROSS JOIN LATERAL (
+                SELECT coalesce(jsonb_object_agg(p.key, p.value), '{}') AS prov
+                  FROM jsonb_each(s.provenance) p
+                 WHERE p.key = ANY (k.fields)) pv
     ),
     cur AS (
         SELECT b.*,
@@ -61,7 +83,7 @@ BEGIN
                p.prov ->> 'event_type'                            AS cur_event_type
           FROM best b
           JOIN target t ON t.symbol = b.symbol AND t.trade_id = b.trade_id
-         CROSS JOIN LATERAL (SELECT t.provenance -> b.field AS prov) p
+         CROSS JOIN LATERAL (SELECT t.prov -> b.field AS prov) p
     ),
     decided AS (
         SELECT cur.*,
