@@ -1,13 +1,14 @@
 -- Internal: the open gaps of the given signals at p_now (DESIGN §5), the one place where
 -- the gap rules live. Returns per signal: gaps {"<gap_type>": <since>} (since = when the gap
 -- was first seen open, kept from signal_health_metrics, else p_now), the lowest confidence
--- of the filled fields per gap type where below 1.0, the health score, and next_check_at: the
--- earliest later p_now at which time alone can change these gaps or the walk (the MFE going
--- stale, a stored bar after p_now becoming visible); NULL when nothing is due.
+-- of the filled fields per gap type where below 1.0 (with gaps, the input of the health
+-- score, which _store_health computes: a cycle's "before" count needs only the gaps), and
+-- next_check_at: the earliest later p_now at which time alone can change these gaps or the
+-- walk (the MFE going stale, a stored bar after p_now becoming visible); NULL when nothing
+-- is due.
 DROP FUNCTION IF EXISTS sigsync._open_gaps(timestamptz, text[], text[]);   -- its columns changed
 CREATE FUNCTION sigsync._open_gaps(p_now timestamptz, p_symbols text[], p_trade_ids text[])
-RETURNS TABLE (symbol text, trade_id text, gaps jsonb, confidence jsonb, health_score integer,
-               next_check_at timestamptz)
+RETURNS TABLE (symbol text, trade_id text, gaps jsonb, confidence jsonb, next_check_at timestamptz)
 LANGUAGE sql
 STABLE
 SET search_path = pg_catalog, pg_temp
@@ -15,20 +16,26 @@ AS $$
     WITH k AS (
         SELECT DISTINCT u.symbol, u.trade_id FROM unnest(p_symbols, p_trade_ids) u(symbol, trade_id)
     ),
-    cfg AS (
+    cfg AS MATERIALIZED (   -- settings read once, not per row
         SELECT sigsync._setting_interval('mfe_stale_after') AS stale,
                sigsync._setting_numeric('be_trigger_r') AS be_r
     ),
     s AS (
         SELECT s.*,
                s.status IN ('active', 'closed') AS confirmed,
-               coalesce(greatest((s.provenance -> 'be_mfe' ->> 'at')::timestamptz,
-                                 (s.provenance -> 'no_be_mfe' ->> 'at')::timestamptz),
-                        s.confirmation_time, s.first_event_at) + cfg.stale AS mfe_stale_at,
+               coalesce(pv.mfe_at, s.confirmation_time, s.first_event_at) + cfg.stale AS mfe_stale_at,
+               pv.exit_tier, pv.low_conf,
                CASE WHEN s.direction = 'Bullish' THEN 1 WHEN s.direction = 'Bearish' THEN -1 END AS sgn
           FROM sigsync.signals s
           JOIN k ON k.symbol = s.symbol AND k.trade_id = s.trade_id
          CROSS JOIN cfg
+         -- what the rules read from provenance, in one pass over the (compressed) document
+         CROSS JOIN LATERAL (
+                SELECT max((p.value ->> 'at')::timestamptz) FILTER (WHERE p.key IN ('be_mfe', 'no_be_mfe')) AS mfe_at,
+                       max(p.value ->> 'tier') FILTER (WHERE p.key = 'exit_time') AS exit_tier,
+                       coalesce(jsonb_object_agg(p.key, p.value -> 'confidence')
+                                    FILTER (WHERE (p.value ->> 'confidence')::numeric < 1), '{}') AS low_conf
+                  FROM jsonb_each(s.provenance) p) pv
     ),
     field_gap AS MATERIALIZED (   -- which gap type each field belongs to (a dozen rows)
         SELECT f.field, gt.gap_type FROM sigsync.gap_types gt CROSS JOIN LATERAL unnest(gt.fields) f(field)
@@ -74,7 +81,7 @@ AS $$
                                                             AND w.basis = (sigsync._walk_basis(
                                                                     s.direction, s.entry_price, s.stop_loss,
                                                                     s.confirmation_time, s.exit_time,
-                                                                    s.provenance -> 'exit_time' ->> 'tier', cfg.be_r)).basis),
+                                                                    s.exit_tier, cfg.be_r)).basis),
                                                         s.confirmation_time)
                                                     AND b.ts <= p_now
                                                     AND (s.sgn = 1 AND b.low <= s.stop_loss
@@ -87,19 +94,15 @@ AS $$
                  WHERE g.is_open) og
          CROSS JOIN LATERAL (
                 -- per gap type, the lowest confidence among its filled fields, where below 1.0
-                -- (provenance is read once: it is large and stored out of line)
                 SELECT coalesce(jsonb_object_agg(x.gap_type, x.conf ORDER BY x.gap_type), '{}') AS confidence
-                  FROM (SELECT fg.gap_type, min((p.value ->> 'confidence')::numeric) AS conf
-                          FROM jsonb_each(s.provenance) p
+                  FROM (SELECT fg.gap_type, min((p.value #>> '{}')::numeric) AS conf
+                          FROM jsonb_each(s.low_conf) p
                           JOIN field_gap fg ON fg.field = p.key
-                         WHERE (p.value ->> 'confidence')::numeric < 1
                          GROUP BY fg.gap_type) x) lc
     )
-    SELECT p.symbol, p.trade_id, p.gaps, p.confidence,
-           sigsync.calculate_signal_health_score(p.gaps || jsonb_build_object('confidence', p.confidence)),
-           p.next_check_at
+    SELECT p.symbol, p.trade_id, p.gaps, p.confidence, p.next_check_at
       FROM per_signal p
 $$;
 COMMENT ON FUNCTION sigsync._open_gaps(timestamptz, text[], text[]) IS
-    'Internal: open gaps (with since), fill confidences below 1.0, health score and next time-driven check of the given signals at p_now.';
+    'Internal: open gaps (with since), fill confidences below 1.0 and next time-driven check of the given signals at p_now.';
 REVOKE ALL ON FUNCTION sigsync._open_gaps(timestamp with time zone,text[],text[]) FROM PUBLIC;
