@@ -10,7 +10,7 @@ LANGUAGE sql
 STABLE
 SET search_path = pg_catalog, pg_temp
 AS $$
-    WITH cfg AS (
+    WITH cfg AS MATERIALIZED (   -- settings read once, not per row
         SELECT sigsync._setting_text('timezone') AS tz,
                extract(epoch FROM sigsync._setting_interval('bar_interval')) AS bar_s,
                sigsync._setting('target_multiples') AS multiples
@@ -23,7 +23,7 @@ AS $$
          CROSS JOIN cfg
          CROSS JOIN LATERAL sigsync._trade_id_parts(s.trade_id, cfg.tz) p
     ),
-    c AS (
+    c AS MATERIALIZED (   -- each value computed once (the filter below would repeat it per branch)
         SELECT s.symbol, s.trade_id, 'signal_time' AS field, to_jsonb(s.p_time) AS value, '3' AS tier, 0.9 AS conf,
                s.p_time AS at, 'rule:trade_id' AS source
           FROM s
