@@ -46,7 +46,9 @@ BEGIN
     ),
     locked AS (
         SELECT s.symbol, s.trade_id, s.signal_time, s.direction, s.has_entry,
-               s.cancel_detection IS NOT DISTINCT FROM 'explicit' AS explicit
+               s.cancel_detection IS NOT DISTINCT FROM 'explicit' AS explicit,
+               num_nonnulls(s.cancelled_at, s.cancelled_by, s.cancel_reason, s.bars_pending,
+                            s.cancel_detection) > 0 AS has_cancel_fields
           FROM sigsync.signals s
           JOIN affected a ON a.symbol = s.symbol AND a.trade_id = s.trade_id
          ORDER BY s.symbol, s.trade_id
@@ -54,7 +56,8 @@ BEGIN
     ),
     canceller AS (
         -- the first strictly later opposite signal; none for a signal with an ENTRY
-        SELECT l.symbol, l.trade_id, l.signal_time, n.trade_id AS n_trade_id, n.signal_time AS n_time
+        SELECT l.symbol, l.trade_id, l.signal_time, l.has_cancel_fields,
+               n.trade_id AS n_trade_id, n.signal_time AS n_time
           FROM locked l
           LEFT JOIN LATERAL (SELECT n.trade_id, n.signal_time
                                FROM sigsync.signals n
@@ -76,6 +79,9 @@ BEGIN
             ('cancel_reason', CASE WHEN cn.n_trade_id IS NOT NULL THEN '"opposite_signal_appeared"'::jsonb END),
             ('bars_pending', to_jsonb(round(extract(epoch FROM cn.n_time - cn.signal_time) / v_bar_s)::integer)),
             ('cancel_detection', CASE WHEN cn.n_trade_id IS NOT NULL THEN '"inferred"'::jsonb END)) f(field, value)
+         -- without a canceller every value is a JSON null, which only clears a field that is
+         -- set: a signal with none of them set has nothing to merge (most signals, every cycle)
+         WHERE cn.n_trade_id IS NOT NULL OR cn.has_cancel_fields
     )
     SELECT array_agg(ROW(c.symbol, c.trade_id, c.field, c.value, 'derived', 'rule', 0.9, c.n_time,
                          'rule:alternation', 'rule:alternation', NULL, NULL)::sigsync._candidate),

@@ -154,7 +154,9 @@ BEGIN
         WITH walk AS (
             SELECT w.*, a.can_answer AS indicator_can_answer,
                    s.evt_be_mfe, s.evt_be_mfe_at, s.evt_no_be_mfe, s.evt_no_be_mfe_at,
-                   s.evt_mae_global_r, s.evt_mae_global_r_at
+                   s.evt_mae_global_r, s.evt_mae_global_r_at,
+                   s.be_triggered_at AS cur_trigger, s.be_exit_time AS cur_be_exit, s.exit_type AS cur_exit_type,
+                   s.exit_time AS cur_exit_time, s.exit_price AS cur_exit_price, s.final_mfe AS cur_final_mfe
               FROM sigsync._bar_walk(p_now, v_syms, v_tids) w
               JOIN sigsync.signals s ON s.symbol = w.symbol AND s.trade_id = w.trade_id
               JOIN sigsync._indicator_answers(p_now, v_srcs, v_syms, v_tids) a
@@ -188,13 +190,18 @@ BEGIN
                    coalesce(x.at, w.as_of), '2', 0.8
               FROM walk w
              CROSS JOIN LATERAL (VALUES
-                ('be_triggered_at', to_jsonb(w.trigger_ts), w.trigger_ts),
-                ('be_exit_time',    to_jsonb(w.be_exit_ts), w.be_exit_ts),
-                ('exit_type',       CASE WHEN w.stop_ts IS NOT NULL THEN '"EXIT_SL"'::jsonb END, w.stop_ts),
-                ('exit_time',       to_jsonb(w.stop_ts), w.stop_ts),
-                ('exit_price',      CASE WHEN w.stop_ts IS NOT NULL THEN to_jsonb(w.stop_price) END, w.stop_ts),
-                ('final_mfe',       CASE WHEN w.stop_ts IS NOT NULL THEN to_jsonb(w.no_be_mfe) END, w.stop_ts)
-             ) x(field, value, at)
+                ('be_triggered_at', to_jsonb(w.trigger_ts), w.trigger_ts, w.cur_trigger IS NOT NULL),
+                ('be_exit_time',    to_jsonb(w.be_exit_ts), w.be_exit_ts, w.cur_be_exit IS NOT NULL),
+                ('exit_type',       CASE WHEN w.stop_ts IS NOT NULL THEN '"EXIT_SL"'::jsonb END, w.stop_ts,
+                                    w.cur_exit_type IS NOT NULL),
+                ('exit_time',       to_jsonb(w.stop_ts), w.stop_ts, w.cur_exit_time IS NOT NULL),
+                ('exit_price',      CASE WHEN w.stop_ts IS NOT NULL THEN to_jsonb(w.stop_price) END, w.stop_ts,
+                                    w.cur_exit_price IS NOT NULL),
+                ('final_mfe',       CASE WHEN w.stop_ts IS NOT NULL THEN to_jsonb(w.no_be_mfe) END, w.stop_ts,
+                                    w.cur_final_mfe IS NOT NULL)
+             ) x(field, value, at, is_set)
+             -- a JSON null only clears a field that is set: none to merge for an empty one
+             WHERE x.value IS NOT NULL OR x.is_set
         )
         SELECT array_agg(ROW(c.symbol, c.trade_id, c.field, c.value, c.kind, c.tier, c.conf, c.at,
                              CASE WHEN c.tier = '2' THEN 'rule:bar_walk' ELSE 'events' END,
