@@ -49,24 +49,11 @@ BEGIN
         SELECT c.symbol, c.trade_id, array_agg(DISTINCT c.field) AS fields FROM c GROUP BY c.symbol, c.trade_id
     ),
     target AS MATERIALIZED (
-        -- each target row read once, not once per candidate field: its values as jsonb (the
-        -- columns a candidate can name; whole-row to_jsonb would convert provenance too), and
-        -- the provenance entries of the candidates' fields, from one pass over the (compressed)
-        -- provenance document
-        SELECT s.symbol, s.trade_id, v.vals, pv.prov
+        -- each target row read once, not once per candidate field: the row, and the provenance
+        -- entries of the candidates' fields, from one pass over the (compressed) document
+        SELECT s.symbol, s.trade_id, s AS r, pv.prov
           FROM keys k
           JOIN sigsync.signals s ON s.symbol = k.symbol AND s.trade_id = k.trade_id
-         CROSS JOIN LATERAL (
-                SELECT to_jsonb(r) AS vals
-                  FROM (SELECT s.source, s.direction, s.signal_time, s.signal_date, s.session, s.signal_price,
-                               s.htf_alignment, s.has_entry, s.confirmation_time, s.bars_to_confirmation,
-                               s.entry_price, s.stop_loss, s.targets_extended, s.be_mfe, s.no_be_mfe,
-                               s.mae_global_r, s.last_mfe_update_at, s.current_price, s.be_triggered_at,
-                               s.be_exit_time, s.exit_type, s.exit_time, s.exit_price, s.final_mfe,
-                               s.cancelled_at, s.cancelled_by, s.cancel_reason, s.bars_pending,
-                               s.cancel_detection, s.first_event_at, s.last_event_at,
-                               s.evt_be_mfe, s.evt_be_mfe_at, s.evt_no_be_mfe, s.evt_no_be_mfe_at,
-                               s.evt_mae_global_r, s.evt_mae_global_r_at) r) v
          CROSS JOIN LATERAL (
                 SELECT coalesce(jsonb_object_agg(p.key, p.value), '{}') AS prov
                   FROM jsonb_each(s.provenance) p
@@ -74,7 +61,47 @@ BEGIN
     ),
     cur AS (
         SELECT b.*,
-               nullif(t.vals -> b.field, 'null'::jsonb)            AS cur_val,   -- SQL NULL when empty
+               -- the current value as jsonb, SQL NULL when empty: only the named column is
+               -- converted (the columns a candidate can name: those the UPDATE below writes)
+               nullif(CASE b.field
+                   WHEN 'source' THEN to_jsonb((t.r).source)
+                   WHEN 'direction' THEN to_jsonb((t.r).direction)
+                   WHEN 'signal_time' THEN to_jsonb((t.r).signal_time)
+                   WHEN 'signal_date' THEN to_jsonb((t.r).signal_date)
+                   WHEN 'session' THEN to_jsonb((t.r).session)
+                   WHEN 'signal_price' THEN to_jsonb((t.r).signal_price)
+                   WHEN 'htf_alignment' THEN to_jsonb((t.r).htf_alignment)
+                   WHEN 'has_entry' THEN to_jsonb((t.r).has_entry)
+                   WHEN 'confirmation_time' THEN to_jsonb((t.r).confirmation_time)
+                   WHEN 'bars_to_confirmation' THEN to_jsonb((t.r).bars_to_confirmation)
+                   WHEN 'entry_price' THEN to_jsonb((t.r).entry_price)
+                   WHEN 'stop_loss' THEN to_jsonb((t.r).stop_loss)
+                   WHEN 'targets_extended' THEN to_jsonb((t.r).targets_extended)
+                   WHEN 'be_mfe' THEN to_jsonb((t.r).be_mfe)
+                   WHEN 'no_be_mfe' THEN to_jsonb((t.r).no_be_mfe)
+                   WHEN 'mae_global_r' THEN to_jsonb((t.r).mae_global_r)
+                   WHEN 'last_mfe_update_at' THEN to_jsonb((t.r).last_mfe_update_at)
+                   WHEN 'current_price' THEN to_jsonb((t.r).current_price)
+                   WHEN 'be_triggered_at' THEN to_jsonb((t.r).be_triggered_at)
+                   WHEN 'be_exit_time' THEN to_jsonb((t.r).be_exit_time)
+                   WHEN 'exit_type' THEN to_jsonb((t.r).exit_type)
+                   WHEN 'exit_time' THEN to_jsonb((t.r).exit_time)
+                   WHEN 'exit_price' THEN to_jsonb((t.r).exit_price)
+                   WHEN 'final_mfe' THEN to_jsonb((t.r).final_mfe)
+                   WHEN 'cancelled_at' THEN to_jsonb((t.r).cancelled_at)
+                   WHEN 'cancelled_by' THEN to_jsonb((t.r).cancelled_by)
+                   WHEN 'cancel_reason' THEN to_jsonb((t.r).cancel_reason)
+                   WHEN 'bars_pending' THEN to_jsonb((t.r).bars_pending)
+                   WHEN 'cancel_detection' THEN to_jsonb((t.r).cancel_detection)
+                   WHEN 'first_event_at' THEN to_jsonb((t.r).first_event_at)
+                   WHEN 'last_event_at' THEN to_jsonb((t.r).last_event_at)
+                   WHEN 'evt_be_mfe' THEN to_jsonb((t.r).evt_be_mfe)
+                   WHEN 'evt_be_mfe_at' THEN to_jsonb((t.r).evt_be_mfe_at)
+                   WHEN 'evt_no_be_mfe' THEN to_jsonb((t.r).evt_no_be_mfe)
+                   WHEN 'evt_no_be_mfe_at' THEN to_jsonb((t.r).evt_no_be_mfe_at)
+                   WHEN 'evt_mae_global_r' THEN to_jsonb((t.r).evt_mae_global_r)
+                   WHEN 'evt_mae_global_r_at' THEN to_jsonb((t.r).evt_mae_global_r_at)
+                   END, 'null'::jsonb)                            AS cur_val,
                p.prov                                             AS cur_prov,
                (p.prov ->> 'confidence')::numeric                 AS cur_conf,
                (p.prov ->> 'at')::timestamptz                     AS cur_at,
