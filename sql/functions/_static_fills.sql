@@ -16,12 +16,22 @@ AS $$
                sigsync._setting('target_multiples') AS multiples
     ),
     s AS (
-        SELECT s.*, p.signal_time AS p_time, p.signal_date AS p_date, p.direction AS p_dir, cfg.*
+        SELECT s.symbol, s.trade_id, s.direction, s.signal_time, s.confirmation_time, s.entry_price, s.stop_loss,
+               p.signal_time AS p_time, p.signal_date AS p_date, p.direction AS p_dir, cfg.*,
+               -- Tier 0 for bars_to_confirmation: both times from events; provenance (compressed)
+               -- is read in one pass
+               coalesce(pv.from_events, false) AS from_events, pv.signal_time_from_event
           FROM sigsync.signals s
           JOIN (SELECT DISTINCT u.symbol, u.trade_id FROM unnest(p_symbols, p_trade_ids) u(symbol, trade_id)) k
             ON k.symbol = s.symbol AND k.trade_id = s.trade_id
          CROSS JOIN cfg
          CROSS JOIN LATERAL sigsync._trade_id_parts(s.trade_id, cfg.tz) p
+         CROSS JOIN LATERAL (
+                SELECT bool_or(x.key = 'signal_time' AND x.value ->> 'tier' IN ('event', '0')) AS signal_time_from_event,
+                       bool_or(x.key = 'signal_time' AND x.value ->> 'tier' IN ('event', '0'))
+                       AND bool_or(x.key = 'confirmation_time' AND (x.value ->> 'confidence')::numeric = 1) AS from_events
+                  FROM jsonb_each(s.provenance) x
+                 WHERE x.key IN ('signal_time', 'confirmation_time')) pv
     ),
     c AS MATERIALIZED (   -- each value computed once (the filter below would repeat it per branch)
         SELECT s.symbol, s.trade_id, 'signal_time' AS field, to_jsonb(s.p_time) AS value, '3' AS tier, 0.9 AS conf,
@@ -38,13 +48,10 @@ AS $$
         UNION ALL
         SELECT s.symbol, s.trade_id, 'bars_to_confirmation',
                to_jsonb(round(extract(epoch FROM s.confirmation_time - coalesce(s.signal_time, s.p_time)) / s.bar_s)::integer),
-               CASE WHEN s.provenance -> 'signal_time' ->> 'tier' IN ('event', '0')
-                         AND (s.provenance -> 'confirmation_time' ->> 'confidence')::numeric = 1 THEN '0' ELSE '3' END,
-               CASE WHEN s.provenance -> 'signal_time' ->> 'tier' IN ('event', '0')
-                         AND (s.provenance -> 'confirmation_time' ->> 'confidence')::numeric = 1 THEN 1.0 ELSE 0.9 END,
+               CASE WHEN s.from_events THEN '0' ELSE '3' END,
+               CASE WHEN s.from_events THEN 1.0 ELSE 0.9 END,
                s.confirmation_time,
-               CASE WHEN s.provenance -> 'signal_time' ->> 'tier' IN ('event', '0')
-                    THEN 'rule:signal_created_to_entry' ELSE 'rule:trade_id_to_entry' END
+               CASE WHEN s.signal_time_from_event THEN 'rule:signal_created_to_entry' ELSE 'rule:trade_id_to_entry' END
           FROM s
          WHERE s.confirmation_time IS NOT NULL AND s.confirmation_time >= coalesce(s.signal_time, s.p_time)
         UNION ALL
