@@ -20,10 +20,11 @@ AS $$
                (SELECT count(*) FROM jsonb_object_keys(g.gaps))::integer, now()
           FROM g
          -- an unchanged row is not offered at all: a conflicting insert costs a speculative
-         -- insertion and a row lock even when its DO UPDATE then writes nothing
-         WHERE NOT EXISTS (SELECT 1 FROM sigsync.signal_health_metrics m
-                            WHERE m.symbol = g.symbol AND m.trade_id = g.trade_id
-                              AND m.health_score = g.health_score AND m.gaps = g.gaps)
+         -- insertion and a row lock even when its DO UPDATE then writes nothing (a scalar
+         -- subquery: one index probe per row, never a join over the whole table)
+         WHERE (SELECT m.health_score = g.health_score AND m.gaps = g.gaps
+                  FROM sigsync.signal_health_metrics m
+                 WHERE m.symbol = g.symbol AND m.trade_id = g.trade_id) IS NOT TRUE
          ORDER BY g.symbol, g.trade_id
         ON CONFLICT (symbol, trade_id) DO UPDATE
            SET health_score = excluded.health_score, gaps = excluded.gaps,
