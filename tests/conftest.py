@@ -83,6 +83,13 @@ def module_db(cluster, template_db) -> str:
 
 
 @pytest.fixture
+def conn(db):
+    """An autocommit connection to a fresh migrated database (tests open their own transactions)."""
+    with psycopg.connect(db, autocommit=True) as connection:
+        yield connection
+
+
+@pytest.fixture
 def empty_db(cluster) -> str:
     with new_database(cluster) as dsn:
         yield dsn

@@ -14,7 +14,6 @@ registry (schedule included), health and sync requests. Each example is rolled b
 
 import json
 
-import psycopg
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -119,12 +118,6 @@ def _play(conn, plan, *, force_all_due):
                 result = cur.fetchone()[0]
                 assert result["status"] == "ok", result
             return _state(cur), _requests(cur)
-
-
-@pytest.fixture
-def conn(db):
-    with psycopg.connect(db, autocommit=True) as connection:
-        yield connection
 
 
 @settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])

@@ -7,7 +7,6 @@ runs inside a transaction that is rolled back, so examples do not see each other
 
 import json
 
-import psycopg
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -113,12 +112,6 @@ def _ingest_and_read(conn, batches):
                 cur.execute("SELECT status FROM sigsync.ingest_many(%s::text[])", (batch,))
                 assert all(s in ("accepted", "duplicate") for (s,) in cur.fetchall())
             return _registry(cur)
-
-
-@pytest.fixture
-def conn(db):
-    with psycopg.connect(db, autocommit=True) as connection:
-        yield connection
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])

@@ -9,7 +9,6 @@ Each example runs in a transaction that is rolled back.
 
 import json
 
-import psycopg
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -59,12 +58,6 @@ def _run(conn, batches, cycles_after, *, rebuild=False):
             assert cur.fetchone()[0]["status"] == "ok"
             cur.execute("SELECT sigsync.reconcile(%s::timestamptz)", (P_NOW,))  # converge: a no-op by design
             return _state(cur)
-
-
-@pytest.fixture
-def conn(db):
-    with psycopg.connect(db, autocommit=True) as connection:
-        yield connection
 
 
 def _diff(got, want):
