@@ -20,7 +20,8 @@ AS $$
                p.signal_time AS p_time, p.signal_date AS p_date, p.direction AS p_dir, cfg.*,
                -- Tier 0 for bars_to_confirmation: both times from events; provenance (compressed)
                -- is read in one pass
-               coalesce(pv.from_events, false) AS from_events, pv.signal_time_from_event
+               coalesce(pv.signal_time_from_event AND pv.confirmation_certain, false) AS from_events,
+               pv.signal_time_from_event
           FROM sigsync.signals s
           JOIN (SELECT DISTINCT u.symbol, u.trade_id FROM unnest(p_symbols, p_trade_ids) u(symbol, trade_id)) k
             ON k.symbol = s.symbol AND k.trade_id = s.trade_id
@@ -28,8 +29,7 @@ AS $$
          CROSS JOIN LATERAL sigsync._trade_id_parts(s.trade_id, cfg.tz) p
          CROSS JOIN LATERAL (
                 SELECT bool_or(x.key = 'signal_time' AND x.value ->> 'tier' IN ('event', '0')) AS signal_time_from_event,
-                       bool_or(x.key = 'signal_time' AND x.value ->> 'tier' IN ('event', '0'))
-                       AND bool_or(x.key = 'confirmation_time' AND (x.value ->> 'confidence')::numeric = 1) AS from_events
+                       bool_or(x.key = 'confirmation_time' AND (x.value ->> 'confidence')::numeric = 1) AS confirmation_certain
                   FROM jsonb_each(s.provenance) x
                  WHERE x.key IN ('signal_time', 'confirmation_time')) pv
     ),
