@@ -5,15 +5,35 @@ Layout under the data directory:
     pgdata/        the cluster (initdb'ed on first start)
     run/           the Unix socket directory (mode 0700, owned by the server user)
     postgres.log   the server log
+    cluster.lock   flock()ed exclusively while a sigsync process starts or stops the server
+    users.lock     flock()ed shared by every sigsync process using the server
+    auto-started   present while the server runs because a command started it
 
 The server listens on a Unix socket only (port 5432 inside run/), trusts local
 connections and holds a database named `sigsync`. PostgreSQL refuses to run as
-root, so when we are root the server runs as the `postgres` OS user.
+root, so when we are root the server runs as the `postgres` OS user (the lock files
+are only ever opened by sigsync processes, so they stay root's).
+
+Sharing between concurrent sigsync processes (`Cluster.running()`, i.e. every command
+without --dsn):
+
+- starting is serialised by cluster.lock: initdb, stale-pid cleanup, config, pg_ctl
+  start and CREATE DATABASE happen in one process at a time, and nothing in pgdata is
+  created or deleted without it; a second command waits, then finds the server running;
+- each process inside running() holds a shared lock on users.lock; when it leaves it
+  drops that lock and, under cluster.lock, tries an exclusive non-blocking one: only
+  the last user out gets it, and it stops the server if a command started it (the
+  auto-started marker), whichever process that was. A server started by
+  `sigsync db start` (or `Cluster.start()`), or already running when the first user
+  came, is left running; `sigsync db stop` stops it regardless.
+- flock locks die with their process: a user killed by SIGKILL no longer counts, and
+  the next user out stops an auto-started server it left behind.
 """
 
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import getpass
 import os
 import pwd
@@ -36,6 +56,13 @@ DBNAME = "sigsync"
 ROOT_SERVER_USER = "postgres"  # the OS user (and superuser) when we run as root
 PG_MAJOR = "15"
 SOCKET_PATH_MAX = 107  # sun_path
+START_LOCK = "cluster.lock"
+USERS_LOCK = "users.lock"
+AUTO_MARKER = "auto-started"
+
+# The start lock held by this process, per data dir: {root: [fd, depth]}. flock() locks
+# taken through two descriptors conflict even within one process, so it is re-entrant here.
+_start_locks: dict[str, list[int]] = {}
 
 
 class ClusterError(SigsyncError):
@@ -89,6 +116,18 @@ class Cluster:
     @property
     def pid_file(self) -> Path:
         return self.pgdata / "postmaster.pid"
+
+    @property
+    def start_lock_file(self) -> Path:
+        return self.root / START_LOCK
+
+    @property
+    def users_lock_file(self) -> Path:
+        return self.root / USERS_LOCK
+
+    @property
+    def auto_marker(self) -> Path:
+        return self.root / AUTO_MARKER
 
     def postmaster_pid(self) -> int | None:
         """The pid recorded in postmaster.pid, alive or not."""
@@ -163,11 +202,17 @@ class Cluster:
             ) from None
         return entry.pw_uid, entry.pw_gid
 
-    def _prepare_dirs(self) -> None:
+    def _make_root(self) -> None:
         if len(str(self.run_dir / f".s.PGSQL.{PORT}")) > SOCKET_PATH_MAX:
             raise ClusterError(f"data dir path too long for a Unix socket: {self.root}")
+        try:
+            self.root.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise ClusterError(f"cannot create the data dir {self.root}: {exc.strerror}") from None
+
+    def _prepare_dirs(self) -> None:
         uid, gid = self._server_uid_gid()
-        self.root.mkdir(parents=True, exist_ok=True)
+        self._make_root()
         self.run_dir.mkdir(exist_ok=True)
         for path in (self.root, self.run_dir):
             if self.as_root:
@@ -178,6 +223,88 @@ class Cluster:
                 f"the {ROOT_SERVER_USER} user cannot reach {self.root} (a parent directory is private, "
                 "e.g. under /root): choose another --data-dir"
             )
+
+    # -- sharing between sigsync processes (see the module docstring) -------------------
+
+    def _open_lock_file(self, path: Path) -> int:
+        try:
+            return os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
+        except PermissionError:
+            try:  # flock() needs no write access: a lock file another user created will do
+                return os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+            except OSError as exc:
+                raise ClusterError(f"cannot open the lock file {path}: {exc.strerror}") from None
+        except OSError as exc:
+            raise ClusterError(f"cannot open the lock file {path}: {exc.strerror}") from None
+
+    @contextlib.contextmanager
+    def _start_lock(self) -> Iterator[None]:
+        """Hold cluster.lock exclusively (waiting for it): no other sigsync process starts,
+        stops, joins or leaves the server meanwhile. Re-entrant within this process."""
+        key = str(self.root)
+        held = _start_locks.get(key)
+        if held is not None:
+            held[1] += 1
+            try:
+                yield
+            finally:
+                held[1] -= 1
+            return
+        self._make_root()
+        fd = self._open_lock_file(self.start_lock_file)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)  # a stop signal arriving meanwhile raises Interrupted here
+            _start_locks[key] = [fd, 1]
+            try:
+                yield
+            finally:
+                del _start_locks[key]
+        finally:
+            os.close(fd)  # releases the lock
+
+    def in_use(self) -> bool:
+        """True while some sigsync process (this one included) is inside running()."""
+        try:
+            fd = os.open(self.users_lock_file, os.O_RDONLY | os.O_CLOEXEC)
+        except FileNotFoundError:
+            return False
+        except OSError as exc:
+            raise ClusterError(f"cannot open the lock file {self.users_lock_file}: {exc.strerror}") from None
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return True
+        finally:
+            os.close(fd)
+        return False
+
+    def _mark_auto_started(self, pid: int | None) -> None:
+        """Record that a command started (or is starting) the server: the last user stops it."""
+        self.auto_marker.write_text(f"{pid or ''}\n")
+
+    def _unmark_auto_started(self) -> None:
+        self.auto_marker.unlink(missing_ok=True)
+
+    def auto_started(self) -> bool:
+        """Whether the server (running or crashed) was started by a command, not `db start`."""
+        try:
+            recorded = self.auto_marker.read_text().strip()
+        except FileNotFoundError:
+            return False
+        # a server that runs under another pid than the one recorded was restarted outside sigsync
+        return not (recorded.isdigit() and self.is_running() and self.postmaster_pid() != int(recorded))
+
+    def _leave(self, users_fd: int) -> None:
+        """Stop counting this process as a user; the last one out stops an auto-started server."""
+        try:
+            with self._start_lock():
+                os.close(users_fd)
+                users_fd = -1
+                if not self.in_use() and self.auto_started():
+                    self.stop()
+        finally:
+            if users_fd >= 0:
+                os.close(users_fd)
 
     # -- lifecycle ---------------------------------------------------------------------
 
@@ -255,7 +382,16 @@ class Cluster:
             socket.unlink(missing_ok=True)
 
     def start(self) -> bool:
-        """Start the server (initialising the cluster the first time). False if already running."""
+        """Start the server (initialising the cluster the first time). False if already running.
+
+        Either way the server is then "manual": no command's running() stops it (only stop()).
+        Waits while another sigsync process starts or stops it.
+        """
+        with self._start_lock():
+            self._unmark_auto_started()
+            return self._start_locked()
+
+    def _start_locked(self) -> bool:
         if self.is_running():
             return False
         bindir = find_bindir()
@@ -281,11 +417,21 @@ class Cluster:
                 conn.execute(f'CREATE DATABASE "{DBNAME}"')
 
     def stop(self) -> bool:
-        """Stop the server (fast shutdown). False if it was not running.
+        """Stop the server (fast shutdown), whoever uses it. False if it was not running.
 
         Either way, waits (up to 15 s) for stray processes still working in the data
         directory to exit: the children of a postmaster that was killed outlive it briefly.
+        Waits while another sigsync process starts or stops it.
         """
+        if not self.root.is_dir():  # nothing to stop; and do not create a mistyped --data-dir
+            self._wait_for_strays()
+            return False
+        with self._start_lock():
+            stopped = self._stop_locked()
+            self._unmark_auto_started()
+            return stopped
+
+    def _stop_locked(self) -> bool:
         if not self.is_running():
             if self.pid_file.exists():
                 self._clear_stale_pid()
@@ -312,37 +458,72 @@ class Cluster:
 
     @contextlib.contextmanager
     def running(self) -> Iterator[bool]:
-        """Keep the server running for the block; yields True if it had to be started.
+        """Keep the server running for the block, shared with other sigsync processes;
+        yields True if this process had to start it.
 
-        A server started here is stopped at the end, also when SIGTERM, SIGINT or
-        SIGHUP arrives (they raise Interrupted inside the block), so no server is
-        left behind. A server that was already running is left running.
+        The process counts as a user for the block. At the end the last user out stops
+        the server if a command started it (whichever process did), also when SIGTERM,
+        SIGINT or SIGHUP arrives (they raise Interrupted inside the block; one arriving
+        during that cleanup is raised after it), so no server is left behind. A server
+        started by `sigsync db start`, or running before any sigsync process used it,
+        is left running.
         """
-        with signals_raise():
-            was_running = self.is_running()
+        with signals_raise() as guard:
+            users_fd = None
+            started = False
             try:
-                if not was_running:
-                    self.start()
-                yield not was_running
+                with self._start_lock():
+                    # count this process as a user (a shared lock on users.lock), for the block
+                    users_fd = self._open_lock_file(self.users_lock_file)
+                    fcntl.flock(users_fd, fcntl.LOCK_SH)
+                    if not self.is_running():
+                        started = True
+                        self._mark_auto_started(None)  # first: an interrupted start is cleaned up too
+                        self._start_locked()
+                        self._mark_auto_started(self.postmaster_pid())
+                yield started
             finally:
-                if not was_running:
-                    self.stop()
+                if users_fd is not None:
+                    with guard.deferring():
+                        self._leave(users_fd)
+
+
+class _SignalGuard:
+    def __init__(self):
+        self.signum: int | None = None
+        self.raised = False
+        self.deferred = False
+
+    def handler(self, signum, frame):
+        if self.signum is not None:
+            return  # a repeat: the first one's cleanup is running
+        self.signum = signum
+        if not self.deferred:
+            self.raised = True
+            raise Interrupted(signum)
+
+    @contextlib.contextmanager
+    def deferring(self) -> Iterator[None]:
+        """A first signal arriving during the block (a cleanup) is raised after it."""
+        self.deferred = True
+        try:
+            yield
+        finally:
+            self.deferred = False
+        if self.signum is not None and not self.raised:
+            self.raised = True
+            raise Interrupted(self.signum)
 
 
 @contextlib.contextmanager
-def signals_raise(signums=(signal.SIGTERM, signal.SIGINT, signal.SIGHUP)) -> Iterator[None]:
+def signals_raise(signums=(signal.SIGTERM, signal.SIGINT, signal.SIGHUP)) -> Iterator[_SignalGuard]:
     """Turn the first of these signals into an Interrupted exception; ignore repeats
-    (so a second Ctrl-C cannot break the cleanup the first one started)."""
-    fired = []
-
-    def handler(signum, frame):
-        if not fired:
-            fired.append(signum)
-            raise Interrupted(signum)
-
-    previous = {s: signal.signal(s, handler) for s in signums}
+    (so a second Ctrl-C cannot break the cleanup the first one started). Yields a guard
+    whose deferring() postpones a first signal until a cleanup is done."""
+    guard = _SignalGuard()
+    previous = {s: signal.signal(s, guard.handler) for s in signums}
     try:
-        yield
+        yield guard
     finally:
         for s, old in previous.items():
             signal.signal(s, old)
@@ -360,21 +541,30 @@ def db_group():
     """Manage the embedded PostgreSQL cluster (used when no --dsn / DATABASE_URL is given).
 
     Its data lives in --data-dir / SIGSYNC_DATA_DIR (default ~/.local/share/sigsync,
-    /var/lib/sigsync as root). Other commands start it for their own run and stop it
-    afterwards unless it was started with `sigsync db start`.
+    /var/lib/sigsync as root). Other commands start it when it is not running and
+    share it: concurrent sigsync processes (say `sigsync run` and an `ingest`) use
+    one server, started once, and the last of them to finish stops it, whichever
+    one started it. A server started with `sigsync db start`, or already running
+    before any sigsync command used it, is left running.
     """
 
 
 @db_group.command("start")
 @click.pass_context
 def db_start(ctx):
-    """Start the cluster and leave it running (initialises it the first time)."""
+    """Start the cluster and leave it running (initialises it the first time).
+
+    A server already started by a running command is kept running after it, too.
+    """
     cluster = _cluster(ctx)
     with signals_raise():
         try:
             started = cluster.start()
         except Interrupted:
-            cluster.stop()
+            # do not leave a half-started server behind, unless other sigsync processes use it
+            with cluster._start_lock():
+                if not cluster.in_use():
+                    cluster.stop()
             raise
     click.echo(f"{'started' if started else 'already running'}: {cluster.url()}")
 
@@ -382,8 +572,17 @@ def db_start(ctx):
 @db_group.command("stop")
 @click.pass_context
 def db_stop(ctx):
-    """Stop the cluster (fast shutdown: open sessions are ended)."""
-    click.echo("stopped" if _cluster(ctx).stop() else "not running")
+    """Stop the cluster (fast shutdown: open sessions are ended), even while commands use it."""
+    cluster = _cluster(ctx)
+    if not cluster.root.is_dir():
+        click.echo("not running")
+        return
+    with cluster._start_lock():
+        used = cluster.in_use()
+        stopped = cluster.stop()
+    if stopped and used:
+        warn("other sigsync processes were still using the cluster: they lose their database")
+    click.echo("stopped" if stopped else "not running")
 
 
 @db_group.command("status")
