@@ -97,10 +97,25 @@ def test_round_trip_leaves_no_sigsync_object(empty_db):
     assert counts[0] == 1 and counts[1] > 0 and counts[2] > 0
 
     undone, lines = run(empty_db, action="rollback", to="0", yes=True)
-    assert undone == ["schema/0003_check_schedule.sql", "schema/0002_bar_walks.sql", "schema/0001_core.sql"]  # newest first
+    every_version = [f.name for f in SqlTree(sql_dir()).versioned]
+    assert len(every_version) >= 4 and every_version[0] == "schema/0001_core.sql"
+    assert undone == every_version[::-1]  # newest first
     assert query(empty_db, OBJECTS_SQL)[0] == (0, 0, 0, 0)
     assert "now at version 0: schema sigsync removed" in lines
 
+    run(empty_db)
+    assert query(empty_db, OBJECTS_SQL)[0] == counts
+
+
+def test_each_version_rolls_back_alone_and_migrates_again(empty_db):
+    """`sigsync rollback` (the latest version only) works at every version: the current
+    function files are re-applied below the version that introduced what they use."""
+    run(empty_db)
+    counts = query(empty_db, OBJECTS_SQL)[0]
+    for expected in reversed(SqlTree(sql_dir()).versioned):
+        undone, _ = run(empty_db, action="rollback", yes=True)
+        assert undone == [expected.name]
+    assert query(empty_db, OBJECTS_SQL)[0] == (0, 0, 0, 0)
     run(empty_db)
     assert query(empty_db, OBJECTS_SQL)[0] == counts
 

@@ -12,3 +12,4 @@ $$;
 COMMENT ON FUNCTION sigsync._gap_list(jsonb) IS 'Internal: sorted open gap types of a gaps object (used by the views).';
 REVOKE ALL ON FUNCTION sigsync._gap_list(jsonb) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION sigsync._gap_list(jsonb) TO sigsync_reader;
+SELECT sigsync._definer_owns('sigsync._gap_list(jsonb)');

@@ -16,3 +16,4 @@ $$;
 COMMENT ON FUNCTION sigsync._open_gap_entries(jsonb) IS 'Internal: open gap types and since of a gaps object (used by the views).';
 REVOKE ALL ON FUNCTION sigsync._open_gap_entries(jsonb) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION sigsync._open_gap_entries(jsonb) TO sigsync_reader;
+SELECT sigsync._definer_owns('sigsync._open_gap_entries(jsonb)');
