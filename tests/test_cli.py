@@ -214,7 +214,7 @@ def test_ingest_json_lines(db, tmp_path):
     events.write_text("\n".join(lines) + "\n")
     result = sigsync("--dsn", db, "ingest", events)
     assert result.returncode == 0, result.stderr
-    assert result.stdout.splitlines()[0] == "accepted 2, duplicate 1, rejected 1"
+    assert result.stdout.splitlines()[0] == "accepted 2, duplicate 1, rejected 1, blank lines 1"
     assert "line 5: invalid_json:" in result.stdout
     assert "ingesting" not in result.stderr  # no progress bar when stderr is not a terminal
     with psycopg.connect(db) as conn:  # the malformed line reached the database as received

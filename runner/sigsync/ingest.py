@@ -1,8 +1,11 @@
 """`sigsync ingest FILE|-`: send webhook bodies to sigsync.ingest_many in batches.
 
-Validation is the database's job: each JSON line goes out as received (raw text), so a
-malformed line reaches sigsync.ingest_many and is rejected (and kept) there. An input
-that as a whole is a JSON array is sent element by element instead.
+Validation is the database's job: each JSON line goes out as received, as bytes
+(sigsync.ingest_many(bytea[], source)), so a malformed line reaches the database and is
+rejected (and kept) there; one that is not valid UTF-8 is rejected as invalid_encoding,
+never "repaired". An input that as a whole is a JSON array is sent element by element
+instead. Lines that are empty or hold only JSON whitespace (space, tab, CR) carry no
+payload: they are counted as blank, not sent; any other line is a payload.
 """
 
 from __future__ import annotations
@@ -24,24 +27,21 @@ import psycopg
 from sigsync.app import App, pass_app
 from sigsync.errors import SigsyncError
 
-INGEST_SQL = "SELECT idx, status, event_ids, error FROM sigsync.ingest_many(%s::text[])"
+INGEST_SQL = "SELECT idx, status, event_ids, error FROM sigsync.ingest_many(%s::bytea[], NULL::text)"
+JSON_WHITESPACE = b" \t\r\n"
 MAX_LISTED = 10
 
 
 @dataclass
 class Payloads:
-    """The payloads of one input: (position, text) pairs, where position is the line
-    number (JSON lines) or the element number (JSON array)."""
+    """The payloads of one input: (position, body) pairs, where position is the line
+    number (JSON lines) or the element number (JSON array), and body the bytes as read."""
 
     unit: str  # 'line' | 'item'
-    items: Iterable[tuple[int, str]] = ()
+    items: Iterable[tuple[int, bytes | str]] = ()
     total: int | None = None  # for a progress bar: input bytes (lines) or elements (array)
     done: int = 0  # progress so far, in the same unit as total
-
-
-def _clean(raw: bytes) -> str:
-    # Transport-level only: a text value cannot hold invalid UTF-8 or NUL bytes.
-    return raw.decode("utf-8", errors="replace").replace("\x00", "\ufffd")
+    blank: int = 0  # lines skipped: empty or JSON whitespace only
 
 
 def _size(stream: BinaryIO) -> int | None:
@@ -94,11 +94,14 @@ def read_payloads(stream: BinaryIO) -> Payloads:
         head[0] = head[0].removeprefix(b"\xef\xbb\xbf")  # a UTF-8 byte order mark
     if head and head[-1].lstrip().startswith(b"["):
         data = b"".join(head) + stream.read()
-        elements = _array_elements(_clean(data))
+        try:
+            elements = _array_elements(data.decode("utf-8"))
+        except UnicodeDecodeError:
+            elements = None  # not one JSON array: its lines go as they are
         if elements is not None:
             array = Payloads("item", total=len(elements))
 
-            def items() -> Iterator[tuple[int, str]]:
+            def items() -> Iterator[tuple[int, bytes | str]]:
                 for array.done, element in enumerate(elements, 1):
                     yield array.done, element
 
@@ -108,12 +111,14 @@ def read_payloads(stream: BinaryIO) -> Payloads:
 
     lines = Payloads("line", total=total)
 
-    def numbered() -> Iterator[tuple[int, str]]:
+    def numbered() -> Iterator[tuple[int, bytes | str]]:
         for number, raw in enumerate(itertools.chain(head, stream), 1):
             lines.done += len(raw)
-            text = _clean(raw).removesuffix("\n").removesuffix("\r")
-            if text.strip():
-                yield number, text
+            body = raw.removesuffix(b"\n").removesuffix(b"\r")
+            if body.strip(JSON_WHITESPACE):
+                yield number, body
+            else:
+                lines.blank += 1
 
     lines.items = numbered()
     return lines
@@ -126,7 +131,8 @@ class IngestResult:
     rejections: list[tuple[int, str, str]] = field(default_factory=list)  # the first MAX_LISTED
 
     def summary(self) -> str:
-        return ", ".join(f"{s} {self.counts[s]}" for s in ("accepted", "duplicate", "rejected"))
+        text = ", ".join(f"{s} {self.counts[s]}" for s in ("accepted", "duplicate", "rejected"))
+        return text + (f", blank lines {self.counts['blank']}" if self.counts["blank"] else "")
 
 
 def ingest(
@@ -140,9 +146,10 @@ def ingest(
     items = iter(payloads.items)
     while batch := list(itertools.islice(items, batch_size)):
         positions = [pos for pos, _ in batch]
+        bodies = [body if isinstance(body, bytes) else body.encode("utf-8") for _, body in batch]
         try:
             with conn.transaction():
-                rows = conn.execute(INGEST_SQL, ([text for _, text in batch],)).fetchall()
+                rows = conn.execute(INGEST_SQL, (bodies,)).fetchall()
         except (psycopg.errors.UndefinedFunction, psycopg.errors.InvalidSchemaName):
             raise SigsyncError("sigsync.ingest_many() is missing: run `sigsync migrate` first") from None
         for idx, status, _event_ids, error in rows:
@@ -152,20 +159,23 @@ def ingest(
                 result.rejections.append((positions[idx - 1], error.get("code", "?"), error.get("message", "")))
         if on_batch:
             on_batch(len(batch))
+    result.counts["blank"] = payloads.blank
     return result
 
 
 @click.command("ingest")
 @click.argument("source", type=click.File("rb"), metavar="FILE|-")
-@click.option("--batch-size", default=1000, show_default=True, type=click.IntRange(1, 100_000),
+@click.option("--batch-size", default=1000, show_default=True, type=click.IntRange(1, 10_000),
               help="Payloads per ingest_many call (and per transaction).")  # fmt: skip
 @pass_app
 def ingest_cmd(app: App, source: BinaryIO, batch_size: int):
     """Ingest webhook bodies from FILE (or - for stdin): JSON lines, or one JSON array.
 
-    Every line goes to sigsync.ingest_many as received; the database accepts, dedupes or
-    rejects it (rejected ones are kept in sigsync.rejected_events). Prints the counts and
-    the first rejections. Exit status 0 even when some payloads were rejected.
+    Every line goes to sigsync.ingest_many as received (bytes); the database accepts,
+    dedupes or rejects it (rejected ones, invalid UTF-8 included, are kept in
+    sigsync.rejected_events). Empty lines and lines of JSON whitespace only are counted
+    as blank, not sent. Prints the counts and the first rejections. Exit status 0 even
+    when some payloads were rejected.
     """
     with app.connect() as conn:
         payloads = read_payloads(source)

@@ -26,6 +26,12 @@ from sigsync.errors import SigsyncError
 
 SCHEMA = "sigsync"
 LOCK_SQL = "SELECT pg_advisory_xact_lock(hashtext('sigsync.migrate'))"
+# The SQL files are read as written whatever the server's or the user's defaults (view
+# definitions and defaults are parsed at creation, literals with them).
+SESSION_SQL = (
+    "SET LOCAL standard_conforming_strings = on; SET LOCAL DateStyle = 'ISO, YMD';"
+    " SET LOCAL IntervalStyle = 'postgres'; SET LOCAL TimeZone = 'UTC'"
+)
 TRY_LOCK_SQL = "SELECT pg_try_advisory_xact_lock(hashtext('sigsync.migrate'))"
 
 BOOTSTRAP_SQL = """
@@ -313,6 +319,7 @@ class Migrator:
         self.echo = echo
 
     def _lock(self) -> None:
+        self.conn.execute(SESSION_SQL)
         if not self.conn.execute(TRY_LOCK_SQL).fetchone()[0]:
             self.echo("waiting for another migration to finish...")
             self.conn.execute(LOCK_SQL)

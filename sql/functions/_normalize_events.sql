@@ -5,12 +5,21 @@
 -- the first failing rule, in the order DESIGN §3 lists them, is the one reported. Every
 -- cast below is guarded by the check that makes it safe, so one bad body cannot fail the
 -- statement for the others.
-DROP FUNCTION IF EXISTS sigsync._normalize_event(jsonb, timestamptz, text, text);   -- its row-at-a-time predecessor
+-- Bounds (issue "trust under hostile input"): a body nested deeper than 16 levels, a text
+-- field longer than its bound (declared once below), a number beyond +-1e15 (or non-zero
+-- below 1e-15 in magnitude: no float consumer could read it), a time later than
+-- p_received_at + p_max_skew (in a timestamp or in a trade_id) are each rejected with their
+-- own code. Letters are folded to upper case in ASCII only (COLLATE "C"), so look-alikes
+-- such as 'bullısh' never become BULLISH whatever the database's locale.
+-- p_source: the source the caller vouches for (a webhook token's): it is the source of a
+-- payload without one, and a payload naming another is rejected (source_mismatch).
 CREATE OR REPLACE FUNCTION sigsync._normalize_events(
     p_bodies jsonb[],
     p_received_at timestamptz,
     p_tz text,
-    p_default_symbol text)
+    p_default_symbol text,
+    p_source text,
+    p_max_skew interval)
 RETURNS TABLE (
     ord integer,
     error_code text,
@@ -51,12 +60,15 @@ SET search_path = pg_catalog, pg_temp
 AS $$
 WITH body AS (
     SELECT y.*,
-           CASE WHEN upper(btrim(y.type_raw)) IN ('SIGNAL_CREATED', 'ENTRY', 'MFE_UPDATE', 'BE_TRIGGERED', 'EXIT_SL',
+           CASE WHEN upper(btrim(y.type_raw) COLLATE "C") IN ('SIGNAL_CREATED', 'ENTRY', 'MFE_UPDATE', 'BE_TRIGGERED', 'EXIT_SL',
                                                   'EXIT_BE', 'CANCELLED', 'HEARTBEAT', 'SYNC_STATUS')
-                THEN upper(btrim(y.type_raw)) END AS et
+                THEN upper(btrim(y.type_raw) COLLATE "C") END AS et
       FROM (SELECT u.o::integer AS ord,
                    CASE WHEN jsonb_typeof(u.body) = 'object' THEN jsonb_strip_nulls(u.body) END AS b,
-                   coalesce(u.body ->> 'event_type', u.body ->> 'type') AS type_raw
+                   coalesce(u.body ->> 'event_type', u.body ->> 'type') AS type_raw,
+                   -- a container at level 16 (the body is level 0) is nested 17 deep
+                   jsonb_path_exists(u.body, 'strict $.**{16} ? (@.type() == "object" || @.type() == "array")')
+                       AS too_deep
               FROM unnest(p_bodies) WITH ORDINALITY u(body, o)) y
 ),
 kv AS (   -- every top-level field of every body, once
@@ -73,20 +85,39 @@ num_keys (o, key, kind) AS (
 ),
 num_err AS (
     SELECT DISTINCT ON (x.ord) x.ord,
-           coalesce(x.ne, CASE WHEN x.kind = 'price' THEN 'non_positive_price' ELSE 'invalid_field' END) AS code,
+           coalesce(x.ne, CASE WHEN x.kind <> 'count' AND x.out_of_range THEN 'number_out_of_range'
+                               WHEN x.kind = 'price' THEN 'non_positive_price' ELSE 'invalid_field' END) AS code,
            CASE WHEN x.ne IS NOT NULL
-                     THEN format('"%s" %s is not a %snumber', x.key, x.value,
+                     THEN format('"%s" %s is not a %snumber', x.key, sigsync._excerpt(x.value),
                                  CASE WHEN x.ne = 'non_finite' THEN 'finite ' ELSE '' END)
-                WHEN x.kind = 'price' THEN format('"%s" is %s; prices must be > 0', x.key, x.num)
-                ELSE format('"%s" is %s; it must be a whole number >= 0', x.key, x.num) END AS msg
-      FROM (SELECT n.*, CASE WHEN n.ne IS NULL THEN (n.value #>> '{}')::numeric END AS num
-              FROM (SELECT kv.ord, kv.key, kv.value, k.o, k.kind,
-                           CASE WHEN jsonb_typeof(kv.value) <> 'number' THEN sigsync._num_error(kv.value) END AS ne
-                      FROM kv JOIN num_keys k ON k.key = kv.key) n) x
+                WHEN x.kind <> 'count' AND x.out_of_range
+                     THEN format('"%s" %s is out of range: numbers must be 0 or between 1e-15 and 1e15 in magnitude',
+                                 x.key, sigsync._excerpt(x.value))
+                WHEN x.kind = 'price' THEN format('"%s" is %s; prices must be > 0', x.key, sigsync._excerpt(x.value))
+                ELSE format('"%s" is %s; it must be a whole number >= 0', x.key, sigsync._excerpt(x.value)) END AS msg
+      FROM (SELECT n.*, n.num <> 0 AND (abs(n.num) > 1e15 OR abs(n.num) < 1e-15) AS out_of_range
+              FROM (SELECT n.*, CASE WHEN n.ne IS NULL THEN (n.value #>> '{}')::numeric END AS num
+                      FROM (SELECT kv.ord, kv.key, kv.value, k.o, k.kind,
+                                   CASE WHEN jsonb_typeof(kv.value) <> 'number' THEN sigsync._num_error(kv.value) END AS ne
+                              FROM kv JOIN num_keys k ON k.key = kv.key) n) n) x
      WHERE x.ne IS NOT NULL
+        OR (x.kind <> 'count' AND x.out_of_range)
         OR (x.kind = 'price' AND x.num <= 0)
         OR (x.kind = 'count' AND (x.num < 0 OR x.num <> trunc(x.num) OR x.num > 2147483647))
      ORDER BY x.ord, x.o
+),
+-- text fields: the bound of each, declared once (the first field over its bound is reported)
+text_keys (o, key, max_length) AS (
+    VALUES (1, 'symbol', 40), (2, 'source', 64), (3, 'session', 64), (4, 'cancel_reason', 200),
+           (5, 'indicator_version', 64)
+),
+text_err AS (
+    SELECT DISTINCT ON (kv.ord) kv.ord,
+           format('"%s" is %s characters long; the limit is %s', kv.key, length(btrim(kv.value #>> '{}')), k.max_length)
+               AS msg
+      FROM kv JOIN text_keys k ON k.key = kv.key
+     WHERE jsonb_typeof(kv.value) IN ('string', 'number') AND length(btrim(kv.value #>> '{}')) > k.max_length
+     ORDER BY kv.ord, k.o
 ),
 -- canonical payload: duplicates are the same canonical payload; numbers compare by value
 -- (1.5 and 1.50 are the same payload)
@@ -101,19 +132,20 @@ canon AS (
 ),
 -- trade_ids: parsed once per distinct text of the batch
 tid AS (
-    SELECT d.raw, p.trade_id, p.direction
+    SELECT d.raw, p.trade_id, p.direction, p.signal_time
       FROM (SELECT DISTINCT btrim(y.b ->> 'trade_id') AS raw
               FROM body y WHERE jsonb_typeof(y.b -> 'trade_id') = 'string') d
      CROSS JOIN LATERAL sigsync._trade_id_parts(d.raw, p_tz) p
 ),
 typed AS MATERIALIZED (   -- (computed once: later steps read its columns several times)
-    SELECT y.ord, y.b, y.type_raw, y.et,
-           upper(btrim(coalesce(y.b ->> 'symbol', p_default_symbol))) AS symbol,
-           btrim(coalesce(y.b ->> 'source', 'indicator')) AS source,
-           t.trade_id AS tid, t.direction AS tid_direction,
+    SELECT y.ord, y.b, y.type_raw, y.et, y.too_deep,
+           upper(btrim(coalesce(y.b ->> 'symbol', p_default_symbol)) COLLATE "C") AS symbol,
+           coalesce(btrim(y.b ->> 'source'), p_source, 'indicator') AS source,
+           t.trade_id AS tid, t.direction AS tid_direction, t.signal_time AS tid_time,
            CASE WHEN jsonb_typeof(y.b -> 'direction') <> 'string' THEN NULL
-                WHEN upper(btrim(y.b ->> 'direction')) IN ('BULLISH', 'LONG', 'BULL', 'BUY') THEN 'Bullish'
-                WHEN upper(btrim(y.b ->> 'direction')) IN ('BEARISH', 'SHORT', 'BEAR', 'SELL') THEN 'Bearish' END AS dir,
+                WHEN upper(btrim(y.b ->> 'direction') COLLATE "C") IN ('BULLISH', 'LONG', 'BULL', 'BUY') THEN 'Bullish'
+                WHEN upper(btrim(y.b ->> 'direction') COLLATE "C") IN ('BEARISH', 'SHORT', 'BEAR', 'SELL') THEN 'Bearish'
+           END AS dir,
            CASE WHEN y.b ? 'timestamp' THEN sigsync._parse_ts(y.b -> 'timestamp', p_tz) END AS ts,
            CASE WHEN y.b ? 'signal_time' THEN sigsync._parse_ts(y.b -> 'signal_time', p_tz) END AS sig_ts,
            CASE WHEN y.b ? 'confirmation_time' THEN sigsync._parse_ts(y.b -> 'confirmation_time', p_tz) END AS conf_ts,
@@ -121,10 +153,13 @@ typed AS MATERIALIZED (   -- (computed once: later steps read its columns severa
            ne.code AS num_code, ne.msg AS num_msg,
            CASE WHEN ne.code IS NULL THEN (y.b ->> 'entry_price')::numeric END AS entry,
            CASE WHEN ne.code IS NULL THEN (y.b ->> 'stop_loss')::numeric END AS stop,
-           CASE WHEN jsonb_typeof(y.b -> 'cancelled_by') = 'string'
-                THEN (SELECT p.trade_id FROM sigsync._trade_id_parts(y.b ->> 'cancelled_by', p_tz) p) END AS cancelled_by,
+           cb.trade_id AS cancelled_by, cb.signal_time AS cancelled_by_time,
+           te.msg AS text_msg,
            c.fields AS canon
       FROM body y
+      LEFT JOIN LATERAL (SELECT p.trade_id, p.signal_time FROM sigsync._trade_id_parts(y.b ->> 'cancelled_by', p_tz) p
+                          WHERE jsonb_typeof(y.b -> 'cancelled_by') = 'string') cb ON true
+      LEFT JOIN text_err te ON te.ord = y.ord
       LEFT JOIN tid t ON jsonb_typeof(y.b -> 'trade_id') = 'string' AND t.raw = btrim(y.b ->> 'trade_id')
                      AND y.et NOT IN ('HEARTBEAT', 'SYNC_STATUS')   -- (their trade_id is not read)
       LEFT JOIN num_err ne ON ne.ord = y.ord
@@ -133,7 +168,8 @@ typed AS MATERIALIZED (   -- (computed once: later steps read its columns severa
 lists AS (   -- SYNC_STATUS lists: the first problem with them; the first unreadable timestamp
     SELECT t.*,
            (SELECT CASE WHEN x.not_array THEN format('invalid_field|"%s" must be an array of trade_ids', k.key)
-                        ELSE format('malformed_trade_id|"%s" holds %s, which is not a trade_id', k.key, x.bad) END
+                        ELSE format('malformed_trade_id|"%s" holds %s, which is not a trade_id', k.key,
+                                    sigsync._excerpt(x.bad)) END
               FROM (VALUES (1, 'tracking'), (2, 'not_tracking')) k(o, key)
              CROSS JOIN LATERAL (
                    SELECT jsonb_typeof(t.b -> k.key) <> 'array' AS not_array,
@@ -148,6 +184,15 @@ lists AS (   -- SYNC_STATUS lists: the first problem with them; the first unread
                 WHEN t.b ? 'signal_time' AND t.sig_ts IS NULL THEN 'signal_time'
                 WHEN t.b ? 'confirmation_time' AND t.conf_ts IS NULL THEN 'confirmation_time'
                 WHEN t.b ? 'cancelled_time' AND t.cancel_ts IS NULL THEN 'cancelled_time' END AS bad_ts_key,
+           -- the first time later than received_at + max_clock_skew: a sender's wrong clock (or a
+           -- wrong timezone setting) must not pin state or cancel today's signals
+           (SELECT format('%s %s', f.what, to_char(f.at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'))
+              FROM (VALUES (1, '"timestamp"', t.ts), (2, '"signal_time"', t.sig_ts),
+                           (3, '"confirmation_time"', t.conf_ts), (4, '"cancelled_time"', t.cancel_ts),
+                           (5, 'the time of trade_id', t.tid_time), (6, 'the time of cancelled_by', t.cancelled_by_time)
+                   ) f(o, what, at)
+             WHERE f.at > p_received_at + p_max_skew
+             ORDER BY f.o LIMIT 1) AS future_what,
            CASE WHEN jsonb_typeof(t.b -> 'tracking') = 'array'
                 THEN (SELECT array_agg(p.trade_id ORDER BY e.n)
                         FROM jsonb_array_elements_text(t.b -> 'tracking') WITH ORDINALITY e(v, n),
@@ -161,26 +206,36 @@ lists AS (   -- SYNC_STATUS lists: the first problem with them; the first unread
 checked AS MATERIALIZED (
     SELECT l.*,
            CASE
+             WHEN l.too_deep THEN 'too_deep|the body is nested deeper than 16 levels'
              WHEN l.type_raw IS NULL THEN 'missing_event_type|no "event_type" (or "type") field'
-             WHEN l.et IS NULL THEN 'unknown_event_type|' || format('unknown event type %s', to_jsonb(l.type_raw))
+             WHEN l.et IS NULL THEN 'unknown_event_type|' || format('unknown event type %s', sigsync._excerpt(to_jsonb(l.type_raw)))
              WHEN l.b ? 'symbol' AND (jsonb_typeof(l.b -> 'symbol') <> 'string' OR btrim(l.b ->> 'symbol') = '')
                   THEN 'invalid_field|"symbol" must be a non-empty string'
              WHEN l.b ? 'source' AND (jsonb_typeof(l.b -> 'source') <> 'string' OR btrim(l.b ->> 'source') = '')
                   THEN 'invalid_field|"source" must be a non-empty string'
+             WHEN l.text_msg IS NOT NULL THEN 'text_too_long|' || l.text_msg
+             WHEN l.source <> coalesce(p_source, l.source)
+                  THEN 'source_mismatch|' || format('"source" %s is not %s, the source this payload was sent for',
+                                                    sigsync._excerpt(to_jsonb(l.source)), to_jsonb(p_source))
              WHEN l.et IN ('HEARTBEAT', 'SYNC_STATUS') THEN NULL
              WHEN NOT l.b ? 'trade_id' THEN 'missing_trade_id|' || format('%s needs a "trade_id"', l.et)
              WHEN l.tid IS NULL
                   THEN 'malformed_trade_id|'
-                       || format('trade_id %s is not YYYYMMDD_HHMMSSmmm_BULLISH|BEARISH with a real date and time',
-                                 l.b -> 'trade_id')
+                       || format('trade_id %s is not YYYYMMDD_HHMMSSmmm_BULLISH|BEARISH with a real date and time (years 2000-2099)',
+                                 sigsync._excerpt(l.b -> 'trade_id'))
            END AS id_err,
            CASE
              WHEN l.b ? 'direction' AND l.dir IS NULL
-                  THEN 'invalid_direction|' || format('direction %s is not Bullish/Bearish (or LONG/SHORT)', l.b -> 'direction')
+                  THEN 'invalid_direction|' || format('direction %s is not Bullish/Bearish (or LONG/SHORT)',
+                                                      sigsync._excerpt(l.b -> 'direction'))
              WHEN l.b ? 'direction' AND l.dir <> l.tid_direction
                   THEN 'direction_mismatch|' || format('direction %s disagrees with trade_id %s', l.dir, l.tid)
              WHEN l.bad_ts_key IS NOT NULL THEN 'bad_timestamp|' || format(
-                  '"%s" %s is neither epoch milliseconds nor an ISO-8601 date-time', l.bad_ts_key, l.b -> l.bad_ts_key)
+                  '"%s" %s is neither epoch milliseconds nor an ISO-8601 date-time (years 2000-2099)', l.bad_ts_key,
+                  sigsync._excerpt(l.b -> l.bad_ts_key))
+             WHEN l.future_what IS NOT NULL THEN 'future_timestamp|' || format(
+                  '%s is later than received_at + max_clock_skew (%s): check the sender''s clock and the timezone setting',
+                  l.future_what, p_max_skew)
              WHEN l.num_code IS NOT NULL THEN l.num_code || '|' || l.num_msg
              WHEN l.stop = l.entry THEN 'stop_equals_entry|' || format('stop_loss %s equals entry_price (zero risk)', l.stop)
              WHEN (coalesce(l.dir, l.tid_direction) = 'Bullish' AND l.stop > l.entry)
@@ -199,7 +254,9 @@ checked AS MATERIALIZED (
              WHEN l.b ? 'indicator_version' AND jsonb_typeof(l.b -> 'indicator_version') NOT IN ('string', 'number')
                   THEN 'invalid_field|"indicator_version" must be a string'
              WHEN l.b ? 'cancelled_by' AND l.cancelled_by IS NULL
-                  THEN 'malformed_trade_id|' || format('cancelled_by %s is not a trade_id', l.b -> 'cancelled_by')
+                  THEN 'malformed_trade_id|' || format('cancelled_by %s is not a trade_id', sigsync._excerpt(l.b -> 'cancelled_by'))
+             WHEN l.cancelled_by = l.tid
+                  THEN 'invalid_field|"cancelled_by" is the signal itself: a signal is cancelled by another one' 
              WHEN l.list_err IS NOT NULL THEN l.list_err
              WHEN l.et = 'SYNC_STATUS' AND NOT (l.b ? 'tracking' OR l.b ? 'not_tracking')
                   THEN 'invalid_field|SYNC_STATUS needs "tracking" and/or "not_tracking"'
@@ -252,7 +309,7 @@ SELECT r.ord,
   FROM result r
  ORDER BY r.ord
 $$;
-COMMENT ON FUNCTION sigsync._normalize_events(jsonb[], timestamptz, text, text) IS
+COMMENT ON FUNCTION sigsync._normalize_events(jsonb[], timestamptz, text, text, text, interval) IS
     'Internal: validate event bodies set-based and return, per element, its typed fields and canonical checksum, '
     'or the error code and message of the first rule it breaks (never raises).';
-REVOKE ALL ON FUNCTION sigsync._normalize_events(jsonb[], timestamptz, text, text) FROM PUBLIC;
+REVOKE ALL ON FUNCTION sigsync._normalize_events(jsonb[], timestamptz, text, text, text, interval) FROM PUBLIC;

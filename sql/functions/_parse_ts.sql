@@ -1,6 +1,8 @@
 -- Internal: a timestamp as sent in a payload -> timestamptz, NULL when malformed. Never raises.
--- Accepts epoch milliseconds (number or digit string, years 2000..2099) and ISO-8601
--- date-times with or without offset; a naive time is in time zone p_tz.
+-- Accepts epoch milliseconds (number or digit string) and ISO-8601 date-times with or without
+-- offset, both in the years 2000..2099 (the bound of trade_ids too); a naive time is in time
+-- zone p_tz. (No backslash in a literal: its meaning would depend on the caller's
+-- standard_conforming_strings.)
 CREATE OR REPLACE FUNCTION sigsync._parse_ts(p_value jsonb, p_tz text)
 RETURNS timestamptz
 LANGUAGE plpgsql
@@ -17,8 +19,8 @@ BEGIN
         RETURN NULL;
     END IF;
     v_text := btrim(p_value #>> '{}');
-    IF jsonb_typeof(p_value) = 'number' OR v_text ~ '^\d{1,15}(\.\d+)?$' THEN
-        IF v_text !~ '^\d{1,15}(\.\d+)?$' THEN
+    IF jsonb_typeof(p_value) = 'number' OR v_text ~ '^[0-9]{1,15}([.][0-9]+)?$' THEN
+        IF v_text !~ '^[0-9]{1,15}([.][0-9]+)?$' THEN
             RETURN NULL;                      -- negative, exponent form, too large
         END IF;
         v_ms := v_text::numeric;
@@ -28,13 +30,13 @@ BEGIN
         RETURN to_timestamp(v_ms / 1000.0);
     END IF;
     m := regexp_match(v_text,
-        '^(\d{4})-(\d{2})-(\d{2})(?:[Tt ](\d{2}):(\d{2})(?::(\d{2}(?:\.\d{1,9})?))?)?\s*([Zz]|[+-]\d{2}(?::?\d{2})?)?$');
+        '^([0-9]{4})-([0-9]{2})-([0-9]{2})(?:[Tt ]([0-9]{2}):([0-9]{2})(?::([0-9]{2}(?:[.][0-9]{1,9})?))?)?[[:space:]]*([Zz]|[+-][0-9]{2}(?::?[0-9]{2})?)?$');
     IF m IS NULL THEN
         RETURN NULL;
     END IF;
     v_y := m[1]::int; v_mo := m[2]::int; v_d := m[3]::int;
     v_h := coalesce(m[4], '0')::int; v_mi := coalesce(m[5], '0')::int; v_s := coalesce(m[6], '0')::numeric;
-    IF v_y < 1900 OR v_y > 2999 OR v_mo NOT BETWEEN 1 AND 12 OR v_d < 1
+    IF v_y < 2000 OR v_y > 2099 OR v_mo NOT BETWEEN 1 AND 12 OR v_d < 1
        OR v_d > extract(day FROM (make_date(v_y, v_mo, 1) + interval '1 month - 1 day'))::int
        OR v_h > 23 OR v_mi > 59 OR v_s >= 60 THEN
         RETURN NULL;

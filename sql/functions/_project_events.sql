@@ -44,19 +44,23 @@ BEGIN
      CROSS JOIN LATERAL (VALUES
         ('be_mfe', to_jsonb(e.be_mfe), e.be_mfe < 0, 'negative MFE'),
         ('no_be_mfe', to_jsonb(e.no_be_mfe), e.no_be_mfe < 0, 'negative MFE'),
-        -- the stored running max is the max of earlier events when it is older than this one;
-        -- otherwise (this event arrived late) look the earlier ones up
-        ('be_mfe', to_jsonb(e.be_mfe), e.be_mfe >= 0 AND e.be_mfe < greatest(e.prev_be,
-              CASE WHEN s.evt_be_mfe_at < e."timestamp" THEN s.evt_be_mfe
+        -- against the earlier ones of this batch (the window) and of the log: the stored running
+        -- max when it is older than this event, none when nothing was stored yet (a batch's own
+        -- events: no look-up per event, which made a large batch quadratic); otherwise (this
+        -- event arrived late) look the earlier ones up. (CASE: a look-up only for a value to check)
+        ('be_mfe', to_jsonb(e.be_mfe), CASE WHEN e.be_mfe >= 0 THEN e.be_mfe < greatest(e.prev_be,
+              CASE WHEN s.evt_be_mfe_at IS NULL THEN NULL
+                   WHEN s.evt_be_mfe_at < e."timestamp" THEN s.evt_be_mfe
                    ELSE (SELECT max(o.be_mfe) FROM sigsync.automated_signals o
                           WHERE o.symbol = e.symbol AND o.trade_id = e.trade_id AND o.trade_id IS NOT NULL
-                            AND o."timestamp" < e."timestamp" AND o.event_type = 'MFE_UPDATE') END),
+                            AND o."timestamp" < e."timestamp" AND o.event_type = 'MFE_UPDATE') END) END,
          'MFE below an earlier MFE'),
-        ('no_be_mfe', to_jsonb(e.no_be_mfe), e.no_be_mfe >= 0 AND e.no_be_mfe < greatest(e.prev_no_be,
-              CASE WHEN s.evt_no_be_mfe_at < e."timestamp" THEN s.evt_no_be_mfe
+        ('no_be_mfe', to_jsonb(e.no_be_mfe), CASE WHEN e.no_be_mfe >= 0 THEN e.no_be_mfe < greatest(e.prev_no_be,
+              CASE WHEN s.evt_no_be_mfe_at IS NULL THEN NULL
+                   WHEN s.evt_no_be_mfe_at < e."timestamp" THEN s.evt_no_be_mfe
                    ELSE (SELECT max(o.no_be_mfe) FROM sigsync.automated_signals o
                           WHERE o.symbol = e.symbol AND o.trade_id = e.trade_id AND o.trade_id IS NOT NULL
-                            AND o."timestamp" < e."timestamp" AND o.event_type = 'MFE_UPDATE') END),
+                            AND o."timestamp" < e."timestamp" AND o.event_type = 'MFE_UPDATE') END) END,
          'MFE below an earlier MFE'),
         ('final_mfe', to_jsonb(e.final_mfe), e.final_mfe < 0, 'negative final MFE'),
         ('mae_global_r', to_jsonb(e.mae_global_r), e.mae_global_r > 0, 'MAE above 0'),

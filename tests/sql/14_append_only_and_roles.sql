@@ -75,7 +75,8 @@ SELECT is(ARRAY(SELECT p.oid::regprocedure::text FROM pg_proc p
                    AND p.prorettype <> 'trigger'::regtype
                    AND has_function_privilege('sigsync_ingest', p.oid, 'EXECUTE')
                  ORDER BY 1),
-          ARRAY['sigsync.ingest(jsonb)', 'sigsync.ingest(text)', 'sigsync.ingest_many(text[])'],
+          ARRAY['sigsync.ingest(jsonb)', 'sigsync.ingest(text)', 'sigsync.ingest_many(bytea[],text)',
+                'sigsync.ingest_many(text[])', 'sigsync.ingest_many(text[],text)'],
           'sigsync_ingest may execute the ingest functions and no other sigsync function (DESIGN §10)');
 
 -- sigsync_ingest in action ----------------------------------------------------------------

@@ -1,0 +1,129 @@
+-- 17_clocks_and_values: wrong clocks and values the contract refuses (issue "trust under
+-- hostile input", items 2, 4, 7 and 9).
+--   * trade_id dates are bounded like timestamps (years 2000-2099);
+--   * events, trade_ids and cancelled_by dated later than received_at + max_clock_skew are
+--     rejected (future_timestamp) and kept, so a wrong clock cannot pin the indicator link or
+--     a trade's MFE, nor cancel today's signals;
+--   * a cycle at a p_now later than now() + max_clock_skew is refused; retention never
+--     deletes what is younger than its retention by the wall clock;
+--   * rejected_events has a retention of its own;
+--   * numbers beyond +-1e15, bodies nested deeper than 16 levels, look-alike letters and a
+--     signal cancelled by itself are refused.
+BEGIN;
+SET LOCAL search_path = sigsync, public;
+SELECT plan(42);
+
+CREATE FUNCTION pg_temp.code(p text) RETURNS text
+LANGUAGE sql AS $$ SELECT coalesce(r -> 'error' ->> 'code', r ->> 'status') FROM (SELECT sigsync.ingest(p) AS r) x $$;
+-- epoch milliseconds of now() + an interval, and a trade_id at that time (New York)
+CREATE FUNCTION pg_temp.ms(p interval) RETURNS bigint
+LANGUAGE sql AS $$ SELECT (extract(epoch FROM now() + p) * 1000)::bigint $$;
+CREATE FUNCTION pg_temp.tid(p interval, p_dir text) RETURNS text
+LANGUAGE sql AS $$ SELECT to_char((now() + p) AT TIME ZONE 'America/New_York', 'YYYYMMDD_HH24MISS"000_"') || p_dir $$;
+
+-- 2. trade_id years ----------------------------------------------------------------------------
+SELECT is(pg_temp.code('{"event_type":"SIGNAL_CREATED","trade_id":"99991231_235959999_BEARISH"}'),
+          'malformed_trade_id', 'a trade_id in year 9999 is malformed (years 2000-2099, as for timestamps)');
+SELECT is(pg_temp.code('{"event_type":"SIGNAL_CREATED","trade_id":"19991231_235959999_BEARISH"}'),
+          'malformed_trade_id', 'a trade_id in 1999 is malformed');
+SELECT is(pg_temp.code('{"event_type":"BE_TRIGGERED","trade_id":"20251212_104200000_BULLISH","timestamp":"1999-12-31T10:00:00Z"}'),
+          'bad_timestamp', 'an ISO timestamp in 1999 is a bad_timestamp, like epoch milliseconds outside 2000-2099');
+
+-- 4. events dated in the future ------------------------------------------------------------------
+SELECT is(pg_temp.code(format('{"type":"HEARTBEAT","tracked_signals":1,"timestamp":%s}', pg_temp.ms('-1 minute'))),
+          'accepted', 'a real heartbeat is accepted');
+SELECT is(pg_temp.code('{"type":"HEARTBEAT","tracked_signals":9,"timestamp":"2099-01-01T00:00:00Z"}'),
+          'future_timestamp', 'a HEARTBEAT dated 2099: future_timestamp');
+SELECT ok(EXISTS (SELECT 1 FROM sigsync.rejected_events WHERE error_code = 'future_timestamp' AND payload LIKE '%2099-01-01%'),
+          '... kept in rejected_events');
+SELECT is(pg_temp.code(format('{"type":"HEARTBEAT","tracked_signals":2,"timestamp":%s}', pg_temp.ms('-30 seconds'))),
+          'accepted', 'a later real heartbeat is accepted');
+SELECT is((SELECT tracked_signals FROM sigsync.indicator_status WHERE source = 'indicator'), 2,
+          '... and it is the indicator''s latest (the 2099 one pinned nothing)');
+SELECT is(pg_temp.code(format('{"event_type":"ENTRY","trade_id":"%s","entry_price":100,"stop_loss":90,"timestamp":%s}',
+                              pg_temp.tid('-10 minutes', 'BULLISH'), pg_temp.ms('-9 minutes'))),
+          'accepted', 'an ENTRY of ten minutes ago');
+SELECT is(pg_temp.code(format('{"event_type":"MFE_UPDATE","trade_id":"%s","be_mfe":0.5,"current_price":105,"timestamp":%s}',
+                              pg_temp.tid('-10 minutes', 'BULLISH'), 4070908800000)),
+          'future_timestamp', 'a MFE_UPDATE dated 2099: future_timestamp');
+SELECT ok((SELECT current_price IS NULL AND last_mfe_update_at IS NULL FROM sigsync.signals
+            WHERE trade_id = pg_temp.tid('-10 minutes', 'BULLISH')),
+          '... it pins neither current_price nor last_mfe_update_at');
+SELECT is(pg_temp.code(format('{"event_type":"SIGNAL_CREATED","trade_id":"%s"}', pg_temp.tid('1 day', 'BEARISH'))),
+          'future_timestamp', 'a SIGNAL_CREATED whose trade_id is tomorrow: future_timestamp (it would cancel today''s signals)');
+SELECT is(sigsync.ingest('{"event_type":"SIGNAL_CREATED","trade_id":"20991231_100000000_BEARISH"}') -> 'error' ->> 'message',
+          'the time of trade_id 2099-12-31T15:00:00.000Z is later than received_at + max_clock_skew (00:05:00): '
+          'check the sender''s clock and the timezone setting', 'the message says which time and why');
+SELECT is(pg_temp.code(format('{"event_type":"CANCELLED","trade_id":"%s","cancelled_by":"%s"}',
+                              pg_temp.tid('-20 minutes', 'BULLISH'), pg_temp.tid('2 days', 'BEARISH'))),
+          'future_timestamp', 'a cancelled_by in the future: future_timestamp');
+SELECT is(pg_temp.code(format('{"event_type":"SIGNAL_CREATED","trade_id":"%s","timestamp":%s}',
+                              pg_temp.tid('2 minutes', 'BEARISH'), pg_temp.ms('2 minutes'))),
+          'accepted', 'two minutes ahead is within max_clock_skew (5 minutes)');
+UPDATE sigsync.settings SET value = '"2 days"' WHERE key = 'max_clock_skew';
+SELECT is(pg_temp.code(format('{"event_type":"SIGNAL_CREATED","trade_id":"%s"}', pg_temp.tid('1 day', 'BEARISH'))),
+          'accepted', 'max_clock_skew is a setting: with 2 days, tomorrow is accepted');
+UPDATE sigsync.settings SET value = '"5 minutes"' WHERE key = 'max_clock_skew';
+
+-- 4. cycles at a wrong time, retention by the wall clock ---------------------------------------------
+INSERT INTO sigsync.sync_audit_log (symbol, trade_id, action_type, reason, action_timestamp)
+VALUES ('NQ1!', 'x', 'info', 'ten days old', now() - interval '10 days'),
+       ('NQ1!', 'x', 'info', 'two years old', now() - interval '730 days');
+INSERT INTO sigsync.sync_runs (trigger, p_now, started_at, status) VALUES ('manual', now(), now() - interval '10 days', 'ok');
+SELECT throws_ok($$SELECT sigsync.reconcile('2100-01-01')$$, '22023', NULL,
+                 'reconcile at a p_now in 2100 is refused (invalid_parameter_value)');
+SELECT throws_like($$SELECT sigsync.reconcile(now() + interval '1 hour')$$, '%later than now() + max_clock_skew%',
+                   '... with a clear error, for any p_now past now() + max_clock_skew');
+SELECT is((SELECT count(*)::integer FROM sigsync.sync_audit_log WHERE reason = 'ten days old'), 1,
+          'the refused cycle deleted no audit row');
+SELECT is(sigsync.reconcile(now() + interval '1 minute') ->> 'status', 'ok', 'a p_now within max_clock_skew runs');
+SELECT is((SELECT array_agg(reason) FROM sigsync.sync_audit_log WHERE action_type = 'info'), ARRAY['ten days old'],
+          'retention by the wall clock: the row past audit_retention went, the ten-day one stayed');
+SELECT is((SELECT count(*)::integer FROM sigsync.sync_runs WHERE started_at < now() - interval '9 days'), 1,
+          'the ten-day-old run is kept (run_retention 30 days)');
+INSERT INTO sigsync.sync_audit_log (symbol, trade_id, action_type, reason, action_timestamp)
+VALUES ('NQ1!', 'x', 'info', 'four hundred days old', now() - interval '400 days');
+SELECT is(sigsync.reconcile(now() - interval '100 days') ->> 'status', 'ok', 'a cycle evaluated 100 days ago');
+SELECT is((SELECT count(*)::integer FROM sigsync.sync_audit_log WHERE reason = 'four hundred days old'), 1,
+          '... deletes less, never more: the 400-day-old row is 300 days old by its p_now');
+
+-- 7. rejected payloads have a retention --------------------------------------------------------------
+INSERT INTO sigsync.rejected_events (payload, payload_bytes, payload_sha256, error_code, message, received_at)
+VALUES ('old', 3, 'x', 'invalid_json', 'm', now() - interval '100 days'),
+       ('recent', 6, 'y', 'invalid_json', 'm', now() - interval '80 days');
+SELECT is(sigsync.reconcile() ->> 'status', 'ok', 'a cycle');
+SELECT is((SELECT array_agg(payload) FROM sigsync.rejected_events WHERE payload IN ('old', 'recent')), ARRAY['recent'],
+          'rejected payloads older than rejected_retention (90 days) are pruned');
+
+-- 9. values the contract refuses --------------------------------------------------------------------
+SELECT is(pg_temp.code(format('{"event_type":"MFE_UPDATE","trade_id":"20251212_104200000_BULLISH","be_mfe":%s}', v)),
+          'number_out_of_range', format('be_mfe %s: number_out_of_range', v))
+  FROM unnest(ARRAY['1e400', '1e309', '"1e309"', '-1e16', '1e-16']) v;
+SELECT is(pg_temp.code('{"event_type":"ENTRY","trade_id":"20251212_104200000_BULLISH","entry_price":1e400,"stop_loss":90}'),
+          'number_out_of_range', 'a price of 1e400: number_out_of_range');
+SELECT is(pg_temp.code('{"event_type":"MFE_UPDATE","trade_id":"20251212_104200000_BULLISH","be_mfe":1e15,"no_be_mfe":0,"mae_global_r":-1e-15,"timestamp":1765554300000}'),
+          'accepted', '1e15, 0 and -1e-15 are in range');
+SELECT is(pg_temp.code('{"event_type":"SIGNAL_CREATED","trade_id":"20251212_104300000_BULLISH","htf_alignment":{"x":'
+                       || repeat('[', 10000) || repeat(']', 10000) || '}}'),
+          'too_deep', 'htf_alignment nested 10,000 deep: too_deep');
+SELECT is(pg_temp.code('{"event_type":"SIGNAL_CREATED","trade_id":"20251212_104400000_BULLISH","htf_alignment":{"x":'
+                       || repeat('[', 14) || repeat(']', 14) || '}}'),
+          'accepted', 'a body 16 levels deep is accepted');
+SELECT is(pg_temp.code('{"event_type":"SIGNAL_CREATED","trade_id":"20251212_104500000_BULLISH","htf_alignment":{"x":'
+                       || repeat('[', 15) || repeat(']', 15) || '}}'),
+          'too_deep', '17 levels is too deep');
+SELECT is(pg_temp.code('{"event_type":"ENTRY","trade_id":"20251212_104200000_bullısh"}'), 'malformed_trade_id',
+          'a dotless i in the trade_id suffix is malformed (never folded to BULLISH)');
+SELECT is(pg_temp.code('{"event_type":"ENTRY","trade_id":"20251212_104200000_bulliſh"}'), 'malformed_trade_id',
+          'a long s in the trade_id suffix is malformed');
+SELECT is(pg_temp.code('{"event_type":"SIGNAL_CREATED","trade_id":"20251212_104600000_BULLISH","direction":"bullısh"}'),
+          'invalid_direction', 'a dotless i in direction is not Bullish');
+SELECT is(pg_temp.code('{"event_type":"SIGNAL_CREATED","symbol":"es1ſ","trade_id":"20251212_104700000_BULLISH"}'),
+          'accepted', 'a symbol with a long s ...');
+SELECT is((SELECT array_agg(symbol) FROM sigsync.signals WHERE trade_id = '20251212_104700000_BULLISH'), ARRAY['ES1ſ'],
+          '... is upper-cased in ASCII only (not folded into ES1S)');
+SELECT is(pg_temp.code('{"event_type":"CANCELLED","trade_id":"20251212_104800000_BULLISH","cancelled_by":"20251212_104800000_bullish"}'),
+          'invalid_field', 'a signal cancelled by itself: invalid_field');
+
+SELECT * FROM finish();
+ROLLBACK;
