@@ -12,6 +12,8 @@ the sample generator, and measures (DESIGN §12):
   3. latency    ingest returning -> reconciled state visible, while `sigsync run` runs
   4. concurrency  8 connections ingesting while cycles run: throughput, lost events,
                 deadlocks, errors
+  6. serve      `sigsync serve` over HTTP: 64 clients POSTing the sample stream, with group
+                commit and one transaction per request, side by side (bench/serve.py)
 
 Every figure is the median over --runs runs (latency: over its --latency-events samples).
 Targets are printed next to the figures; the benchmark never fails on a missed target
@@ -47,6 +49,7 @@ from sigsync.migrate import Migrator, SqlTree
 from sigsync.paths import sql_dir
 
 from . import data
+from .serve import ServeError, bench_serve
 
 EMPTY = "bench_empty"
 LARGE_TABLES = ("signals", "automated_signals", "price_bars", "sync_audit_log", "signal_health_metrics")
@@ -454,7 +457,10 @@ def bench_latency(bench: Bench, info: dict, count: int) -> None:
                 if runner.poll() is not None or time.monotonic() > deadline:
                     raise BenchError(f"the runner did not start a cycle:\n{log.read_text()[-2000:]}")
                 time.sleep(0.05)
-            base = datetime(2030, 1, 2, 14, 30, tzinfo=timezone.utc) + timedelta(minutes=random.randrange(10**6))
+            # signals of the past two years (sigsync rejects events dated in the future), a new
+            # stretch each run
+            base = (datetime.now(timezone.utc).replace(second=0, microsecond=0) - timedelta(days=730)
+                    + timedelta(minutes=random.randrange(10**6)))
             for i in range(count):
                 ts = base + timedelta(minutes=i)
                 direction = "BULLISH" if i % 2 == 0 else "BEARISH"
@@ -612,6 +618,11 @@ def sizes_option(_ctx, _param, value: str) -> list[int]:
               help="Signals in the stream the connections share, per run.")
 @click.option("--connections", type=click.IntRange(min=1), default=8, show_default=True,
               help="Concurrent ingest connections.")
+@click.option("--serve-seconds", type=click.FloatRange(min=1), default=20, show_default=True,
+              help="How long the clients POST to each `sigsync serve` (group commit, one transaction per request, "
+                   "--reconcile).")
+@click.option("--serve-clients", type=click.IntRange(min=1, max=1000), default=64, show_default=True,
+              help="Concurrent HTTP clients, each POSTing one alert at a time.")
 @click.option("--quick", is_flag=True,
               help="A small smoke run (sizes 100,300; 3 runs; short streams): checks that every figure is produced.")
 @click.option("--work-dir", type=click.Path(file_okay=False, path_type=Path),
@@ -621,13 +632,14 @@ def sizes_option(_ctx, _param, value: str) -> list[int]:
               help="Also write every figure, the machine and the settings as JSON here.")
 @click.option("--explain", "explain_path", type=click.Path(dir_okay=False, path_type=Path),
               help="Write the EXPLAIN (ANALYZE, BUFFERS) plans of one incremental cycle here.")
-def main(sizes, runs, ingest_payloads, latency_events, concurrency_signals, connections, quick, work_dir,
-         json_path, explain_path):
+def main(sizes, runs, ingest_payloads, latency_events, concurrency_signals, connections, serve_seconds,
+         serve_clients, quick, work_dir, json_path, explain_path):
     """Measure sigsync's ingest throughput, cycle cost against registry size, event-to-reconciled
     latency and concurrent ingest, side by side in one run; print every figure with its median
     and its target. Run from the repository root: python -m bench."""
     if quick:
         sizes, runs, ingest_payloads, latency_events, concurrency_signals = [100, 300], 3, 400, 20, 60
+        serve_seconds = 2
     temporary = work_dir is None
     root = Path(tempfile.mkdtemp(prefix="sigsync-bench-", dir="/tmp")) if temporary else work_dir.resolve()
     root.mkdir(parents=True, exist_ok=True)
@@ -649,7 +661,8 @@ def main(sizes, runs, ingest_payloads, latency_events, concurrency_signals, conn
             bench_latency(bench, infos[-1], latency_events)
             bench_concurrency(bench, concurrency_signals, connections)
             bench_log(bench, infos)
-    except BenchError as exc:
+            bench_serve(bench, EMPTY, serve_clients, serve_seconds, history=3000 if quick else 30000)
+    except (BenchError, ServeError) as exc:
         raise click.ClickException(str(exc)) from None
     finally:
         if temporary:
@@ -663,7 +676,8 @@ def main(sizes, runs, ingest_payloads, latency_events, concurrency_signals, conn
     if explain_path:
         explain_path.write_text(bench.explain + "\n")
     broken = [r["label"] for r in bench.figures.rows
-              if r["key"] in ("concurrency_lost", "concurrency_deadlocks", "concurrency_errors") and not r["met"]]
+              if r["key"] in ("concurrency_lost", "concurrency_deadlocks", "concurrency_errors", "serve_lost",
+                              "serve_single_lost") and not r["met"]]
     if broken:
         raise click.ClickException("correctness failure under concurrency: " + "; ".join(broken))
 

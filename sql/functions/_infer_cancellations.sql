@@ -7,7 +7,7 @@
 -- (1.0) wins through the merge rules. An ENTRY for an inferred-cancelled signal reverts
 -- the inference (audited; also a conflict when confirmed after N.signal_time). An explicit
 -- CANCELLED together with an ENTRY is audited once as a conflict.
--- Returns {"inferred": n, "reverted": n, "keys": [[symbol, trade_id], ...]} (keys touched).
+-- Returns {"inferred": n, "reverted": n}.
 CREATE OR REPLACE FUNCTION sigsync._infer_cancellations(p_run_id bigint, p_symbols text[], p_trade_ids text[])
 RETURNS jsonb
 LANGUAGE plpgsql
@@ -17,7 +17,6 @@ DECLARE
     v_cands sigsync._candidate[];
     v_inferred integer;
     v_reverted integer := 0;
-    v_touched jsonb;
     v_bar_s numeric := extract(epoch FROM sigsync._setting_interval('bar_interval'));
 BEGIN
     WITH x AS (
@@ -77,16 +76,15 @@ BEGIN
             ('cancelled_at', to_jsonb(cn.n_time)),
             ('cancelled_by', to_jsonb(cn.n_trade_id)),
             ('cancel_reason', CASE WHEN cn.n_trade_id IS NOT NULL THEN '"opposite_signal_appeared"'::jsonb END),
-            ('bars_pending', to_jsonb(round(extract(epoch FROM cn.n_time - cn.signal_time) / v_bar_s)::integer)),
+            ('bars_pending', to_jsonb(sigsync._bars_between(cn.signal_time, cn.n_time, v_bar_s))),
             ('cancel_detection', CASE WHEN cn.n_trade_id IS NOT NULL THEN '"inferred"'::jsonb END)) f(field, value)
          -- without a canceller every value is a JSON null, which only clears a field that is
          -- set: a signal with none of them set has nothing to merge (most signals, every cycle)
          WHERE cn.n_trade_id IS NOT NULL OR cn.has_cancel_fields
     )
     SELECT array_agg(ROW(c.symbol, c.trade_id, c.field, c.value, 'derived', 'rule', 0.9, c.n_time,
-                         'rule:alternation', 'rule:alternation', NULL, NULL)::sigsync._candidate),
-           (SELECT jsonb_agg(jsonb_build_array(l.symbol, l.trade_id)) FROM locked l)
-      INTO v_cands, v_touched
+                         'rule:alternation', 'rule:alternation', NULL, NULL)::sigsync._candidate)
+      INTO v_cands
       FROM c;
 
     -- An ENTRY for an inferred-cancelled signal reverts the inference (the merge below clears
@@ -138,7 +136,7 @@ BEGIN
                         WHERE a.symbol = s.symbol AND a.trade_id = s.trade_id
                           AND a.action_type = 'conflict' AND a.field = 'status');
 
-    RETURN jsonb_build_object('inferred', v_inferred, 'reverted', v_reverted, 'keys', coalesce(v_touched, '[]'));
+    RETURN jsonb_build_object('inferred', v_inferred, 'reverted', v_reverted);
 END
 $$;
 COMMENT ON FUNCTION sigsync._infer_cancellations(bigint, text[], text[]) IS

@@ -230,8 +230,11 @@ BEGIN
                        r.evt_mae_global_r, r.evt_mae_global_r_at
                   FROM jsonb_populate_record(s, ch.vals) r),
                provenance = (s.provenance || ch.provs) - ch.cleared,
+               -- a written signal is marked for the next cycle; dirty_gen counts the changes
+               -- from outside a cycle only (ingest, rebuild): a cycle compares it to clear the
+               -- marks of what it processed (_cycle_signals)
                dirty = true,
-               dirty_gen = s.dirty_gen + 1,
+               dirty_gen = s.dirty_gen + CASE WHEN p_run_id IS NULL THEN 1 ELSE 0 END,
                updated_at = now()
           FROM changes ch
          WHERE s.symbol = ch.symbol AND s.trade_id = ch.trade_id

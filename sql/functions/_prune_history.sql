@@ -1,16 +1,22 @@
--- Internal: keep history bounded (DESIGN §9, issue: pg_cron run history must not grow without
--- bound). Deletes, as of p_now: sync_runs and closed sync_requests older than run_retention,
--- pg_cron's cron.job_run_details rows of the job sigsync-reconcile older than run_retention
--- (when pg_cron is installed and readable), and sync_audit_log rows older than audit_retention (kept longer than run
--- history). Each delete is an index range scan on the time column. Returns rows deleted.
+-- Internal: keep history bounded (DESIGN §9: pg_cron run history must not grow without bound).
+-- Deletes sync_runs and closed sync_requests older than run_retention, pg_cron's
+-- cron.job_run_details rows of the job sigsync-reconcile older than run_retention (when
+-- pg_cron is installed and readable), sync_audit_log rows older than audit_retention (kept
+-- longer than run history) and rejected_events older than rejected_retention. A row goes
+-- only when it is older than its retention both by the wall clock (now()) and by the cycle's
+-- p_now: a cycle evaluated at a wrong time never deletes more (reconcile refuses a p_now in
+-- the future; one in the past deletes less), and sync requests, which carry cycle times, are
+-- not pruned by a replay of past days. Each delete is an index range scan on the time column.
+-- Returns rows deleted.
 CREATE OR REPLACE FUNCTION sigsync._prune_history(p_now timestamptz)
 RETURNS bigint
 LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
-    v_runs_before timestamptz := p_now - sigsync._setting_interval('run_retention');
-    v_audit_before timestamptz := p_now - sigsync._setting_interval('audit_retention');
+    v_runs_before timestamptz := least(p_now, now()) - sigsync._setting_interval('run_retention');
+    v_audit_before timestamptz := least(p_now, now()) - sigsync._setting_interval('audit_retention');
+    v_rejected_before timestamptz := least(p_now, now()) - sigsync._setting_interval('rejected_retention');
     v_n bigint;
     v_total bigint := 0;
     v_cron_history regclass := to_regclass('cron.job_run_details');   -- exists only where pg_cron is
@@ -23,6 +29,9 @@ BEGIN
     GET DIAGNOSTICS v_n = ROW_COUNT;
     v_total := v_total + v_n;
     DELETE FROM sigsync.sync_audit_log WHERE action_timestamp < v_audit_before;
+    GET DIAGNOSTICS v_n = ROW_COUNT;
+    v_total := v_total + v_n;
+    DELETE FROM sigsync.rejected_events WHERE received_at < v_rejected_before;
     GET DIAGNOSTICS v_n = ROW_COUNT;
     v_total := v_total + v_n;
     IF v_cron_history IS NOT NULL AND v_cron_jobs IS NOT NULL THEN
@@ -40,6 +49,7 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION sigsync._prune_history(timestamptz) IS
-    'Internal: delete run history (sync_runs, closed sync_requests, cron.job_run_details) older than run_retention '
-    'and audit rows older than audit_retention.';
-REVOKE ALL ON FUNCTION sigsync._prune_history(timestamp with time zone) FROM PUBLIC;
+    'Internal: delete run history (sync_runs, closed sync_requests, cron.job_run_details) older than run_retention, '
+    'audit rows older than audit_retention and rejected payloads older than rejected_retention (by the wall clock '
+    'and by p_now).';
+REVOKE ALL ON FUNCTION sigsync._prune_history(timestamptz) FROM PUBLIC;

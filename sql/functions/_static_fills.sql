@@ -47,7 +47,7 @@ AS $$
           FROM s
         UNION ALL
         SELECT s.symbol, s.trade_id, 'bars_to_confirmation',
-               to_jsonb(round(extract(epoch FROM s.confirmation_time - coalesce(s.signal_time, s.p_time)) / s.bar_s)::integer),
+               to_jsonb(sigsync._bars_between(coalesce(s.signal_time, s.p_time), s.confirmation_time, s.bar_s)),
                CASE WHEN s.from_events THEN '0' ELSE '3' END,
                CASE WHEN s.from_events THEN 1.0 ELSE 0.9 END,
                s.confirmation_time,

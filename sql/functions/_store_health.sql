@@ -10,7 +10,7 @@ SET search_path = pg_catalog, pg_temp
 AS $$
     WITH g AS (
         SELECT o.symbol, o.trade_id, o.gaps, o.next_check_at,
-               sigsync.calculate_signal_health_score(o.gaps || jsonb_build_object('confidence', o.confidence))
+               sigsync._health_score(o.gaps || jsonb_build_object('confidence', o.confidence))
                    AS health_score
           FROM sigsync._open_gaps(p_now, p_symbols, p_trade_ids) o
     ),

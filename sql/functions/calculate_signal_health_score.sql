@@ -5,30 +5,13 @@ LANGUAGE sql
 STABLE
 SECURITY DEFINER   -- sigsync_reader may call it without reading the tables it uses
 SET search_path = pg_catalog, pg_temp
+SET TimeZone = 'UTC'
+SET DateStyle = 'ISO, YMD'
+SET IntervalStyle = 'postgres'
+SET extra_float_digits = 1
+SET standard_conforming_strings = on
 AS $$
-    WITH g AS (   -- accept an array of gap types too
-        SELECT CASE WHEN jsonb_typeof(gaps) = 'array'
-                    THEN (SELECT coalesce(jsonb_object_agg(e, true), '{}') FROM jsonb_array_elements_text(gaps) e)
-                    ELSE coalesce(gaps, '{}') END AS v
-    ),
-    open_weight AS (
-        SELECT coalesce(sum(t.weight), 0) AS w
-          FROM g JOIN sigsync.gap_types t ON g.v ? t.gap_type
-         WHERE g.v -> t.gap_type NOT IN ('false'::jsonb, 'null'::jsonb)
-    ),
-    fill_weight AS (
-        SELECT coalesce(sum(x.weight * (1 - x.conf)), 0) AS w
-          FROM (SELECT t.gap_type, t.weight,
-                       min(least(1, greatest(0, (c.value #>> '{}')::numeric))) AS conf
-                  FROM g
-                 CROSS JOIN LATERAL jsonb_each(CASE WHEN jsonb_typeof(g.v -> 'confidence') = 'object'
-                                                   THEN g.v -> 'confidence' ELSE '{}' END) c
-                  JOIN sigsync.gap_types t ON t.gap_type = c.key OR c.key = ANY (t.fields)
-                 WHERE NOT (g.v ? t.gap_type AND g.v -> t.gap_type NOT IN ('false'::jsonb, 'null'::jsonb))
-                 GROUP BY t.gap_type, t.weight) x
-    )
-    SELECT greatest(0, least(100, round(100 - open_weight.w - fill_weight.w)))::integer
-      FROM open_weight, fill_weight
+    SELECT sigsync._health_score(gaps)
 $$;
 COMMENT ON FUNCTION sigsync.calculate_signal_health_score(jsonb) IS
     'Health score 0..100: 100 minus the weights (sigsync.gap_types) of the open gaps, minus weight x (1 - confidence) '
@@ -37,3 +20,4 @@ COMMENT ON FUNCTION sigsync.calculate_signal_health_score(jsonb) IS
     'Example: SELECT sigsync.calculate_signal_health_score(''["no_htf_alignment", "no_confirmation_time"]'') -> 80.';
 GRANT EXECUTE ON FUNCTION sigsync.calculate_signal_health_score(jsonb) TO sigsync_reader;
 REVOKE ALL ON FUNCTION sigsync.calculate_signal_health_score(jsonb) FROM PUBLIC;
+SELECT sigsync._definer_owns('sigsync.calculate_signal_health_score(jsonb)');

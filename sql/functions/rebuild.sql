@@ -6,12 +6,17 @@ CREATE OR REPLACE FUNCTION sigsync.rebuild()
 RETURNS integer
 LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
+SET TimeZone = 'UTC'
+SET DateStyle = 'ISO, YMD'
+SET IntervalStyle = 'postgres'
+SET extra_float_digits = 1
+SET standard_conforming_strings = on
 AS $$
 DECLARE
     v_chunk record;
     v_count integer;
 BEGIN
-    PERFORM pg_advisory_xact_lock(hashtext('sigsync.reconcile'));   -- no cycle while rebuilding
+    PERFORM pg_advisory_xact_lock(sigsync._cycle_lock_key());   -- no cycle while rebuilding
     LOCK TABLE sigsync.signals IN EXCLUSIVE MODE;                   -- ingest waits; reads go on
     DELETE FROM sigsync.signals;   -- signal_health_metrics stay: the next cycle keeps each open gap's 'since'
 

@@ -3,6 +3,11 @@ CREATE OR REPLACE FUNCTION sigsync.update_signal_health(p_trade_id text)
 RETURNS integer
 LANGUAGE sql
 SET search_path = pg_catalog, pg_temp
+SET TimeZone = 'UTC'
+SET DateStyle = 'ISO, YMD'
+SET IntervalStyle = 'postgres'
+SET extra_float_digits = 1
+SET standard_conforming_strings = on
 AS $$
     WITH k AS (
         SELECT array_agg(s.symbol) AS syms, array_agg(s.trade_id) AS tids

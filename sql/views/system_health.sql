@@ -21,6 +21,16 @@
 --   open_sync_requests           Tier 1 requests still open
 --   rejected_last_hour           payloads rejected in the last hour
 --   anomalies_open               audit rows anomaly / conflict not reviewed yet (reviewed_at NULL)
+--   reconciled_signals           signals with a signal_health_metrics row
+--   last_ok_cycle_at             when the latest successful cycle finished (NULL: none yet)
+--   cycle_lock_holder            pid of the backend holding the reconcile lock right now (NULL: none):
+--                                the session to look at when cycles are skipped
+--   signals_failed_last_cycle    signals the latest successful cycle could not process (isolated)
+--   alert_reasons                why alert_level is not ok, one sentence each
+-- alert_level also rises to critical when the registry holds signals and no cycle succeeded for
+-- the cycle_stall_after setting (default 10 minutes): a session idle in transaction after
+-- reconcile(), say, makes every later cycle 'skipped' and nothing is reconciled any more; and to
+-- warning when the latest cycle isolated signals it could not process.
 CREATE VIEW sigsync.system_health AS
 WITH reg AS (
     SELECT count(*)                                    AS signals,
@@ -47,6 +57,30 @@ last_cycle AS (
 ind AS (
     SELECT max(i.last_heartbeat_at) AS last_heartbeat_at
       FROM sigsync.indicator_status i
+),
+ok_cycle AS (
+    SELECT r.finished_at, coalesce((r.summary ->> 'signals_failed')::integer, 0) AS failed
+      FROM sigsync.sync_runs r
+     WHERE r.status = 'ok'
+     ORDER BY r.started_at DESC, r.id DESC
+     LIMIT 1
+),
+stall AS (
+    SELECT (SELECT oc.finished_at FROM ok_cycle oc) AS last_ok_at,
+           coalesce((SELECT oc.failed FROM ok_cycle oc), 0) AS failed,
+           coalesce((SELECT (st.value #>> '{}')::interval FROM sigsync.settings st WHERE st.key = 'cycle_stall_after'),
+                    interval '10 minutes') AS after,
+           sigsync._cycle_lock_holder() AS holder,
+           (SELECT count(*) FROM sigsync.sync_runs r
+             WHERE r.status = 'skipped'
+               AND r.started_at > coalesce((SELECT oc.finished_at FROM ok_cycle oc), '-infinity')) AS skipped
+),
+levels AS (
+    SELECT CASE WHEN hm.mean_health < 50 THEN 2 WHEN hm.mean_health < 80 THEN 1 ELSE 0 END AS health,
+           CASE WHEN hm.open_gaps > 100 THEN 2 WHEN hm.open_gaps > 50 THEN 1 ELSE 0 END AS gaps,
+           CASE WHEN reg.signals > 0 AND coalesce(stall.last_ok_at < now() - stall.after, true) THEN 2 ELSE 0 END AS stalled,
+           CASE WHEN stall.failed > 0 THEN 1 ELSE 0 END AS failed
+      FROM reg, hm, stall
 )
 SELECT reg.signals,
        reg.active_signals,
@@ -61,8 +95,7 @@ SELECT reg.signals,
          WHERE a.action_timestamp > now() - interval '1 hour'
            AND a.action_type IN ('fill', 'upgrade', 'exit_inferred')) AS gaps_filled_last_hour,
        hm.mean_health,
-       CASE greatest(CASE WHEN hm.mean_health < 50 THEN 2 WHEN hm.mean_health < 80 THEN 1 ELSE 0 END,
-                     CASE WHEN hm.open_gaps > 100 THEN 2 WHEN hm.open_gaps > 50 THEN 1 ELSE 0 END)
+       CASE greatest(lv.health, lv.gaps, lv.stalled, lv.failed)
             WHEN 2 THEN 'critical' WHEN 1 THEN 'warning' ELSE 'ok' END AS alert_level,
        coalesce(ind.last_heartbeat_at >= now() - coalesce(
                     (SELECT (st.value #>> '{}')::interval FROM sigsync.settings st WHERE st.key = 'heartbeat_timeout'),
@@ -80,15 +113,36 @@ SELECT reg.signals,
          WHERE x.received_at > now() - interval '1 hour') AS rejected_last_hour,
        (SELECT count(*) FROM sigsync.sync_audit_log a
          WHERE a.action_type IN ('anomaly', 'conflict') AND a.reviewed_at IS NULL) AS anomalies_open,
-       hm.reconciled_signals
-  FROM reg, hm, ind;
+       hm.reconciled_signals,
+       stall.last_ok_at AS last_ok_cycle_at,
+       stall.holder AS cycle_lock_holder,
+       stall.failed AS signals_failed_last_cycle,
+       array_remove(ARRAY[
+           CASE WHEN lv.stalled > 0 THEN
+                CASE WHEN stall.last_ok_at IS NULL THEN 'no reconcile cycle has succeeded yet'
+                     ELSE format('no reconcile cycle has succeeded for %s (since %s)',
+                                 date_trunc('second', now() - stall.last_ok_at), stall.last_ok_at) END
+                || CASE WHEN stall.skipped > 0 THEN format('; %s cycles were skipped since', stall.skipped) ELSE '' END
+                || CASE WHEN stall.holder IS NOT NULL
+                        THEN format('; backend pid %s holds the reconcile lock (an open transaction that called '
+                                    'reconcile()? see pg_stat_activity)', stall.holder) ELSE '' END END,
+           CASE WHEN lv.failed > 0 THEN format('the last cycle could not process %s signals (audit action ''error'')',
+                                               stall.failed) END,
+           CASE WHEN lv.health > 0 THEN format('mean health %s is below %s', hm.mean_health,
+                                               CASE WHEN lv.health = 2 THEN 50 ELSE 80 END) END,
+           CASE WHEN lv.gaps > 0 THEN format('%s open gaps are more than %s', hm.open_gaps,
+                                             CASE WHEN lv.gaps = 2 THEN 100 ELSE 50 END) END], NULL) AS alert_reasons
+  FROM reg, hm, ind, stall, levels lv;
 
 COMMENT ON VIEW sigsync.system_health IS
     'One row of system health: signals, active_signals, pct_complete (reconciled signals without open gap, %), '
     'open_gaps, gaps_detected_last_hour (sum of sync_runs.summary->gaps_opened), gaps_filled_last_hour (audit '
     'fill/upgrade/exit_inferred), mean_health, alert_level (ok|warning|critical: health < 80 / < 50, open gaps > 50 / '
     '> 100, the worse wins), indicator_online, last_heartbeat_at, last cycle time / duration / status, error_rate '
-    '(failed share of the last 24 h cycles), open_sync_requests, rejected_last_hour, anomalies_open. '
+    '(failed share of the last 24 h cycles), open_sync_requests, rejected_last_hour, anomalies_open, '
+    'reconciled_signals, last_ok_cycle_at, cycle_lock_holder (pid holding the reconcile lock), '
+    'signals_failed_last_cycle and alert_reasons; alert_level is also critical when no cycle succeeded for '
+    'cycle_stall_after while the registry holds signals. '
     'Example: SELECT alert_level, mean_health, open_gaps, indicator_online FROM sigsync.system_health;';
 
 GRANT SELECT ON sigsync.system_health TO sigsync_reader, sigsync_admin;

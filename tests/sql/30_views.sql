@@ -74,7 +74,8 @@ SELECT columns_are('sigsync', 'system_health', ARRAY[
     'signals', 'active_signals', 'pct_complete', 'open_gaps', 'gaps_detected_last_hour', 'gaps_filled_last_hour',
     'mean_health', 'alert_level', 'indicator_online', 'last_heartbeat_at', 'last_cycle_at',
     'last_cycle_duration_ms', 'last_cycle_status', 'error_rate', 'open_sync_requests', 'rejected_last_hour',
-    'anomalies_open', 'reconciled_signals'], 'system_health: its columns');
+    'anomalies_open', 'reconciled_signals', 'last_ok_cycle_at', 'cycle_lock_holder', 'signals_failed_last_cycle',
+    'alert_reasons'], 'system_health: its columns');
 SELECT col_type_is('sigsync', 'system_health', 'indicator_online', 'boolean', 'system_health.indicator_online is boolean');
 SELECT col_type_is('sigsync', 'system_health', 'pct_complete', 'numeric', 'system_health.pct_complete is numeric');
 
@@ -326,6 +327,9 @@ RESET enable_seqscan;
 -- ---------------------------------------------------------------------------------------
 -- 8. system_health
 -- ---------------------------------------------------------------------------------------
+-- (the last successful cycle below is 30 minutes old: the stall rule, which has its own file,
+-- is kept out of these health and gap thresholds)
+UPDATE sigsync.settings SET value = '"1 hour"' WHERE key = 'cycle_stall_after';
 INSERT INTO sigsync.sync_runs (trigger, p_now, started_at, finished_at, duration_ms, status, summary) VALUES
     ('manual', now(), now() - interval '30 minutes', now() - interval '30 minutes' + interval '40 ms', 40, 'ok',
      '{"status": "ok", "gaps_opened": 3}'),
@@ -347,8 +351,9 @@ INSERT INTO sigsync.sync_audit_log (symbol, trade_id, action_type, field, reason
 INSERT INTO sigsync.sync_requests (trade_ids, symbols, reason, status) VALUES
     ('{a}', '{NQ1!}', 'no_mfe_update', 'open'), ('{b}', '{NQ1!}', 'no_mae', 'open'),
     ('{c}', '{NQ1!}', 'no_mfe_update', 'answered');
-INSERT INTO sigsync.rejected_events (payload, error_code, message, received_at) VALUES
-    ('x', 'invalid_json', 'm', now() - interval '10 minutes'), ('y', 'invalid_json', 'm', now() - interval '2 hours');
+INSERT INTO sigsync.rejected_events (payload, payload_bytes, payload_sha256, error_code, message, received_at) VALUES
+    ('x', 1, 'sha-x', 'invalid_json', 'm', now() - interval '10 minutes'),
+    ('y', 1, 'sha-y', 'invalid_json', 'm', now() - interval '2 hours');
 INSERT INTO sigsync.indicator_status (source, last_heartbeat_at) VALUES
     ('indicator', now() - interval '2 minutes'), ('other', now() - interval '1 day');
 
