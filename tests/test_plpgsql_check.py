@@ -82,3 +82,29 @@ def test_every_public_function_and_table_has_a_comment(db):
             "   AND obj_description(c.oid, 'pg_class') IS NULL"
         ).fetchall()
     assert missing == []
+
+
+# The session settings a public function's results could depend on (sigsync._pin_session_settings).
+SESSION_PINS = {"search_path=pg_catalog, pg_temp", "TimeZone=UTC", "DateStyle=ISO, YMD", "IntervalStyle=postgres",
+                "extra_float_digits=1", "standard_conforming_strings=on"}
+
+
+def test_every_public_function_pins_the_session_settings(db):
+    with psycopg.connect(db) as conn:
+        rows = conn.execute(
+            "SELECT p.oid::regprocedure::text, coalesce(p.proconfig, '{}') FROM pg_proc p"
+            " WHERE p.pronamespace = 'sigsync'::regnamespace AND p.proname NOT LIKE '\\_%'"
+            "   AND p.prorettype <> 'trigger'::regtype").fetchall()
+    assert len(rows) >= 10
+    unpinned = {fn: sorted(SESSION_PINS - set(config)) for fn, config in rows if not SESSION_PINS <= set(config)}
+    assert unpinned == {}
+
+
+def test_no_function_body_holds_a_backslash(db):
+    """A backslash in a string literal means something else under standard_conforming_strings =
+    off, and a plan cached then keeps the misreading: bodies use [0-9], [.], [[:space:]]."""
+    with psycopg.connect(db) as conn:
+        found = conn.execute("SELECT p.oid::regprocedure::text FROM pg_proc p"
+                             " WHERE p.pronamespace = 'sigsync'::regnamespace AND strpos(p.prosrc, chr(92)) > 0"
+                             ).fetchall()
+    assert found == []

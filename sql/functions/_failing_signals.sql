@@ -2,8 +2,8 @@
 -- fail, found by halving: a set whose steps succeed holds none (the trial is rolled back);
 -- one that fails is halved again, down to single signals. At most p_limit signals are
 -- returned (the search stops there). Returns a jsonb array of {symbol, trade_id, error}.
--- Failures that are not the signals' fault (deadlock, serialization, lock, resource or
--- shutdown errors) are raised, as in _ingest_slice.
+-- Failures that are not the signals' fault (_transient: deadlock, serialization, lock,
+-- resource or shutdown errors) are raised, as in _ingest_slice.
 CREATE OR REPLACE FUNCTION sigsync._failing_signals(p_run_id bigint, p_now timestamptz, p_symbols text[],
                                                     p_trade_ids text[], p_sources text[], p_dirty_gens bigint[],
                                                     p_limit integer)
@@ -28,10 +28,10 @@ BEGIN
     EXCEPTION
         WHEN SQLSTATE 'SG001' THEN
             NULL;
-        WHEN transaction_rollback OR insufficient_resources OR lock_not_available OR operator_intervention
-             OR system_error OR internal_error THEN
-            RAISE;
         WHEN others THEN
+            IF sigsync._transient(SQLSTATE) THEN
+                RAISE;
+            END IF;
             v_error := SQLERRM;
     END;
     IF v_works THEN

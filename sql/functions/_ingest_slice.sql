@@ -4,8 +4,8 @@
 -- slice is halved and each half tried again, down to the element that fails, which is
 -- rejected as internal_error and kept. One bad element among n costs about three passes
 -- over the slice, not n. Failures that are not the elements' fault (deadlock, serialization,
--- lock, resource or shutdown errors: SQLSTATE classes 40, 53, 55P03, 57, 58, XX) are raised,
--- so the caller retries and nothing is rejected for them.
+-- lock, resource or shutdown errors: _transient) are raised, so the caller retries and nothing
+-- is rejected for them.
 CREATE OR REPLACE FUNCTION sigsync._ingest_slice(p_payloads text[], p_offset integer, p_received_at timestamptz,
                                                  p_source text)
 RETURNS jsonb
@@ -20,10 +20,10 @@ BEGIN
     BEGIN
         RETURN sigsync._ingest_set(p_payloads, p_offset, p_received_at, p_source);
     EXCEPTION
-        WHEN transaction_rollback OR insufficient_resources OR lock_not_available OR operator_intervention
-             OR system_error OR internal_error THEN
-            RAISE;
         WHEN others THEN
+            IF sigsync._transient(SQLSTATE) THEN
+                RAISE;
+            END IF;
             v_error := SQLERRM;
     END;
     IF v_n > 1 THEN

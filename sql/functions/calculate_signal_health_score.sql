@@ -5,11 +5,6 @@ LANGUAGE sql
 STABLE
 SECURITY DEFINER   -- sigsync_reader may call it without reading the tables it uses
 SET search_path = pg_catalog, pg_temp
-SET TimeZone = 'UTC'
-SET DateStyle = 'ISO, YMD'
-SET IntervalStyle = 'postgres'
-SET extra_float_digits = 1
-SET standard_conforming_strings = on
 AS $$
     SELECT sigsync._health_score(gaps)
 $$;
@@ -20,4 +15,5 @@ COMMENT ON FUNCTION sigsync.calculate_signal_health_score(jsonb) IS
     'Example: SELECT sigsync.calculate_signal_health_score(''["no_htf_alignment", "no_confirmation_time"]'') -> 80.';
 GRANT EXECUTE ON FUNCTION sigsync.calculate_signal_health_score(jsonb) TO sigsync_reader;
 REVOKE ALL ON FUNCTION sigsync.calculate_signal_health_score(jsonb) FROM PUBLIC;
+SELECT sigsync._pin_session_settings('sigsync.calculate_signal_health_score(jsonb)');
 SELECT sigsync._definer_owns('sigsync.calculate_signal_health_score(jsonb)');

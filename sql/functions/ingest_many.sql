@@ -13,18 +13,13 @@
 -- ingest_many(bytea[], p_source) for bodies exactly as received on the wire: one that is not
 -- valid UTF-8 (or holds a NUL byte) is rejected as invalid_encoding and kept as bytes.
 --
--- Every public function pins the session settings its results could depend on, so they are
--- the same whatever the caller's settings.
+-- Every public function pins the session settings its results could depend on
+-- (_pin_session_settings), so they are the same whatever the caller's settings.
 CREATE OR REPLACE FUNCTION sigsync.ingest_many(p_payloads text[], p_source text)
 RETURNS TABLE (idx integer, status text, event_ids bigint[], error jsonb)
 LANGUAGE plpgsql
 SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
-SET TimeZone = 'UTC'
-SET DateStyle = 'ISO, YMD'
-SET IntervalStyle = 'postgres'
-SET extra_float_digits = 1
-SET standard_conforming_strings = on
 AS $$
 DECLARE
     v_received timestamptz := clock_timestamp();
@@ -71,6 +66,7 @@ COMMENT ON FUNCTION sigsync.ingest_many(text[], text) IS
     'rejected (source_mismatch). Example: SELECT * FROM sigsync.ingest_many(ARRAY[''{"type":"HEARTBEAT"}''], ''indicator'');';
 REVOKE ALL ON FUNCTION sigsync.ingest_many(text[], text) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION sigsync.ingest_many(text[], text) TO sigsync_ingest, sigsync_admin;
+SELECT sigsync._pin_session_settings('sigsync.ingest_many(text[], text)');
 SELECT sigsync._definer_owns('sigsync.ingest_many(text[], text)');
 
 CREATE OR REPLACE FUNCTION sigsync.ingest_many(p_payloads text[])
@@ -78,11 +74,6 @@ RETURNS TABLE (idx integer, status text, event_ids bigint[], error jsonb)
 LANGUAGE sql
 SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
-SET TimeZone = 'UTC'
-SET DateStyle = 'ISO, YMD'
-SET IntervalStyle = 'postgres'
-SET extra_float_digits = 1
-SET standard_conforming_strings = on
 AS $$
     SELECT * FROM sigsync.ingest_many(p_payloads, NULL::text)
 $$;
@@ -92,6 +83,7 @@ COMMENT ON FUNCTION sigsync.ingest_many(text[]) IS
     'Example: SELECT * FROM sigsync.ingest_many(ARRAY[''{"type":"HEARTBEAT","tracked_signals":3}'']);';
 REVOKE ALL ON FUNCTION sigsync.ingest_many(text[]) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION sigsync.ingest_many(text[]) TO sigsync_ingest, sigsync_admin;
+SELECT sigsync._pin_session_settings('sigsync.ingest_many(text[])');
 SELECT sigsync._definer_owns('sigsync.ingest_many(text[])');
 
 CREATE OR REPLACE FUNCTION sigsync.ingest_many(p_payloads bytea[], p_source text)
@@ -99,11 +91,6 @@ RETURNS TABLE (idx integer, status text, event_ids bigint[], error jsonb)
 LANGUAGE plpgsql
 SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
-SET TimeZone = 'UTC'
-SET DateStyle = 'ISO, YMD'
-SET IntervalStyle = 'postgres'
-SET extra_float_digits = 1
-SET standard_conforming_strings = on
 AS $$
 DECLARE
     v_texts text[];
@@ -163,4 +150,5 @@ COMMENT ON FUNCTION sigsync.ingest_many(bytea[], text) IS
     'as bytes. Example: SELECT * FROM sigsync.ingest_many(ARRAY[convert_to(''{"type":"HEARTBEAT"}'', ''UTF8'')], NULL);';
 REVOKE ALL ON FUNCTION sigsync.ingest_many(bytea[], text) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION sigsync.ingest_many(bytea[], text) TO sigsync_ingest, sigsync_admin;
+SELECT sigsync._pin_session_settings('sigsync.ingest_many(bytea[], text)');
 SELECT sigsync._definer_owns('sigsync.ingest_many(bytea[], text)');

@@ -9,11 +9,6 @@ LANGUAGE plpgsql
 STABLE
 SECURITY DEFINER   -- sigsync_reader may call it without reading the tables it uses
 SET search_path = pg_catalog, pg_temp
-SET TimeZone = 'UTC'
-SET DateStyle = 'ISO, YMD'
-SET IntervalStyle = 'postgres'
-SET extra_float_digits = 1
-SET standard_conforming_strings = on
 AS $$
 BEGIN
     SELECT p.trade_id, p.signal_time, p.signal_date, p.direction
@@ -31,4 +26,5 @@ COMMENT ON FUNCTION sigsync.parse_trade_id(text) IS
     'Raises invalid_parameter_value for a malformed id. Example: SELECT * FROM sigsync.parse_trade_id(''20251212_104200000_BULLISH'').';
 GRANT EXECUTE ON FUNCTION sigsync.parse_trade_id(text) TO sigsync_reader;
 REVOKE ALL ON FUNCTION sigsync.parse_trade_id(text) FROM PUBLIC;
+SELECT sigsync._pin_session_settings('sigsync.parse_trade_id(text)');
 SELECT sigsync._definer_owns('sigsync.parse_trade_id(text)');

@@ -6,11 +6,6 @@ CREATE OR REPLACE FUNCTION sigsync.rebuild()
 RETURNS integer
 LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
-SET TimeZone = 'UTC'
-SET DateStyle = 'ISO, YMD'
-SET IntervalStyle = 'postgres'
-SET extra_float_digits = 1
-SET standard_conforming_strings = on
 AS $$
 DECLARE
     v_chunk record;
@@ -40,3 +35,4 @@ COMMENT ON FUNCTION sigsync.rebuild() IS
     'Example: SELECT sigsync.rebuild();';
 REVOKE ALL ON FUNCTION sigsync.rebuild() FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION sigsync.rebuild() TO sigsync_admin;
+SELECT sigsync._pin_session_settings('sigsync.rebuild()');

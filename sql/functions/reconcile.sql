@@ -19,16 +19,11 @@
 --   5. history past its retention (wall clock)              _prune_history
 --   6. the summary: returned and stored in sync_runs
 -- Every write is audited with this run's id. Results do not depend on the caller's session
--- settings (pinned below).
+-- settings (_pin_session_settings, at the end of this file).
 CREATE OR REPLACE FUNCTION sigsync.reconcile(p_now timestamptz DEFAULT now(), p_full boolean DEFAULT false)
 RETURNS jsonb
 LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
-SET TimeZone = 'UTC'
-SET DateStyle = 'ISO, YMD'
-SET IntervalStyle = 'postgres'
-SET extra_float_digits = 1
-SET standard_conforming_strings = on
 AS $$
 DECLARE
     c_max_failed constant integer := 10;   -- signals isolated per cycle before the cycle itself fails
@@ -110,10 +105,10 @@ BEGIN
                 v_steps := sigsync._cycle_signals(v_run, p_now, v_syms, v_tids, v_srcs, v_gens);
                 EXIT;
             EXCEPTION
-                WHEN transaction_rollback OR insufficient_resources OR lock_not_available OR operator_intervention
-                     OR system_error OR internal_error THEN
-                    RAISE;
                 WHEN others THEN
+                    IF sigsync._transient(SQLSTATE) THEN
+                        RAISE;
+                    END IF;
                     v_step_error := SQLERRM;
             END;
             v_found := sigsync._failing_signals(v_run, p_now, v_syms, v_tids, v_srcs, v_gens,
@@ -234,3 +229,4 @@ COMMENT ON FUNCTION sigsync.reconcile(timestamptz, boolean) IS
     'the cycle summary (also stored in sigsync.sync_runs). Example: SELECT sigsync.reconcile();';
 REVOKE ALL ON FUNCTION sigsync.reconcile(timestamptz, boolean) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION sigsync.reconcile(timestamptz, boolean) TO sigsync_admin;
+SELECT sigsync._pin_session_settings('sigsync.reconcile(timestamptz, boolean)');

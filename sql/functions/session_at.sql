@@ -5,11 +5,6 @@ LANGUAGE sql
 STABLE
 SECURITY DEFINER   -- sigsync_reader may call it without reading the tables it uses
 SET search_path = pg_catalog, pg_temp
-SET TimeZone = 'UTC'
-SET DateStyle = 'ISO, YMD'
-SET IntervalStyle = 'postgres'
-SET extra_float_digits = 1
-SET standard_conforming_strings = on
 AS $$
     SELECT sigsync._session_at(p_at, sigsync._setting_text('timezone'))
 $$;
@@ -18,4 +13,5 @@ COMMENT ON FUNCTION sigsync.session_at(timestamptz) IS
     'Example: SELECT sigsync.session_at(''2025-12-12 10:42 America/New_York'') -> NY AM.';
 GRANT EXECUTE ON FUNCTION sigsync.session_at(timestamptz) TO sigsync_reader;
 REVOKE ALL ON FUNCTION sigsync.session_at(timestamp with time zone) FROM PUBLIC;
+SELECT sigsync._pin_session_settings('sigsync.session_at(timestamptz)');
 SELECT sigsync._definer_owns('sigsync.session_at(timestamptz)');

@@ -3,11 +3,6 @@ CREATE OR REPLACE FUNCTION sigsync.update_signal_health(p_trade_id text)
 RETURNS integer
 LANGUAGE sql
 SET search_path = pg_catalog, pg_temp
-SET TimeZone = 'UTC'
-SET DateStyle = 'ISO, YMD'
-SET IntervalStyle = 'postgres'
-SET extra_float_digits = 1
-SET standard_conforming_strings = on
 AS $$
     WITH k AS (
         SELECT array_agg(s.symbol) AS syms, array_agg(s.trade_id) AS tids
@@ -21,3 +16,4 @@ COMMENT ON FUNCTION sigsync.update_signal_health(text) IS
     'returns the (lowest) health score, NULL when no such signal. Example: SELECT sigsync.update_signal_health(''20251212_104200000_BULLISH'');';
 REVOKE ALL ON FUNCTION sigsync.update_signal_health(text) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION sigsync.update_signal_health(text) TO sigsync_admin;
+SELECT sigsync._pin_session_settings('sigsync.update_signal_health(text)');
