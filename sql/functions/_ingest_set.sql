@@ -29,6 +29,7 @@ DECLARE
     v_messages text[];
     v_new_symbols text[];
     v_new_ids bigint[];
+    v_unseen jsonb;
 BEGIN
     -- Parse. Fast path: the whole slice at once; on any malformed element, one by one.
     BEGIN
@@ -192,8 +193,33 @@ BEGIN
            (SELECT array_agg(v.code ORDER BY v.idx) FROM verdict v),      -- one per element, NULL when good
            (SELECT array_agg(v.msg ORDER BY v.idx) FROM verdict v),
            (SELECT array_agg(ins.symbol ORDER BY ins.id) FROM ins),
-           (SELECT array_agg(ins.id ORDER BY ins.id) FROM ins)
-      INTO v_results, v_codes, v_messages, v_new_symbols, v_new_ids;
+           (SELECT array_agg(ins.id ORDER BY ins.id) FROM ins),
+           -- the items of elements with a duplicate whose stored copy this statement could not
+           -- see (a concurrent call stored it and committed meanwhile)
+           (SELECT jsonb_agg(jsonb_build_object('idx', p.idx, 'item', p.item, 'id', coalesce(p.new_id, p.any_id),
+                                                'symbol', g.symbol, 'checksum', g.payload_checksum))
+              FROM per_item p
+              JOIN good g ON g.idx = p.idx AND g.item = p.item
+             WHERE p.idx IN (SELECT q.idx FROM per_item q WHERE q.any_id IS NULL))
+      INTO v_results, v_codes, v_messages, v_new_symbols, v_new_ids, v_unseen;
+
+    IF v_unseen IS NOT NULL THEN
+        -- a new snapshot sees them: their ids, in item order, in those elements' results
+        v_results := (
+            SELECT jsonb_agg(CASE WHEN f.ids IS NULL THEN r.value
+                                  ELSE jsonb_set(r.value, '{event_ids}', f.ids) END
+                             ORDER BY (r.value ->> 'idx')::integer)
+              FROM jsonb_array_elements(v_results) r
+              LEFT JOIN (SELECT (u.value ->> 'idx')::integer AS idx,
+                                jsonb_agg(coalesce((u.value ->> 'id')::bigint, a.id) ORDER BY (u.value ->> 'item')::integer)
+                                    FILTER (WHERE coalesce((u.value ->> 'id')::bigint, a.id) IS NOT NULL) AS ids
+                           FROM jsonb_array_elements(v_unseen) u
+                           LEFT JOIN sigsync.automated_signals a
+                                  ON (u.value ->> 'id') IS NULL
+                                 AND a.symbol = u.value ->> 'symbol' AND a.payload_checksum = u.value ->> 'checksum'
+                          GROUP BY 1) f
+                ON f.idx = (r.value ->> 'idx')::integer);
+    END IF;
 
     PERFORM sigsync._store_rejected(p_payloads, NULL, v_codes, v_messages, p_received_at, p_source);
     PERFORM sigsync._project_events(v_new_symbols, v_new_ids, true);

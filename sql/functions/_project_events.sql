@@ -23,8 +23,7 @@ BEGIN
     --    concurrent ingests) and marks them for the next reconcile cycle.
     INSERT INTO sigsync.signals AS s (symbol, trade_id)
     SELECT DISTINCT e.symbol, e.trade_id
-      FROM sigsync.automated_signals e
-      JOIN unnest(p_symbols, p_ids) k(symbol, id) ON e.symbol = k.symbol AND e.id = k.id
+      FROM sigsync._events(p_symbols, p_ids) e
      WHERE e.trade_id IS NOT NULL
      ORDER BY 1, 2
     ON CONFLICT (symbol, trade_id) DO UPDATE SET dirty = true, dirty_gen = s.dirty_gen + 1;
@@ -35,8 +34,7 @@ BEGIN
     SELECT e.symbol, e.trade_id, 'anomaly', a.field, a.value, 'event', 1, 'event:' || e.id, a.reason, e.id
       FROM (SELECT e.*,
                    max(e.be_mfe) OVER w AS prev_be, max(e.no_be_mfe) OVER w AS prev_no_be
-              FROM sigsync.automated_signals e
-              JOIN unnest(p_symbols, p_ids) k(symbol, id) ON e.symbol = k.symbol AND e.id = k.id
+              FROM sigsync._events(p_symbols, p_ids) e
              WHERE e.event_type IN ('MFE_UPDATE', 'EXIT_BE', 'EXIT_SL')
             WINDOW w AS (PARTITION BY e.symbol, e.trade_id ORDER BY e."timestamp"
                          RANGE BETWEEN UNBOUNDED PRECEDING AND '1 microsecond' PRECEDING)) e
@@ -83,8 +81,7 @@ BEGIN
       FROM (SELECT o.symbol, o.trade_id, o.id, o.be_mfe, o.no_be_mfe,
                    max(o.be_mfe) OVER w AS prev_be, max(o.no_be_mfe) OVER w AS prev_no_be
               FROM (SELECT e.symbol, e.trade_id, min(e."timestamp") AS t0
-                      FROM sigsync.automated_signals e
-                      JOIN unnest(p_symbols, p_ids) k(symbol, id) ON e.symbol = k.symbol AND e.id = k.id
+                      FROM sigsync._events(p_symbols, p_ids) e
                      WHERE e.event_type = 'MFE_UPDATE' AND p_audit_anomalies
                      GROUP BY e.symbol, e.trade_id) g
               JOIN sigsync.automated_signals o      -- (trade_id IS NOT NULL: the partial signal index)
@@ -103,8 +100,7 @@ BEGIN
     -- 3. candidates: event fields, plus the running metrics as complete aggregates.
     WITH ev AS (
         SELECT e.*, CASE WHEN e.event_type = 'SIGNAL_CREATED' THEN '0' ELSE 'event' END AS tier
-          FROM sigsync.automated_signals e
-          JOIN unnest(p_symbols, p_ids) k(symbol, id) ON e.symbol = k.symbol AND e.id = k.id
+          FROM sigsync._events(p_symbols, p_ids) e
          WHERE e.trade_id IS NOT NULL
     ),
     fields AS (
@@ -214,8 +210,7 @@ BEGIN
                                                  'tracking', to_jsonb(e.tracking), 'not_tracking', to_jsonb(e.not_tracking))
                               ORDER BY e."timestamp" DESC, e.payload_checksum)
                        FILTER (WHERE e.event_type = 'SYNC_STATUS')) -> 0 AS ss
-              FROM sigsync.automated_signals e
-              JOIN unnest(p_symbols, p_ids) k(symbol, id) ON e.symbol = k.symbol AND e.id = k.id
+              FROM sigsync._events(p_symbols, p_ids) e
              WHERE e.event_type IN ('HEARTBEAT', 'SYNC_STATUS')
              GROUP BY e.source
              ORDER BY e.source) l

@@ -7,22 +7,25 @@
 -- sent per transaction. Elements past max_payloads_per_call are rejected (too_many_payloads)
 -- and kept.
 --
--- Three forms: ingest_many(text[]); ingest_many(text[], p_source), where p_source is the
--- source the caller vouches for (a webhook token's): it becomes the source of payloads that
--- name none, and a payload naming another one is rejected (source_mismatch); and
--- ingest_many(bytea[], p_source) for bodies exactly as received on the wire: one that is not
--- valid UTF-8 (or holds a NUL byte) is rejected as invalid_encoding and kept as bytes.
+-- Three forms: ingest_many(text[]); ingest_many(text[], p_source [, p_received_at]), where
+-- p_source is the source the caller vouches for (a webhook token's): it becomes the source of
+-- payloads that name none, and a payload naming another one is rejected (source_mismatch);
+-- and ingest_many(bytea[], p_source [, p_received_at]) for bodies exactly as received on the
+-- wire: one that is not valid UTF-8 (or holds a NUL byte) is rejected as invalid_encoding and
+-- kept as bytes. p_received_at: when a receiver that kept the bodies (serve's spool) got them;
+-- it stands in for a missing timestamp and bounds future ones; never later than now (default).
 --
 -- Every public function pins the session settings its results could depend on
 -- (_pin_session_settings), so they are the same whatever the caller's settings.
-CREATE OR REPLACE FUNCTION sigsync.ingest_many(p_payloads text[], p_source text)
+CREATE OR REPLACE FUNCTION sigsync.ingest_many(p_payloads text[], p_source text, p_received_at timestamptz DEFAULT NULL)
 RETURNS TABLE (idx integer, status text, event_ids bigint[], error jsonb)
 LANGUAGE plpgsql
 SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
-    v_received timestamptz := clock_timestamp();
+    -- (a receiver replaying bodies it kept may say when it got them; never a time to come)
+    v_received timestamptz := least(coalesce(p_received_at, clock_timestamp()), clock_timestamp());
     v_n integer := coalesce(cardinality(p_payloads), 0);
     v_max integer := sigsync._setting_numeric('max_payloads_per_call')::integer;
     v_results jsonb;
@@ -59,15 +62,15 @@ BEGIN
          ORDER BY r.idx;
 END
 $$;
-COMMENT ON FUNCTION sigsync.ingest_many(text[], text) IS
+COMMENT ON FUNCTION sigsync.ingest_many(text[], text, timestamptz) IS
     'Accept many webhook bodies (text as received) sent for the source p_source (NULL: each payload''s own); one row '
     'per element: idx (1-based), status accepted|duplicate|rejected, event_ids, error {code, message}. Never raises for '
     'bad input; rejected payloads go to sigsync.rejected_events. A payload naming another source than p_source is '
     'rejected (source_mismatch). Example: SELECT * FROM sigsync.ingest_many(ARRAY[''{"type":"HEARTBEAT"}''], ''indicator'');';
-REVOKE ALL ON FUNCTION sigsync.ingest_many(text[], text) FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION sigsync.ingest_many(text[], text) TO sigsync_ingest, sigsync_admin;
-SELECT sigsync._pin_session_settings('sigsync.ingest_many(text[], text)');
-SELECT sigsync._definer_owns('sigsync.ingest_many(text[], text)');
+REVOKE ALL ON FUNCTION sigsync.ingest_many(text[], text, timestamptz) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION sigsync.ingest_many(text[], text, timestamptz) TO sigsync_ingest, sigsync_admin;
+SELECT sigsync._pin_session_settings('sigsync.ingest_many(text[], text, timestamptz)');
+SELECT sigsync._definer_owns('sigsync.ingest_many(text[], text, timestamptz)');
 
 CREATE OR REPLACE FUNCTION sigsync.ingest_many(p_payloads text[])
 RETURNS TABLE (idx integer, status text, event_ids bigint[], error jsonb)
@@ -86,7 +89,7 @@ GRANT EXECUTE ON FUNCTION sigsync.ingest_many(text[]) TO sigsync_ingest, sigsync
 SELECT sigsync._pin_session_settings('sigsync.ingest_many(text[])');
 SELECT sigsync._definer_owns('sigsync.ingest_many(text[])');
 
-CREATE OR REPLACE FUNCTION sigsync.ingest_many(p_payloads bytea[], p_source text)
+CREATE OR REPLACE FUNCTION sigsync.ingest_many(p_payloads bytea[], p_source text, p_received_at timestamptz DEFAULT NULL)
 RETURNS TABLE (idx integer, status text, event_ids bigint[], error jsonb)
 LANGUAGE plpgsql
 SECURITY DEFINER
@@ -114,7 +117,7 @@ BEGIN
         v_decoded := false;
     END;
     IF v_decoded THEN
-        RETURN QUERY SELECT * FROM sigsync.ingest_many(v_texts, p_source);
+        RETURN QUERY SELECT * FROM sigsync.ingest_many(v_texts, p_source, p_received_at);
         RETURN;
     END IF;
 
@@ -131,11 +134,12 @@ BEGIN
         END;
     END LOOP;
     PERFORM sigsync._store_rejected(NULL, v_bad_raws, array_fill('invalid_encoding'::text, ARRAY[cardinality(v_bad)]),
-                                    array_fill(v_message, ARRAY[cardinality(v_bad)]), clock_timestamp(), p_source);
+                                    array_fill(v_message, ARRAY[cardinality(v_bad)]),
+                                    least(coalesce(p_received_at, clock_timestamp()), clock_timestamp()), p_source);
     RETURN QUERY
         SELECT x.idx, x.status, x.event_ids, x.error
           FROM (SELECT g.pos AS idx, r.status, r.event_ids, r.error
-                  FROM sigsync.ingest_many(v_texts, p_source) r
+                  FROM sigsync.ingest_many(v_texts, p_source, p_received_at) r
                   JOIN unnest(v_good) WITH ORDINALITY g(pos, k) ON g.k = r.idx
                 UNION ALL
                 SELECT b.pos, 'rejected', '{}'::bigint[],
@@ -144,11 +148,11 @@ BEGIN
          ORDER BY x.idx;
 END
 $$;
-COMMENT ON FUNCTION sigsync.ingest_many(bytea[], text) IS
+COMMENT ON FUNCTION sigsync.ingest_many(bytea[], text, timestamptz) IS
     'Accept many webhook bodies as the bytes received, for the source p_source (NULL: each payload''s own); the same '
-    'results as ingest_many(text[], text), and a body that is not valid UTF-8 is rejected (invalid_encoding) and kept '
+    'results as ingest_many(text[], text, timestamptz), and a body that is not valid UTF-8 is rejected (invalid_encoding) and kept '
     'as bytes. Example: SELECT * FROM sigsync.ingest_many(ARRAY[convert_to(''{"type":"HEARTBEAT"}'', ''UTF8'')], NULL);';
-REVOKE ALL ON FUNCTION sigsync.ingest_many(bytea[], text) FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION sigsync.ingest_many(bytea[], text) TO sigsync_ingest, sigsync_admin;
-SELECT sigsync._pin_session_settings('sigsync.ingest_many(bytea[], text)');
-SELECT sigsync._definer_owns('sigsync.ingest_many(bytea[], text)');
+REVOKE ALL ON FUNCTION sigsync.ingest_many(bytea[], text, timestamptz) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION sigsync.ingest_many(bytea[], text, timestamptz) TO sigsync_ingest, sigsync_admin;
+SELECT sigsync._pin_session_settings('sigsync.ingest_many(bytea[], text, timestamptz)');
+SELECT sigsync._definer_owns('sigsync.ingest_many(bytea[], text, timestamptz)');

@@ -75,9 +75,11 @@ SELECT is(ARRAY(SELECT p.oid::regprocedure::text FROM pg_proc p
                    AND p.prorettype <> 'trigger'::regtype
                    AND has_function_privilege('sigsync_ingest', p.oid, 'EXECUTE')
                  ORDER BY 1),
-          ARRAY['sigsync.ingest(jsonb)', 'sigsync.ingest(text)', 'sigsync.ingest_many(bytea[],text)',
-                'sigsync.ingest_many(text[])', 'sigsync.ingest_many(text[],text)'],
-          'sigsync_ingest may execute the ingest functions and no other sigsync function (DESIGN §10)');
+          ARRAY['sigsync.ingest(jsonb)', 'sigsync.ingest(text)', 'sigsync.ingest_many(bytea[],text,timestamp with time zone)',
+                'sigsync.ingest_many(text[])', 'sigsync.ingest_many(text[],text,timestamp with time zone)',
+                'sigsync.webhook_refresh(bigint[])'],
+          'sigsync_ingest may execute the ingest functions (and the webhook receiver''s token list) and no other '
+          'sigsync function (DESIGN §10)');
 
 -- sigsync_ingest in action ----------------------------------------------------------------
 SET LOCAL ROLE sigsync_ingest;

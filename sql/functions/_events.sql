@@ -1,0 +1,20 @@
+-- Internal: the events of the log named by (symbol, id), each read by its primary key. The
+-- projection's statements start from the events ingest just stored: joined to the log
+-- directly, a plan made on stale statistics of a young, fast-growing log could instead scan
+-- every event of a type (every MFE_UPDATE) to find them. p_symbols and p_ids are parallel.
+CREATE OR REPLACE FUNCTION sigsync._events(p_symbols text[], p_ids bigint[])
+RETURNS SETOF sigsync.automated_signals
+LANGUAGE sql
+STABLE
+ROWS 1000
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT e.*
+      FROM unnest(p_symbols, p_ids) k(symbol, id)
+     CROSS JOIN LATERAL (SELECT a.* FROM sigsync.automated_signals a
+                          WHERE a.symbol = k.symbol AND a.id = k.id
+                         OFFSET 0) e   -- (a fence: one primary-key look-up per event)
+$$;
+COMMENT ON FUNCTION sigsync._events(text[], bigint[]) IS
+    'Internal: the events (symbol, id) of the log, each read by its primary key.';
+REVOKE ALL ON FUNCTION sigsync._events(text[], bigint[]) FROM PUBLIC;
