@@ -12,8 +12,12 @@ the sample generator, and measures (DESIGN §12):
   3. latency    ingest returning -> reconciled state visible, while `sigsync run` runs
   4. concurrency  8 connections ingesting while cycles run: throughput, lost events,
                 deadlocks, errors
+  5. event log  a time-range query on the smallest and the largest log
   6. serve      `sigsync serve` over HTTP: 64 clients POSTing the sample stream, with group
                 commit and one transaction per request, side by side (bench/serve.py)
+  7. costs      what one ingest call may cost, per element at two sizes 10x apart: a large
+                MFE_UPDATE_BATCH, many rejected elements, one failing element
+                (bench/ingest_costs.py)
 
 Every figure is the median over --runs runs (latency: over its --latency-events samples).
 Targets are printed next to the figures; the benchmark never fails on a missed target
@@ -48,7 +52,7 @@ from sigsync.cluster import Cluster
 from sigsync.migrate import Migrator, SqlTree
 from sigsync.paths import sql_dir
 
-from . import data
+from . import data, ingest_costs
 from .serve import ServeError, bench_serve
 
 EMPTY = "bench_empty"
@@ -595,6 +599,14 @@ def bench_log(bench: Bench, infos: list[dict]) -> None:
 
 # -- main -----------------------------------------------------------------------------------
 
+def bench_ingest_costs(bench: Bench, quick: bool) -> None:
+    """7. What one ingest call may cost, at two sizes 10x apart (bench/ingest_costs.py)."""
+    click.echo("\n7. ingest costs a caller can blow up (per element, two sizes 10x apart)")
+    bench.create("bench_costs", EMPTY)
+    with bench.connect("bench_costs") as conn:
+        ingest_costs.measure(conn, quick, bench.runs, bench.figures.add)
+
+
 def sizes_option(_ctx, _param, value: str) -> list[int]:
     try:
         sizes = sorted({int(v) for v in value.split(",") if v.strip()})
@@ -662,6 +674,7 @@ def main(sizes, runs, ingest_payloads, latency_events, concurrency_signals, conn
             bench_concurrency(bench, concurrency_signals, connections)
             bench_log(bench, infos)
             bench_serve(bench, EMPTY, serve_clients, serve_seconds, history=3000 if quick else 30000)
+            bench_ingest_costs(bench, quick)
     except (BenchError, ServeError) as exc:
         raise click.ClickException(str(exc)) from None
     finally:

@@ -17,6 +17,11 @@ EXPECTED = (
     + ["cycle_inc_flatness", "explain_seq_scans", "latency_median", "latency_p99", "concurrency_rate",
        "concurrency_cycles", "concurrency_lost", "concurrency_deadlocks", "concurrency_errors",
        "log_recent_100", "log_recent_300"]
+    + ["serve_rps", "serve_p50", "serve_p99", "serve_max", "serve_batch_mean", "serve_batch_p99", "serve_lost",
+       "serve_ceiling", "serve_of_ceiling", "serve_single_rps", "serve_single_p99", "serve_single_lost",
+       "serve_speedup", "serve_reconciled_p99"]
+    + ["cost_batch_small", "cost_batch_large", "cost_batch_ratio", "cost_rejected_small", "cost_rejected_large",
+       "cost_rejected_ratio", "cost_internal_plain", "cost_internal_poison", "cost_internal_ratio"]
 )
 
 
@@ -40,6 +45,7 @@ def test_bench_quick_reports_every_figure():
     assert figures["concurrency_lost"]["value"] == 0
     assert figures["concurrency_deadlocks"]["value"] == 0
     assert figures["concurrency_errors"]["value"] == 0
+    assert figures["serve_lost"]["value"] == 0 and figures["serve_single_lost"]["value"] == 0
     assert report["machine"]["cores"] >= 1 and report["machine"]["postgresql"].startswith("15")
     assert report["command"].startswith("python -m bench --quick")
     explain = (out / "explain.txt").read_text()

@@ -63,12 +63,13 @@ BENCH_LINES = [line.split("#", 1)[0].strip()
                for line in block.splitlines() if "-m bench" in line]
 
 
-def _bench_options() -> set[str]:
+def _bench_options(module: str = "bench") -> set[str]:
+    """The options of `python -m <module>` (bench, or one of its sections run on its own)."""
+    import importlib
     import sys
 
     sys.path.insert(0, str(README.parent))
-    from bench.__main__ import main
-
+    main = importlib.import_module("bench.__main__" if module == "bench" else module).main
     return {opt for p in main.params if isinstance(p, click.Option) for opt in p.opts + p.secondary_opts}
 
 
@@ -79,8 +80,9 @@ def test_docs_show_the_bench_command():
 @pytest.mark.parametrize("line", BENCH_LINES)
 def test_bench_command_options_exist(line):
     argv = shlex.split(line)
-    args = argv[argv.index("bench") + 1:]
-    known = _bench_options()
+    at = next(i for i, a in enumerate(argv) if a == "bench" or a.startswith("bench."))
+    args = argv[at + 1:]
+    known = _bench_options(argv[at])
     for arg in args:
         if arg.startswith("--"):
             assert arg.split("=", 1)[0] in known, f"python -m bench has no option {arg} ({line})"

@@ -12,11 +12,11 @@ from pathlib import Path
 import click
 import psycopg
 
-from sigsync import __version__, cluster, demo, ingest, loop, migrate, reconcile, sample, schedule
+from sigsync import __version__, cluster, demo, ingest, loop, migrate, reconcile, sample, schedule, serve, tokens
 from sigsync.app import App
 from sigsync.errors import Interrupted, SigsyncError
 
-COMMAND_MODULES = [cluster, migrate, ingest, reconcile, demo, loop, schedule, sample]
+COMMAND_MODULES = [cluster, migrate, ingest, reconcile, demo, loop, schedule, sample, serve, tokens]
 
 
 class SigsyncGroup(click.Group):

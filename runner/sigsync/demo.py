@@ -130,6 +130,13 @@ def demo_cmd(app: App):
     click.echo(f"\nLook around: {where}psql \"{_demo_dsn(server_dsn)}\"")
     for query in QUERIES:
         click.echo("  " + query.replace("\n", "\n  "))
+    demo_dsn = _demo_dsn(server_dsn)
+    click.echo(f"\nOr open the same data through the webhook receiver, as TradingView would send to it:\n"
+               f"  {where}TOKEN=$(sigsync --dsn \"{demo_dsn}\" token create --source indicator --label demo)\n"
+               f"  sigsync --dsn \"{demo_dsn}\" serve --reconcile &      # http://127.0.0.1:8080\n"
+               f"  curl -d '{{\"type\":\"HEARTBEAT\",\"tracked_signals\":8}}' http://127.0.0.1:8080/webhook/$TOKEN\n"
+               f"  curl http://127.0.0.1:8080/readyz; curl http://127.0.0.1:8080/metrics\n"
+               f"  (\"Connecting TradingView\" in README.md: the token, TLS on 443, the alert messages)")
 
 
 COMMANDS = [demo_cmd]

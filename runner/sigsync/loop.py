@@ -12,6 +12,9 @@ and pg_cron) from overlapping. What the loop adds:
   was away are lost, the dirty marks are not);
 - stopping: SIGTERM/SIGINT/SIGHUP end the loop; a cycle in flight is cancelled on the
   server (its transaction rolls back) unless it finishes first.
+
+The same Runner runs inside `sigsync serve --reconcile`, in a thread: there serve owns the
+signals (`run(own_signals=False)`) and ends the loop with `stop()`.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ import json
 import os
 import select
 import signal
+import threading
 import time
 from datetime import datetime, timezone
 from typing import Iterator
@@ -54,8 +58,9 @@ class _StopNow(BaseException):
 class Log:
     """Cycle lines on stdout, notes (unavailable, stopped...) on stderr; text or JSON lines."""
 
-    def __init__(self, fmt: str):
+    def __init__(self, fmt: str, name: str = "sigsync run"):
         self.json = fmt == "json"
+        self.name = name
 
     @staticmethod
     def _ts() -> str:
@@ -68,7 +73,7 @@ class Log:
         if self.json:
             click.echo(json.dumps({"ts": self._ts(), "level": level, "message": message}), err=True)
         else:
-            click.echo(f"sigsync run: {message}", err=True)
+            click.echo(f"{self.name}: {message}", err=True)
 
 
 def first_line(exc: BaseException) -> str:
@@ -77,9 +82,11 @@ def first_line(exc: BaseException) -> str:
 
 
 class Runner:
-    def __init__(self, dsn: str, interval: float, debounce: float, max_cycles: int | None, once: bool, log: Log):
+    def __init__(self, dsn: str, interval: float, debounce: float, max_cycles: int | None, once: bool, log: Log,
+                 application_name: str = "sigsync run"):
         given = conninfo_to_dict(dsn)
-        self.connect_kwargs = {k: v for k, v in CONNECT_DEFAULTS.items() if k not in given}
+        defaults = {**CONNECT_DEFAULTS, "fallback_application_name": application_name}
+        self.connect_kwargs = {k: v for k, v in defaults.items() if k not in given}
         self.dsn = dsn
         self.interval = interval
         self.debounce = debounce
@@ -94,29 +101,42 @@ class Runner:
         self.cancelled = False
         self.failed_cycle = False
         self._wake_r = self._wake_w = -1
+        self._wake_lock = threading.RLock()
 
     # -- signals ------------------------------------------------------------------------
 
-    def _on_signal(self, signum, frame) -> None:
+    def stop(self, signum: int = signal.SIGTERM) -> bool:
+        """End the loop (from a signal handler or another thread): wake it, and cancel a cycle in
+        flight. False if it was already stopping."""
         if self.stop_signal is not None:
-            return  # repeats are ignored: the first one's cleanup is running
+            return False  # repeats are ignored: the first one's cleanup is running
         self.stop_signal = signum
-        with contextlib.suppress(OSError):
-            os.write(self._wake_w, b"\0")
-        if self.phase == "connecting":
-            raise _StopNow()
+        self._wake()
         if self.phase == "cycle" and self.conn is not None:
             # The server rolls the cycle's transaction back; run_cycle() then raises QueryCanceled.
             # Cancelling a cycle that just ended is a no-op (an idle backend ignores it).
             with contextlib.suppress(Exception):
                 self.conn.cancel_safe(timeout=CANCEL_TIMEOUT)
+        return True
+
+    def _wake(self) -> None:
+        # under the lock, so that the pipe is not closed (and its number reused) meanwhile; a
+        # re-entrant one: a signal handler may interrupt the main thread while it holds it
+        with self._wake_lock:
+            if self._wake_w >= 0:
+                with contextlib.suppress(OSError):
+                    os.write(self._wake_w, b"\0")
+
+    def _on_signal(self, signum, frame) -> None:
+        if self.stop(signum) and self.phase == "connecting":
+            raise _StopNow()
 
     @contextlib.contextmanager
-    def _signals(self) -> Iterator[None]:
+    def _signals(self, own: bool) -> Iterator[None]:
         self._wake_r, self._wake_w = os.pipe()
         os.set_blocking(self._wake_r, False)
         os.set_blocking(self._wake_w, False)
-        previous = {s: signal.signal(s, self._on_signal) for s in STOP_SIGNALS}
+        previous = {s: signal.signal(s, self._on_signal) for s in STOP_SIGNALS} if own else {}
         try:
             yield
         finally:
@@ -124,8 +144,11 @@ class Runner:
                 for s, handler in previous.items():
                     signal.signal(s, handler)
             # else: keep ignoring repeats until the process ends (the embedded cluster may still stop)
-            os.close(self._wake_r)
-            os.close(self._wake_w)
+            with self._wake_lock:
+                wake_r, wake_w = self._wake_r, self._wake_w
+                self._wake_r = self._wake_w = -1
+                os.close(wake_r)
+                os.close(wake_w)
 
     # -- connections --------------------------------------------------------------------
 
@@ -172,8 +195,10 @@ class Runner:
 
     # -- the loop -----------------------------------------------------------------------
 
-    def run(self) -> None:
-        with self._signals():
+    def run(self, own_signals: bool = True) -> None:
+        """Run the loop until a stop signal (own_signals: this process's SIGTERM/SIGINT/SIGHUP,
+        in the main thread) or stop() (from the thread that owns the signals)."""
+        with self._signals(own_signals):
             try:
                 self._loop()
             except _StopNow:

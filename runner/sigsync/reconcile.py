@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import json
 from datetime import datetime
+from pathlib import Path
 
 import click
 
+from sigsync import spool
 from sigsync.app import App, pass_app
 from sigsync.output import format_table
 from sigsync.errors import SigsyncError
@@ -38,11 +40,13 @@ def describe_cycle(summary: dict) -> str:
     fill_text = ", ".join(f"tier {t}: {n}" for t, n in sorted(fills.items())) or "none"
     before = sum((summary.get("gaps_before") or {}).values())
     after = sum((summary.get("gaps_after") or {}).values())
+    failed = summary.get("failed") or []
+    failed_text = "".join(f", FAILED {f['symbol']} {f['trade_id']}: {f['error']}" for f in failed)
     return (f"cycle {summary['run_id']}: ok, {summary['signals_processed']} signals, fills {fill_text}, "
             f"gaps {before} -> {after}, health {summary.get('mean_health')}, "
             f"cancellations +{summary['cancellations_inferred']}"
             f"/-{summary['cancellations_reverted']}, anomalies {summary['anomalies']}, "
-            f"{summary['duration_ms']} ms")
+            f"{summary['duration_ms']} ms{failed_text}")
 
 
 @click.command("reconcile")
@@ -67,13 +71,26 @@ def reconcile_cmd(app: App, now: datetime | None, full: bool, as_json: bool):
 CYCLE_COLUMNS = ["id", "trigger", "started_at", "status", "signals_processed", "duration_ms"]
 
 
+# what the backend holding the reconcile lock is doing (visible in full to its own user and to
+# members of pg_read_all_stats; others see only the pid, which system_health already gives)
+LOCK_HOLDER_SQL = """
+SELECT pid, usename, application_name, state, now() - state_change AS for, left(query, 80) AS query
+  FROM pg_stat_activity WHERE pid = %s
+"""
+
+
 def gap_report(conn, cycles: int = 5) -> dict:
     gaps = conn.execute("SELECT gap_type, open_count FROM sigsync.gap_summary").fetchall()
     cur = conn.execute("SELECT * FROM sigsync.system_health")
     health = dict(zip([d.name for d in cur.description], cur.fetchone()))
     last = conn.execute(f"SELECT {', '.join(CYCLE_COLUMNS)} FROM sigsync.sync_runs ORDER BY id DESC LIMIT %s",
                         (cycles,)).fetchall()
-    return {"gaps": {g: n for g, n in gaps}, "health": health,
+    holder = None
+    if health.get("cycle_lock_holder"):
+        cur = conn.execute(LOCK_HOLDER_SQL, (health["cycle_lock_holder"],))
+        row = cur.fetchone()
+        holder = dict(zip([d.name for d in cur.description], row)) if row else None
+    return {"gaps": {g: n for g, n in gaps}, "health": health, "lock_holder": holder,
             "last_cycles": [dict(zip(CYCLE_COLUMNS, row)) for row in last]}
 
 
@@ -93,24 +110,49 @@ def format_report(report: dict) -> str:
         f" (last heartbeat {health.get('last_heartbeat_at') or 'never'})",
         f"Last cycle: {health.get('last_cycle_at') or 'never'}"
         f" ({health.get('last_cycle_status') or '-'}, {health.get('last_cycle_duration_ms') or '-'} ms)",
+    ]
+    lines += [f"  why {health.get('alert_level')}: {reason}" for reason in health.get("alert_reasons") or []]
+    if holder := report.get("lock_holder"):
+        lines.append(f"  the reconcile lock is held by pid {holder['pid']} ({holder['usename']}, "
+                     f"{holder['application_name'] or 'no application name'}): {holder['state']} for {holder['for']}; "
+                     f"last query: {holder['query']}")
+    lines += [
         "",
         "Gaps by type:",
         format_table(["gap_type", "open", ""], rows),
     ]
+    if (waiting := report.get("spool")) is not None:
+        lines += ["", _spool_line(waiting)]
     if report.get("last_cycles"):
         lines += ["", "Last cycles:",
                   format_table(CYCLE_COLUMNS, [[c[k] for k in CYCLE_COLUMNS] for c in report["last_cycles"]])]
     return "\n".join(lines)
 
 
+def _spool_line(waiting: dict) -> str:
+    """The spool of sigsync serve: bodies received while the database was away, not yet stored."""
+    if not waiting["records"]:
+        text = f"Spool (sigsync serve): empty ({waiting['dir']})"
+    else:
+        text = (f"Spool (sigsync serve): {waiting['records']} bodies wait ({waiting['bytes']} bytes, the oldest "
+                f"received {waiting['oldest_received_at']}) in {waiting['dir']}")
+    if waiting["torn_files"]:
+        text += f"; {waiting['torn_files']} torn records set aside in torn/ (never replayed)"
+    return text
+
+
 @click.command("report")
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+@click.option("--spool-dir", envvar="SIGSYNC_SPOOL_DIR", type=click.Path(file_okay=False, path_type=Path),
+              help="The spool of sigsync serve to count [env SIGSYNC_SPOOL_DIR; default: the data directory's spool/].")
 @pass_app
-def report_cmd(app: App, as_json: bool):
+def report_cmd(app: App, as_json: bool, spool_dir: Path | None):
     """Print the gap breakdown, system health, indicator link and the last cycles
-    (sigsync.gap_summary, sigsync.system_health, sigsync.sync_runs)."""
+    (sigsync.gap_summary, sigsync.system_health, sigsync.sync_runs), and the bodies waiting
+    in the spool of sigsync serve on this machine."""
     with app.connect() as conn:
         report = gap_report(conn)
+    report["spool"] = spool.inspect(spool.spool_dir_for(app.data_dir, spool_dir))
     click.echo(json.dumps(report, indent=2, default=str) if as_json else format_report(report))
 
 

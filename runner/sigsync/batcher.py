@@ -1,0 +1,324 @@
+"""Group commit and the spool path of `sigsync serve` (DESIGN §14).
+
+Requests that arrive together go to the database in one `ingest_many(bytea[], source)` call
+(one per token source in the batch), and each request is answered from its own result row:
+row idx = the request's position among its source's bodies. A batch starts when its first
+request has waited --batch-window (counted from the end of the previous batch when that is
+later, so that the requests its answers bring back join the next one), or when --batch-max
+requests wait; at most --db-connections batches are in flight: while they are, new requests
+gather into the next batch, so batches grow with the load instead of queueing.
+
+Where a batch goes:
+
+- the database, unless the spool holds bodies (then it joins the spool's end, so that
+  bodies reach the log in the order they arrived);
+- the spool, when the database call fails (cannot connect, connection lost, any error after
+  two retries of a deadlock or serialization failure) or gives no answer within
+  --answer-timeout of the batch's oldest request (TradingView abandons a request after 3 s;
+  the statement is cancelled, and if it committed anyway the replay is a duplicate): each
+  request is answered 202 after the append is fsync()ed;
+- nowhere, when the spool cannot take it either (full, disk error): 503, so that
+  TradingView sends it again.
+
+The replayer sends the spool's oldest segment to the database in one transaction, removes
+it once that committed, and goes on until the spool is empty; while the database is away
+it retries with backoff (0.2 s doubling, up to 2 s).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import contextlib
+import time
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Callable
+
+import psycopg
+
+from sigsync.spool import SEGMENT_MAX_BYTES, SEGMENT_MAX_RECORDS, Record, Spool, SpoolFull
+from sigsync.tokens import Token
+
+INGEST_SQL = "SELECT idx, status, event_ids, error FROM sigsync.ingest_many(%s::bytea[], %s)"
+REPLAY_SQL = "SELECT idx, status, event_ids, error FROM sigsync.ingest_many(%s::bytea[], %s, %s::timestamptz)"
+RETRYABLE = (psycopg.errors.DeadlockDetected, psycopg.errors.SerializationFailure, psycopg.errors.LockNotAvailable)
+RETRIES = 2
+CONNECT_WAIT = 0.5  # longest wait for a pool connection (one is free unless the database is away)
+REPLAY_START, REPLAY_MAX = 0.2, 2.0
+
+
+@dataclass
+class Outcome:
+    status: str  # accepted | duplicate | rejected | spooled | unavailable
+    event_ids: list[int] = field(default_factory=list)
+    error: dict | None = None
+
+
+@dataclass(eq=False)
+class Item:
+    token: Token
+    body: bytes
+    received_at: float  # wall clock (kept in the spool)
+    arrived: float  # loop time
+    future: asyncio.Future
+
+
+def _resolve(item: Item, outcome: Outcome) -> None:
+    if not item.future.done():
+        item.future.set_result(outcome)
+
+
+def describe(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return f"{type(exc).__name__}: {text.splitlines()[0]}" if text else type(exc).__name__
+
+
+def _groups(items: list, source_of: Callable, limit: int) -> list[tuple[str, list]]:
+    """Items by source, in arrival order within each source, in chunks of at most `limit`."""
+    by_source: dict[str, list] = collections.defaultdict(list)
+    for item in items:
+        by_source[source_of(item)].append(item)
+    return [(source, group[i:i + limit]) for source, group in by_source.items() for i in range(0, len(group), limit)]
+
+
+class Batcher:
+    def __init__(self, pool, spool: Spool, metrics, *, window: float, max_items: int, max_inflight: int,
+                 answer_timeout: float, limits: Callable[[], int], note: Callable[[str, str], None]):
+        self.pool = pool
+        self.spool = spool
+        self.metrics = metrics
+        self.window = window
+        self.max_items = max_items
+        self.max_inflight = max_inflight
+        self.answer_timeout = answer_timeout
+        self.limits = limits  # () -> max_payloads_per_call
+        self.note = note
+        self.database_ok: bool | None = None  # None: not tried yet
+        self.last_error: str | None = None
+        self._pending: collections.deque[Item] = collections.deque()
+        self._pending_bytes = 0
+        self._inflight = 0
+        self._freed = 0.0  # loop time when a batch last finished
+        self._timer: asyncio.TimerHandle | None = None
+        self._tasks: set[asyncio.Task] = set()
+        self._replay_wake = asyncio.Event()
+        self._replayer: asyncio.Task | None = None
+        self._closing = False
+        self._spool_refused = False
+        self._loop = asyncio.get_running_loop()
+        self._update_spool_metrics()
+
+    # -- requests -----------------------------------------------------------------------------
+
+    async def submit(self, token: Token, body: bytes) -> Outcome:
+        item = Item(token, body, time.time(), self._loop.time(), self._loop.create_future())
+        self._pending.append(item)
+        self._pending_bytes += len(body)
+        self._kick()
+        return await asyncio.shield(item.future)
+
+    def _batch_limit(self) -> int:
+        return max(1, min(self.max_items, self.limits(), SEGMENT_MAX_RECORDS))
+
+    def _kick(self) -> None:
+        """Start the batches that may start now; else make sure a timer will."""
+        while self._pending and self._inflight < self.max_inflight:
+            # the window runs from the first request's arrival, or from when a batch last finished
+            # if that is later: the requests its answers bring back join the next batch
+            due = max(self._pending[0].arrived, self._freed) + self.window
+            full = len(self._pending) >= self._batch_limit() or self._pending_bytes >= SEGMENT_MAX_BYTES
+            if not (full or self._closing) and self._loop.time() < due:
+                if self._timer is None:
+                    self._timer = self._loop.call_at(due, self._on_timer)
+                return
+            batch = self._take()
+            self._inflight += 1
+            self._track(asyncio.create_task(self._run(batch)))
+
+    def _on_timer(self) -> None:
+        self._timer = None
+        self._kick()
+
+    def _take(self) -> list[Item]:
+        limit = self._batch_limit()
+        batch: list[Item] = []
+        size = 0
+        while self._pending and len(batch) < limit:
+            if batch and size + len(self._pending[0].body) > SEGMENT_MAX_BYTES:
+                break
+            item = self._pending.popleft()
+            batch.append(item)
+            size += len(item.body)
+        self._pending_bytes -= size
+        return batch
+
+    def _track(self, task: asyncio.Task) -> None:
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _run(self, batch: list[Item]) -> None:
+        try:
+            self.metrics.batch_size.observe(len(batch))
+            if self.spool.records:
+                await self._to_spool(batch)  # behind the bodies already waiting, in arrival order
+            else:
+                await self._to_database(batch)
+        finally:
+            for item in batch:  # never leave a request without an answer
+                _resolve(item, Outcome("unavailable", error={"code": "internal_error",
+                                                             "message": "the body could not be kept"}))
+            self._inflight -= 1
+            self._freed = self._loop.time()
+            self._kick()
+
+    async def _to_database(self, batch: list[Item]) -> None:
+        deadline = batch[0].arrived + self.answer_timeout
+        task = asyncio.create_task(self._ingest(batch, deadline))
+        done, _ = await asyncio.wait({task}, timeout=max(0.0, deadline - self._loop.time()))
+        if task in done:
+            exc = task.exception()
+            reason = None if exc is None else describe(exc)
+        else:
+            reason = f"no answer within --answer-timeout {self.answer_timeout:g}s"
+            task.cancel()  # psycopg cancels the statement on the server; a commit that wins is deduped on replay
+            task.add_done_callback(lambda t: t.cancelled() or t.exception())
+            self._track(task)
+        rest = [item for item in batch if not item.future.done()]
+        if reason is None and not rest:
+            self._database_ok()
+            return
+        self._database_failed(reason or "a result row was missing")
+        if rest:
+            await self._to_spool(rest)
+
+    async def _ingest(self, batch: list[Item], deadline: float) -> None:
+        for source, items in _groups(batch, lambda i: i.token.source, self._batch_limit()):
+            bodies = [item.body for item in items]
+            for attempt in range(RETRIES + 1):
+                try:
+                    wait = min(CONNECT_WAIT, max(0.05, deadline - self._loop.time()))
+                    async with self.pool.connection(timeout=wait) as conn:
+                        cur = await conn.execute(INGEST_SQL, (bodies, source))
+                        rows = await cur.fetchall()
+                    break
+                except RETRYABLE:
+                    if attempt == RETRIES:
+                        raise
+                    await asyncio.sleep(0.005 * (attempt + 1))
+            for idx, status, event_ids, error in rows:
+                if 1 <= idx <= len(items):
+                    self.metrics.ingested(status)
+                    _resolve(items[idx - 1], Outcome(status, list(event_ids or []), error))
+
+    async def _to_spool(self, items: list[Item]) -> None:
+        records = [Record(i.received_at, i.token.id, i.token.source, i.body) for i in items]
+        try:
+            await self.spool.append(records)
+        except SpoolFull as exc:
+            if not self._spool_refused:
+                self.note(f"the spool refuses bodies ({exc}): requests are answered 503 until it can take them",
+                          "error")
+                self._spool_refused = True
+            for item in items:
+                _resolve(item, Outcome("unavailable", error={"code": "unavailable",
+                                                             "message": "the body could not be kept; send it again"}))
+            return
+        if self._spool_refused:
+            self.note("the spool takes bodies again", "info")
+            self._spool_refused = False
+        self.metrics.spooled.inc(len(records))
+        self._update_spool_metrics()
+        for item in items:
+            _resolve(item, Outcome("spooled"))
+        self._replay_wake.set()
+
+    # -- database state -------------------------------------------------------------------------
+
+    def _database_ok(self) -> None:
+        if self.database_ok is False:
+            self.note("database available again", "info")
+        self.database_ok, self.last_error = True, None
+        self.metrics.database_up.set(1)
+
+    def _database_failed(self, reason: str) -> None:
+        if self.database_ok is not False:
+            self.note(f"database unavailable ({reason}): bodies are spooled in {self.spool.directory} "
+                      "and replayed when it returns", "warning")
+        self.database_ok, self.last_error = False, reason
+        self.metrics.database_up.set(0)
+
+    def _update_spool_metrics(self) -> None:
+        self.metrics.spool_records.set(self.spool.records)
+        self.metrics.spool_bytes.set(self.spool.bytes)
+
+    # -- replay ---------------------------------------------------------------------------------
+
+    def start(self) -> None:
+        self._replayer = asyncio.create_task(self._replay_loop(), name="sigsync-replay")
+        if self.spool.records:
+            self._replay_wake.set()
+
+    async def _replay_loop(self) -> None:
+        delay = REPLAY_START
+        while not self._closing:
+            if not self.spool.records:
+                self._replay_wake.clear()
+                await self._replay_wake.wait()
+                continue
+            segment = await self.spool.oldest()
+            if segment is None:
+                continue
+            records = await asyncio.to_thread(self.spool.read, segment)
+            try:
+                counts = await self._replay(records)
+            except Exception as exc:  # the database is away or refuses: keep the segment, try again
+                self._database_failed(describe(exc))
+                self._replay_wake.clear()
+                with contextlib.suppress(asyncio.TimeoutError):
+                    await asyncio.wait_for(self._replay_wake.wait(), timeout=delay)
+                delay = min(delay * 2, REPLAY_MAX)
+                continue
+            await self.spool.remove(segment)
+            self.metrics.replayed.inc(len(records))
+            self._update_spool_metrics()
+            self._database_ok()
+            delay = REPLAY_START
+            summary = ", ".join(f"{s} {counts.get(s, 0)}" for s in ("accepted", "duplicate", "rejected"))
+            self.note(f"replayed {len(records)} spooled bodies ({summary}); {self.spool.records} still waiting",
+                      "info")
+
+    async def _replay(self, records: list[Record]) -> collections.Counter:
+        """One segment in one transaction, in arrival order, each body with the time it was
+        received (it stands in for a missing timestamp and bounds the future ones)."""
+        counts: collections.Counter = collections.Counter()
+        async with self.pool.connection(timeout=CONNECT_WAIT) as conn:
+            async with conn.transaction():
+                for record in records:
+                    received = datetime.fromtimestamp(record.received_at, timezone.utc)
+                    cur = await conn.execute(REPLAY_SQL, ([record.body], record.source, received))
+                    for _idx, status, _ids, _error in await cur.fetchall():
+                        counts[status] += 1
+        for status, n in counts.items():
+            self.metrics.ingested(status, n)
+        return counts
+
+    # -- stopping -------------------------------------------------------------------------------
+
+    async def close(self, grace: float = 1.0) -> None:
+        """Send what waits, let the batches in flight finish, stop the replayer (a segment it is
+        replaying is finished within `grace` or rolled back and kept for the next start)."""
+        self._closing = True
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        self._kick()
+        if self._tasks:
+            await asyncio.wait(set(self._tasks), timeout=self.answer_timeout + 1)
+        if self._replayer is not None:
+            self._replay_wake.set()
+            done, _ = await asyncio.wait({self._replayer}, timeout=grace)
+            if not done:
+                self._replayer.cancel()
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await self._replayer
