@@ -4,8 +4,9 @@ item 5).
 The alternation rule locks the neighbours of the signals it works on. A cycle used to clear the
 mark of every signal it had locked, including a neighbour whose ingest committed after the
 working set was chosen: that signal's gaps and health then stayed stale until a full cycle.
-The steps are ordered deterministically by a row lock that the cycle waits on after choosing
-its working set (the indicator state it records next).
+The steps are ordered deterministically by a lock that the cycle waits on after choosing its
+working set and before the alternation rule: a test trigger on the audit log makes the cycle's
+first audit row (its first fill) wait for a lock the test holds.
 """
 
 from __future__ import annotations
@@ -36,16 +37,20 @@ def wait_until_blocked(conn, pid: int, timeout: float = 10) -> None:
 def test_a_neighbour_changed_during_the_cycle_stays_marked(db):
     with psycopg.connect(db, autocommit=True) as setup:
         assert ingest(setup, f'{{"event_type":"SIGNAL_CREATED","trade_id":"{EARLIER}","timestamp":"2025-12-12T15:00:00Z"}}') == "accepted"
-        assert ingest(setup, '{"type":"SYNC_STATUS","tracking":[],"not_tracking":[]}') == "accepted"
         assert setup.execute("SELECT sigsync.reconcile(%s) ->> 'status'", (P_NOW,)).fetchone()[0] == "ok"
         assert setup.execute("SELECT dirty FROM sigsync.signals WHERE trade_id = %s", (EARLIER,)).fetchone()[0] is False
         # the next cycle has a new signal to work on, and an indicator state to record
         assert ingest(setup, f'{{"event_type":"SIGNAL_CREATED","trade_id":"{NEWER}","timestamp":"2025-12-12T15:05:00Z"}}') == "accepted"
-        assert ingest(setup, '{"type":"SYNC_STATUS","tracking":[],"not_tracking":["20251212_090000000_BULLISH"]}') == "accepted"
+        # a cycle's audit row waits while the test holds lock 4242
+        setup.execute("CREATE FUNCTION public.wait_for_test() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
+                      "IF NEW.run_id IS NOT NULL THEN PERFORM pg_advisory_lock_shared(4242); "
+                      "PERFORM pg_advisory_unlock_shared(4242); END IF; RETURN NEW; END $$")
+        setup.execute("CREATE TRIGGER wait_for_test BEFORE INSERT ON sigsync.sync_audit_log FOR EACH ROW "
+                      "EXECUTE FUNCTION public.wait_for_test()")
 
     with psycopg.connect(db) as holder, psycopg.connect(db, autocommit=True) as watcher, \
             psycopg.connect(db, autocommit=True) as cycle_conn:
-        holder.execute("SELECT 1 FROM sigsync.indicator_status FOR UPDATE")  # held until holder commits
+        holder.execute("SELECT pg_advisory_xact_lock(4242)")  # held until holder commits
         result = {}
 
         def cycle() -> None:
@@ -63,6 +68,7 @@ def test_a_neighbour_changed_during_the_cycle_stays_marked(db):
             runner.join(timeout=30)
         assert result["summary"]["status"] == "ok"
         assert result["summary"]["signals_processed"] == 1  # only NEWER was in its working set
+        watcher.execute("DROP TRIGGER wait_for_test ON sigsync.sync_audit_log")
 
         dirty, gen = watcher.execute("SELECT dirty, dirty_gen FROM sigsync.signals WHERE trade_id = %s",
                                      (EARLIER,)).fetchone()

@@ -158,7 +158,7 @@ def test_sigterm_cancels_a_cycle_in_flight(db):
     with running("--dsn", db, "run", "--interval", "60") as loop:
         loop.wait_line("stdout", is_cycle_line)
         with psycopg.connect(db) as locker, psycopg.connect(db, autocommit=True) as other:
-            # the next cycle blocks on its first write to sync_runs, with the advisory lock held
+            # the next cycle blocks on its first write to sync_runs, with the cycle lock held
             locker.execute("LOCK TABLE sigsync.sync_runs IN ACCESS EXCLUSIVE MODE")
             other.execute("NOTIFY sigsync_event")
             deadline = time.monotonic() + 10

@@ -11,6 +11,7 @@ from __future__ import annotations
 import time
 
 import psycopg
+import psycopg.conninfo
 
 from support import sigsync
 
@@ -48,3 +49,23 @@ def test_an_idle_transaction_after_reconcile_is_reported(db):
         forgotten.rollback()  # the lock is released: cycles run again, the alert clears
         assert conn.execute("SELECT sigsync.reconcile() ->> 'status'").fetchone()[0] == "ok"
         assert conn.execute("SELECT alert_level, cycle_lock_holder FROM sigsync.system_health").fetchone() == ("ok", None)
+
+
+def test_no_role_below_admin_can_stop_the_cycles(db):
+    """The single-flight lock used to be a predictable advisory key that any role that can
+    connect (the reader, the webhook's ingest role) could take, skipping every cycle. It is
+    now a row only a role that may run cycles can lock."""
+    with psycopg.connect(db, autocommit=True) as admin:
+        admin.execute("DROP ROLE IF EXISTS stall_rita")
+        admin.execute("CREATE ROLE stall_rita LOGIN IN ROLE sigsync_reader, sigsync_ingest")
+    try:
+        rita = psycopg.conninfo.make_conninfo(db, user="stall_rita")
+        with psycopg.connect(rita) as reader, psycopg.connect(db, autocommit=True) as conn:
+            reader.execute("SELECT pg_advisory_lock(hashtext('sigsync.reconcile')::bigint)")  # what stopped them before
+            with __import__("pytest").raises(psycopg.errors.InsufficientPrivilege):
+                reader.execute("SELECT 1 FROM sigsync.cycle_lock FOR UPDATE")
+            reader.rollback()
+            assert conn.execute("SELECT sigsync.reconcile() ->> 'status'").fetchone()[0] == "ok"
+    finally:
+        with psycopg.connect(db, autocommit=True) as admin:
+            admin.execute("DROP ROLE IF EXISTS stall_rita")

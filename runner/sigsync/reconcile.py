@@ -41,7 +41,11 @@ def describe_cycle(summary: dict) -> str:
     before = sum((summary.get("gaps_before") or {}).values())
     after = sum((summary.get("gaps_after") or {}).values())
     failed = summary.get("failed") or []
-    failed_text = "".join(f", FAILED {f['symbol']} {f['trade_id']}: {f['error']}" for f in failed)
+    failed_text = "".join(f", FAILED {f['symbol']} {f['trade_id']}: {f['error']}" for f in failed[:3])
+    if len(failed) > 3:
+        failed_text += f" (and {len(failed) - 3} more set aside)"
+    if summary.get("signals_deferred"):
+        failed_text += f", {summary['signals_deferred']} left for the next cycle"
     return (f"cycle {summary['run_id']}: ok, {summary['signals_processed']} signals, fills {fill_text}, "
             f"gaps {before} -> {after}, health {summary.get('mean_health')}, "
             f"cancellations +{summary['cancellations_inferred']}"

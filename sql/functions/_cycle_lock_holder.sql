@@ -1,6 +1,7 @@
--- Internal: the backend (pid) holding the reconcile lock, NULL when none: a cycle that is
--- skipped, and system_health when cycles stall, say who keeps them from running (an advisory
--- lock of bigint key k shows in pg_locks as classid = high 32 bits, objid = low 32 bits).
+-- Internal: the backend (pid) holding the reconcile lock (the row of sigsync.cycle_lock, locked
+-- FOR UPDATE by a cycle or a rebuild for its transaction), NULL when none: a cycle that is
+-- skipped, and system_health when cycles stall, say who keeps them from running. A locked row
+-- names its locker's transaction in xmax, and a running transaction holds the lock on its own id.
 CREATE OR REPLACE FUNCTION sigsync._cycle_lock_holder()
 RETURNS integer
 LANGUAGE sql
@@ -8,10 +9,9 @@ STABLE
 SET search_path = pg_catalog, pg_temp
 AS $$
     SELECT min(l.pid)
-      FROM pg_locks l, (SELECT sigsync._cycle_lock_key() AS k) k
-     WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 1
-       AND l.database = (SELECT d.oid FROM pg_database d WHERE d.datname = current_database())
-       AND l.classid = ((k.k >> 32) & 4294967295)::oid AND l.objid = (k.k & 4294967295)::oid
+      FROM sigsync.cycle_lock c
+      JOIN pg_locks l ON l.locktype = 'transactionid' AND l.transactionid = c.xmax AND l.mode = 'ExclusiveLock'
+                     AND l.granted
 $$;
 COMMENT ON FUNCTION sigsync._cycle_lock_holder() IS 'Internal: pid of the backend holding the reconcile lock, or NULL.';
 REVOKE ALL ON FUNCTION sigsync._cycle_lock_holder() FROM PUBLIC;

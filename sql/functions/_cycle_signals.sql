@@ -58,7 +58,7 @@ BEGIN
     -- outside since the cycle took them), and schedule their next time-driven check: the
     -- earliest of the gap rules' and of the end of a timed-out sync request's hold
     UPDATE sigsync.signals s
-       SET dirty = false, next_check_at = n.at
+       SET dirty = false, next_check_at = n.at, set_aside_at = NULL
       FROM (SELECT k.symbol, k.trade_id, k.gen, least(h.at, q.at) AS at
               FROM unnest(p_symbols, p_trade_ids, p_dirty_gens) k(symbol, trade_id, gen)
               LEFT JOIN unnest(v_check_syms, v_check_tids, v_check_at) h(symbol, trade_id, at)
@@ -70,7 +70,7 @@ BEGIN
                           GROUP BY o.symbol, o.trade_id) q
                      ON q.symbol = k.symbol AND q.trade_id = k.trade_id) n
      WHERE s.symbol = n.symbol AND s.trade_id = n.trade_id AND s.dirty_gen = n.gen
-       AND (s.dirty OR s.next_check_at IS DISTINCT FROM n.at);
+       AND (s.dirty OR s.next_check_at IS DISTINCT FROM n.at OR s.set_aside_at IS NOT NULL);
 
     RETURN jsonb_build_object('gaps_before', v_before, 'gaps_after', v_after, 'mean_health', v_health,
                               'cancellations_inferred', (v_cancel ->> 'inferred')::integer,

@@ -1,6 +1,8 @@
 -- Internal: close open sync requests: 'answered' once every signal asked for got an MFE
 -- update after the request or is no longer active; 'timed_out' when older than
--- sync_request_timeout (audited per signal; Tier 2 then fills at once). Returns one row per
+-- sync_request_timeout (audited per signal; Tier 2 then fills at once). A request's symbols
+-- and trade_ids are parallel arrays (schema 0004 checks new rows; a pair with a NULL, of an
+-- older row, is passed over, never a cycle's failure). Returns one row per
 -- signal of each request it closed: a closed request is a change for its signals (Tier 1 may
 -- ask again, Tier 2 may compete), so the cycle processes them.
 DROP FUNCTION IF EXISTS sigsync._expire_sync_requests(bigint, timestamptz);   -- its result changed
@@ -23,7 +25,8 @@ BEGIN
         RETURNING r.id, r.symbols, r.trade_ids
     )
     SELECT a.id, false, k.symbol, k.trade_id
-      FROM answered a CROSS JOIN LATERAL unnest(a.symbols, a.trade_ids) k(symbol, trade_id);
+      FROM answered a CROSS JOIN LATERAL unnest(a.symbols, a.trade_ids) k(symbol, trade_id)
+     WHERE k.symbol IS NOT NULL AND k.trade_id IS NOT NULL;
 
     RETURN QUERY
     WITH t AS (
@@ -37,10 +40,12 @@ BEGIN
         SELECT k.symbol, k.trade_id, p_run_id, 'sync_timeout', '1', 'sync_request:' || t.id,
                format('sync request %s of %s unanswered past sync_request_timeout; Tier 2 fills', t.id, t.created_at)
           FROM t CROSS JOIN LATERAL unnest(t.symbols, t.trade_ids) k(symbol, trade_id)
+         WHERE k.symbol IS NOT NULL AND k.trade_id IS NOT NULL
         RETURNING 1
     )
     SELECT t.id, true, k.symbol, k.trade_id
-      FROM t CROSS JOIN LATERAL unnest(t.symbols, t.trade_ids) k(symbol, trade_id);
+      FROM t CROSS JOIN LATERAL unnest(t.symbols, t.trade_ids) k(symbol, trade_id)
+     WHERE k.symbol IS NOT NULL AND k.trade_id IS NOT NULL;
 END
 $$;
 COMMENT ON FUNCTION sigsync._expire_sync_requests(bigint, timestamptz) IS

@@ -14,6 +14,7 @@ LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
+    c_batch_fields_max constant integer := 1024;   -- a batch's own fields, copied into each of its items
     v_tz text := sigsync._setting_text('timezone');
     v_symbol text := sigsync._setting_text('default_symbol');
     v_max_bytes integer := sigsync._setting_numeric('max_payload_bytes')::integer;
@@ -69,16 +70,17 @@ BEGIN
           FROM unnest(p_payloads, v_docs, v_parse_errors) WITH ORDINALITY u(raw, doc, parse_error, o)
     ),
     is_batch AS MATERIALIZED (   -- (materialized: a batch's own fields are split off once, not per item)
-        SELECT x.idx, x.doc, x.batch,
-               CASE WHEN x.batch THEN x.doc - 'updates' - 'event_type' - 'type' END AS base,
-               CASE WHEN x.batch THEN encode(sha256(convert_to(x.doc::text, 'UTF8')), 'hex') END AS checksum,
-               CASE WHEN x.batch AND jsonb_typeof(x.doc -> 'updates') = 'array'
-                    THEN jsonb_array_length(x.doc -> 'updates') END AS n_items
-          FROM (SELECT i.idx, i.doc,
-                       coalesce(upper(btrim(coalesce(i.doc ->> 'event_type', i.doc ->> 'type')) COLLATE "C")
-                                = 'MFE_UPDATE_BATCH', false) AS batch
-                  FROM inp i
-                 WHERE i.pre_code IS NULL) x
+        SELECT y.*, octet_length(y.base::text) AS base_bytes
+          FROM (SELECT x.idx, x.doc, x.batch,
+                       CASE WHEN x.batch THEN x.doc - 'updates' - 'event_type' - 'type' END AS base,
+                       CASE WHEN x.batch THEN encode(sha256(convert_to(x.doc::text, 'UTF8')), 'hex') END AS checksum,
+                       CASE WHEN x.batch AND jsonb_typeof(x.doc -> 'updates') = 'array'
+                            THEN jsonb_array_length(x.doc -> 'updates') END AS n_items
+                  FROM (SELECT i.idx, i.doc,
+                               coalesce(upper(btrim(coalesce(i.doc ->> 'event_type', i.doc ->> 'type')) COLLATE "C")
+                                        = 'MFE_UPDATE_BATCH', false) AS batch
+                          FROM inp i
+                         WHERE i.pre_code IS NULL) x) y
     ),
     items AS (
         -- a plain event is its own single item
@@ -97,17 +99,22 @@ BEGIN
                        jsonb_typeof(e.item) <> 'object'
                        OR upper(coalesce(e.item ->> 'event_type', e.item ->> 'type', 'MFE_UPDATE') COLLATE "C")
                           <> 'MFE_UPDATE' AS bad
-                  FROM jsonb_array_elements(CASE WHEN b.n_items BETWEEN 1 AND v_max_items THEN b.doc -> 'updates'
-                                                 ELSE '[]' END) WITH ORDINALITY e(item, ord)) u
+                  FROM jsonb_array_elements(CASE WHEN b.n_items BETWEEN 1 AND v_max_items
+                                                      AND b.base_bytes <= c_batch_fields_max
+                                                 THEN b.doc -> 'updates' ELSE '[]' END) WITH ORDINALITY e(item, ord)) u
          WHERE b.batch
         UNION ALL
         SELECT b.idx, 1, NULL, NULL,
-               CASE WHEN coalesce(b.n_items, 0) = 0 THEN 'invalid_field' ELSE 'too_many_items' END,
+               CASE WHEN coalesce(b.n_items, 0) = 0 THEN 'invalid_field'
+                    WHEN b.n_items > v_max_items THEN 'too_many_items' ELSE 'payload_too_large' END,
                CASE WHEN coalesce(b.n_items, 0) = 0 THEN 'MFE_UPDATE_BATCH needs a non-empty "updates" array'
-                    ELSE format('MFE_UPDATE_BATCH has %s items; the limit is %s (max_batch_items)', b.n_items, v_max_items)
-               END
+                    WHEN b.n_items > v_max_items
+                         THEN format('MFE_UPDATE_BATCH has %s items; the limit is %s (max_batch_items)', b.n_items,
+                                     v_max_items)
+                    ELSE format('the fields of a MFE_UPDATE_BATCH besides "updates" take %s bytes; the limit is %s '
+                                '(they are copied into each of its items)', b.base_bytes, c_batch_fields_max) END
           FROM is_batch b
-         WHERE b.batch AND NOT coalesce(b.n_items BETWEEN 1 AND v_max_items, false)
+         WHERE b.batch AND NOT coalesce(b.n_items BETWEEN 1 AND v_max_items AND b.base_bytes <= c_batch_fields_max, false)
     ),
     numbered AS (
         SELECT it.*, row_number() OVER (ORDER BY it.idx, it.item)::integer AS k

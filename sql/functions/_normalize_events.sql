@@ -7,7 +7,8 @@
 -- statement for the others.
 -- Bounds (issue "trust under hostile input"): a body nested deeper than 16 levels, a text
 -- field longer than its bound (declared once below), a number beyond +-1e15 (or non-zero
--- below 1e-15 in magnitude: no float consumer could read it), a time later than
+-- below 1e-15 in magnitude: no float consumer could read it; anywhere in the body), a number
+-- sigsync reads with more than 20 decimals (a stop 1e-42 from its entry), a time later than
 -- p_received_at + p_max_skew (in a timestamp or in a trade_id) are each rejected with their
 -- own code. Letters are folded to upper case in ASCII only (COLLATE "C"), so look-alikes
 -- such as 'bullısh' never become BULLISH whatever the database's locale.
@@ -68,7 +69,12 @@ WITH body AS (
                    coalesce(u.body ->> 'event_type', u.body ->> 'type') AS type_raw,
                    -- a container at level 16 (the body is level 0) is nested 17 deep
                    jsonb_path_exists(u.body, 'strict $.**{16} ? (@.type() == "object" || @.type() == "array")')
-                       AS too_deep
+                       AS too_deep,
+                   -- any JSON number anywhere (htf_alignment, fields sigsync does not read) within the bounds
+                   -- (down to level 16: deeper is too_deep, and an unbounded descent would exhaust the stack)
+                   jsonb_path_exists(u.body, 'strict $.**{0 to 16} ? (@.type() == "number" && (@ > 1e15 || @ < -1e15
+                                                             || (@ != 0 && @ < 1e-15 && @ > -1e-15)))')
+                       AS wild_number
               FROM unnest(p_bodies) WITH ORDINALITY u(body, o)) y
 ),
 kv AS (   -- every top-level field of every body, once
@@ -91,11 +97,11 @@ num_err AS (
                      THEN format('"%s" %s is not a %snumber', x.key, sigsync._excerpt(x.value),
                                  CASE WHEN x.ne = 'non_finite' THEN 'finite ' ELSE '' END)
                 WHEN x.kind <> 'count' AND x.out_of_range
-                     THEN format('"%s" %s is out of range: numbers must be 0 or between 1e-15 and 1e15 in magnitude',
-                                 x.key, sigsync._excerpt(x.value))
+                     THEN format('"%s" %s is out of range: numbers must be 0 or between 1e-15 and 1e15 in magnitude, '
+                                 'with at most 20 decimals', x.key, sigsync._excerpt(x.value))
                 WHEN x.kind = 'price' THEN format('"%s" is %s; prices must be > 0', x.key, sigsync._excerpt(x.value))
                 ELSE format('"%s" is %s; it must be a whole number >= 0', x.key, sigsync._excerpt(x.value)) END AS msg
-      FROM (SELECT n.*, n.num <> 0 AND (abs(n.num) > 1e15 OR abs(n.num) < 1e-15) AS out_of_range
+      FROM (SELECT n.*, n.num <> 0 AND (abs(n.num) > 1e15 OR abs(n.num) < 1e-15) OR scale(n.num) > 20 AS out_of_range
               FROM (SELECT n.*, CASE WHEN n.ne IS NULL THEN (n.value #>> '{}')::numeric END AS num
                       FROM (SELECT kv.ord, kv.key, kv.value, k.o, k.kind,
                                    CASE WHEN jsonb_typeof(kv.value) <> 'number' THEN sigsync._num_error(kv.value) END AS ne
@@ -138,7 +144,7 @@ tid AS (
      CROSS JOIN LATERAL sigsync._trade_id_parts(d.raw, p_tz) p
 ),
 typed AS MATERIALIZED (   -- (computed once: later steps read its columns several times)
-    SELECT y.ord, y.b, y.type_raw, y.et, y.too_deep,
+    SELECT y.ord, y.b, y.type_raw, y.et, y.too_deep, y.wild_number,
            upper(btrim(coalesce(y.b ->> 'symbol', p_default_symbol)) COLLATE "C") AS symbol,
            coalesce(btrim(y.b ->> 'source'), p_source, 'indicator') AS source,
            t.trade_id AS tid, t.direction AS tid_direction, t.signal_time AS tid_time,
@@ -237,6 +243,9 @@ checked AS MATERIALIZED (
                   '%s is later than received_at + max_clock_skew (%s): check the sender''s clock and the timezone setting',
                   l.future_what, p_max_skew)
              WHEN l.num_code IS NOT NULL THEN l.num_code || '|' || l.num_msg
+             WHEN l.wild_number
+                  THEN 'number_out_of_range|a number in the body is out of range: numbers must be 0 or between '
+                       || '1e-15 and 1e15 in magnitude'
              WHEN l.stop = l.entry THEN 'stop_equals_entry|' || format('stop_loss %s equals entry_price (zero risk)', l.stop)
              WHEN (coalesce(l.dir, l.tid_direction) = 'Bullish' AND l.stop > l.entry)
                   OR (coalesce(l.dir, l.tid_direction) = 'Bearish' AND l.stop < l.entry)

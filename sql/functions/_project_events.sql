@@ -32,34 +32,11 @@ BEGIN
     INSERT INTO sigsync.sync_audit_log
            (symbol, trade_id, action_type, field, new_value, tier, confidence_score, source, reason, event_id)
     SELECT e.symbol, e.trade_id, 'anomaly', a.field, a.value, 'event', 1, 'event:' || e.id, a.reason, e.id
-      FROM (SELECT e.*,
-                   max(e.be_mfe) OVER w AS prev_be, max(e.no_be_mfe) OVER w AS prev_no_be
-              FROM sigsync._events(p_symbols, p_ids) e
-             WHERE e.event_type IN ('MFE_UPDATE', 'EXIT_BE', 'EXIT_SL')
-            WINDOW w AS (PARTITION BY e.symbol, e.trade_id ORDER BY e."timestamp"
-                         RANGE BETWEEN UNBOUNDED PRECEDING AND '1 microsecond' PRECEDING)) e
+      FROM sigsync._events(p_symbols, p_ids) e
       JOIN sigsync.signals s ON s.symbol = e.symbol AND s.trade_id = e.trade_id
      CROSS JOIN LATERAL (VALUES
         ('be_mfe', to_jsonb(e.be_mfe), e.be_mfe < 0, 'negative MFE'),
         ('no_be_mfe', to_jsonb(e.no_be_mfe), e.no_be_mfe < 0, 'negative MFE'),
-        -- against the earlier ones of this batch (the window) and of the log: the stored running
-        -- max when it is older than this event, none when nothing was stored yet (a batch's own
-        -- events: no look-up per event, which made a large batch quadratic); otherwise (this
-        -- event arrived late) look the earlier ones up. (CASE: a look-up only for a value to check)
-        ('be_mfe', to_jsonb(e.be_mfe), CASE WHEN e.be_mfe >= 0 THEN e.be_mfe < greatest(e.prev_be,
-              CASE WHEN s.evt_be_mfe_at IS NULL THEN NULL
-                   WHEN s.evt_be_mfe_at < e."timestamp" THEN s.evt_be_mfe
-                   ELSE (SELECT max(o.be_mfe) FROM sigsync.automated_signals o
-                          WHERE o.symbol = e.symbol AND o.trade_id = e.trade_id AND o.trade_id IS NOT NULL
-                            AND o."timestamp" < e."timestamp" AND o.event_type = 'MFE_UPDATE') END) END,
-         'MFE below an earlier MFE'),
-        ('no_be_mfe', to_jsonb(e.no_be_mfe), CASE WHEN e.no_be_mfe >= 0 THEN e.no_be_mfe < greatest(e.prev_no_be,
-              CASE WHEN s.evt_no_be_mfe_at IS NULL THEN NULL
-                   WHEN s.evt_no_be_mfe_at < e."timestamp" THEN s.evt_no_be_mfe
-                   ELSE (SELECT max(o.no_be_mfe) FROM sigsync.automated_signals o
-                          WHERE o.symbol = e.symbol AND o.trade_id = e.trade_id AND o.trade_id IS NOT NULL
-                            AND o."timestamp" < e."timestamp" AND o.event_type = 'MFE_UPDATE') END) END,
-         'MFE below an earlier MFE'),
         ('final_mfe', to_jsonb(e.final_mfe), e.final_mfe < 0, 'negative final MFE'),
         ('mae_global_r', to_jsonb(e.mae_global_r), e.mae_global_r > 0, 'MAE above 0'),
         ('mae_global_r', to_jsonb(e.mae_global_r),
@@ -67,23 +44,39 @@ BEGIN
      ) a(field, value, flagged, reason)
      WHERE a.flagged AND p_audit_anomalies;
 
-    -- ... and stored later-timed MFE updates that the new events show to be below an earlier
-    -- MFE (the earlier, higher one arrived late), so the anomaly does not depend on arrival order.
-    -- Per signal, the MFE updates from its earliest new one on, each against the running max
-    -- of the ones before it (one index range scan and a window: linear in the batch; with
-    -- in-order arrival these are the new events themselves). Earlier stored updates need no
-    -- look: each was checked against these when it, or they, arrived. Already audited ones
-    -- (such as those the statement above just found) are not audited twice.
+    -- ... and MFE updates below an earlier MFE (by event time), whichever arrived first, so the
+    -- anomaly does not depend on arrival order: per signal, every update from the earliest new
+    -- one (t0) on, stored or new, against the highest before it: the window over these, and the
+    -- highest before t0 (g, once per signal), which is the stored running max when everything
+    -- projected so far is older (in-order arrival: no look-up), else one range scan per signal.
+    -- Linear in the batch and the signal's history, never a look-up per event. Updates before t0
+    -- need no look: each was checked when it, or the later ones, arrived. Audited once.
+    WITH g AS MATERIALIZED (
+        SELECT g.symbol, g.trade_id, g.t0,
+               CASE WHEN s.evt_be_mfe_at IS NULL THEN NULL
+                    WHEN s.evt_be_mfe_at < g.t0 THEN s.evt_be_mfe
+                    ELSE (SELECT max(b.be_mfe) FROM sigsync.automated_signals b
+                           WHERE b.symbol = g.symbol AND b.trade_id = g.trade_id AND b.trade_id IS NOT NULL
+                             AND b."timestamp" < g.t0 AND b.event_type = 'MFE_UPDATE') END AS before_be,
+               CASE WHEN s.evt_no_be_mfe_at IS NULL THEN NULL
+                    WHEN s.evt_no_be_mfe_at < g.t0 THEN s.evt_no_be_mfe
+                    ELSE (SELECT max(b.no_be_mfe) FROM sigsync.automated_signals b
+                           WHERE b.symbol = g.symbol AND b.trade_id = g.trade_id AND b.trade_id IS NOT NULL
+                             AND b."timestamp" < g.t0 AND b.event_type = 'MFE_UPDATE') END AS before_no_be
+          FROM (SELECT e.symbol, e.trade_id, min(e."timestamp") AS t0
+                  FROM sigsync._events(p_symbols, p_ids) e
+                 WHERE e.event_type = 'MFE_UPDATE' AND p_audit_anomalies
+                 GROUP BY e.symbol, e.trade_id) g
+          JOIN sigsync.signals s ON s.symbol = g.symbol AND s.trade_id = g.trade_id
+    )
     INSERT INTO sigsync.sync_audit_log
            (symbol, trade_id, action_type, field, new_value, tier, confidence_score, source, reason, event_id)
     SELECT o.symbol, o.trade_id, 'anomaly', m.field, m.value, 'event', 1, 'event:' || o.id,
            'MFE below an earlier MFE', o.id
       FROM (SELECT o.symbol, o.trade_id, o.id, o.be_mfe, o.no_be_mfe,
-                   max(o.be_mfe) OVER w AS prev_be, max(o.no_be_mfe) OVER w AS prev_no_be
-              FROM (SELECT e.symbol, e.trade_id, min(e."timestamp") AS t0
-                      FROM sigsync._events(p_symbols, p_ids) e
-                     WHERE e.event_type = 'MFE_UPDATE' AND p_audit_anomalies
-                     GROUP BY e.symbol, e.trade_id) g
+                   greatest(max(o.be_mfe) OVER w, g.before_be) AS prev_be,
+                   greatest(max(o.no_be_mfe) OVER w, g.before_no_be) AS prev_no_be
+              FROM g
               JOIN sigsync.automated_signals o      -- (trade_id IS NOT NULL: the partial signal index)
                 ON o.symbol = g.symbol AND o.trade_id = g.trade_id AND o.trade_id IS NOT NULL
                AND o."timestamp" >= g.t0 AND o.event_type = 'MFE_UPDATE'
@@ -93,9 +86,9 @@ BEGIN
                                 ('no_be_mfe', to_jsonb(o.no_be_mfe), o.no_be_mfe >= 0 AND o.no_be_mfe < o.prev_no_be)
      ) m(field, value, flagged)
      WHERE m.flagged
-       AND NOT EXISTS (SELECT 1 FROM sigsync.sync_audit_log a
-                        WHERE a.symbol = o.symbol AND a.trade_id = o.trade_id AND a.event_id = o.id
-                          AND a.action_type = 'anomaly' AND a.field = m.field);
+       AND NOT EXISTS (SELECT 1 FROM sigsync.sync_audit_log a    -- (sync_audit_log_anomaly_event_idx)
+                        WHERE a.symbol = o.symbol AND a.event_id = o.id AND a.action_type = 'anomaly'
+                          AND a.field = m.field);
 
     -- 3. candidates: event fields, plus the running metrics as complete aggregates.
     WITH ev AS (

@@ -61,12 +61,17 @@ BEGIN
                FOR NO KEY UPDATE SKIP LOCKED;
     END IF;
 
-    -- the indicator state this cycle has taken into account
+    -- the indicator state this cycle has taken into account; a row an ingest holds right now is
+    -- left for the next cycle (never waited for: a session idle in transaction after an ingest
+    -- must not stall the cycle, which holds its working set's rows meanwhile)
     UPDATE sigsync.indicator_status i
        SET checked_online = sigsync._indicator_online(i.last_heartbeat_at, p_now),
            checked_not_tracking = coalesce(i.not_tracking, '{}')
-     WHERE i.checked_online IS DISTINCT FROM sigsync._indicator_online(i.last_heartbeat_at, p_now)
-        OR i.checked_not_tracking IS DISTINCT FROM coalesce(i.not_tracking, '{}');
+      FROM (SELECT x.source FROM sigsync.indicator_status x
+             WHERE x.checked_online IS DISTINCT FROM sigsync._indicator_online(x.last_heartbeat_at, p_now)
+                OR x.checked_not_tracking IS DISTINCT FROM coalesce(x.not_tracking, '{}')
+               FOR NO KEY UPDATE SKIP LOCKED) k
+     WHERE i.source = k.source;
 END
 $$;
 COMMENT ON FUNCTION sigsync._working_set(bigint, timestamptz, boolean, text[], text[]) IS

@@ -33,6 +33,10 @@ BEGIN
     IF v_n = 0 THEN
         RETURN;
     END IF;
+    PERFORM sigsync._check_source(p_source);
+    IF array_ndims(p_payloads) > 1 OR array_lower(p_payloads, 1) <> 1 THEN
+        p_payloads := ARRAY(SELECT u.p FROM unnest(p_payloads) u(p));   -- one element per result, idx from 1
+    END IF;
     IF v_n <= v_max THEN
         v_results := sigsync._ingest_slice(p_payloads, 0, v_received, p_source);
     ELSE
@@ -108,6 +112,10 @@ DECLARE
 BEGIN
     IF p_payloads IS NULL OR cardinality(p_payloads) = 0 THEN
         RETURN;
+    END IF;
+    PERFORM sigsync._check_source(p_source);
+    IF array_ndims(p_payloads) > 1 OR array_lower(p_payloads, 1) <> 1 THEN
+        p_payloads := ARRAY(SELECT u.b FROM unnest(p_payloads) u(b));   -- one element per result, idx from 1
     END IF;
     -- Decode. Fast path: every body at once; when one does not decode, one by one.
     BEGIN

@@ -11,7 +11,7 @@ DECLARE
     v_chunk record;
     v_count integer;
 BEGIN
-    PERFORM pg_advisory_xact_lock(sigsync._cycle_lock_key());   -- no cycle while rebuilding
+    PERFORM 1 FROM sigsync.cycle_lock FOR UPDATE;                   -- no cycle while rebuilding
     LOCK TABLE sigsync.signals IN EXCLUSIVE MODE;                   -- ingest waits; reads go on
     DELETE FROM sigsync.signals;   -- signal_health_metrics stay: the next cycle keeps each open gap's 'since'
 

@@ -13,8 +13,9 @@
 --   3. per signal: fills (Tier 0/3, targets), cancellations,
 --      Tier 2, gaps and health, work marks                  _cycle_signals
 --      a signal that makes them fail is isolated (_failing_signals): its work is undone, it is
---      reported (summary "failed", audit 'error') and left alone until it changes again or a
---      full cycle; the others are reconciled
+--      reported (summary "failed", audit 'error', signals.set_aside_at) and left alone until it
+--      changes again or a full cycle; the others are reconciled (past 100 isolated signals in
+--      one cycle, the rest waits, marked, for the next cycle: "signals_deferred")
 --   4. Tier 1: ask the indicator for what only it can fill  _request_sync
 --   5. history past its retention (wall clock)              _prune_history
 --   6. the summary: returned and stored in sync_runs
@@ -26,7 +27,7 @@ LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
-    c_max_failed constant integer := 10;   -- signals isolated per cycle before the cycle itself fails
+    c_max_failed constant integer := 100;   -- signals one cycle isolates at most (the rest wait for the next)
     v_started timestamptz := clock_timestamp();
     v_trigger text := coalesce(nullif(current_setting('sigsync.trigger', true), ''),
                                CASE WHEN current_setting('application_name', true) = 'pg_cron'
@@ -48,6 +49,7 @@ DECLARE
     v_failed jsonb := '[]'::jsonb;
     v_found jsonb;
     v_step_error text;
+    v_deferred integer := 0;
     v_requests integer;
     v_pruned bigint;
     v_fills jsonb;
@@ -64,7 +66,13 @@ BEGIN
                   HINT = 'Leave p_now out (it defaults to now()) or pass a time that has come; check the clock.';
     END IF;
 
-    IF NOT pg_try_advisory_xact_lock(sigsync._cycle_lock_key()) THEN
+    IF p_now IS NULL OR p_full IS NULL THEN
+        RAISE EXCEPTION 'sigsync: reconcile() needs a p_now and a p_full (leave them out for now() and false)'
+            USING ERRCODE = 'null_value_not_allowed';
+    END IF;
+    -- single flight: the row of sigsync.cycle_lock, which only sigsync_admin may lock
+    PERFORM 1 FROM sigsync.cycle_lock FOR UPDATE SKIP LOCKED;
+    IF NOT FOUND THEN
         v_reason := 'another reconcile cycle is running'
                     || coalesce(format(' (backend pid %s holds the lock)', sigsync._cycle_lock_holder()), '');
         INSERT INTO sigsync.sync_runs (trigger, p_now, full_cycle, status, started_at, finished_at, duration_ms, summary)
@@ -113,7 +121,16 @@ BEGIN
             END;
             v_found := sigsync._failing_signals(v_run, p_now, v_syms, v_tids, v_srcs, v_gens,
                                                 c_max_failed - jsonb_array_length(v_failed));
-            IF jsonb_array_length(v_found) = 0 THEN
+            IF jsonb_array_length(v_found) = 0 AND jsonb_array_length(v_failed) >= c_max_failed THEN
+                -- as many set aside as one cycle isolates: the rest waits for the next cycle
+                -- (it stays marked), which sets aside the next ones; no cycle halts for good
+                v_deferred := cardinality(v_syms);
+                v_syms := '{}';
+                v_tids := '{}';
+                v_srcs := '{}';
+                v_gens := '{}';
+                EXIT;
+            ELSIF jsonb_array_length(v_found) = 0 THEN
                 RAISE EXCEPTION '%', v_step_error;   -- not one signal's doing: the cycle fails
             END IF;
             v_failed := v_failed || v_found;
@@ -143,7 +160,7 @@ BEGIN
             RETURNING 1
         )
         UPDATE sigsync.signals s
-           SET dirty = false, next_check_at = NULL
+           SET dirty = false, next_check_at = NULL, set_aside_at = clock_timestamp()
           FROM f
          WHERE s.symbol = f.symbol AND s.trade_id = f.trade_id AND s.dirty_gen = f.gen;
 
@@ -179,15 +196,16 @@ BEGIN
             'signals_processed', cardinality(v_syms),
             'signals_failed', jsonb_array_length(v_failed),
             'failed', v_failed,
-            'gaps_before', v_steps -> 'gaps_before',
-            'gaps_after', v_steps -> 'gaps_after',
+            'signals_deferred', v_deferred,
+            'gaps_before', coalesce(v_steps -> 'gaps_before', '{}'),
+            'gaps_after', coalesce(v_steps -> 'gaps_after', '{}'),
             'mean_health', v_steps -> 'mean_health',
             'gaps_opened', v_opened,
             'gaps_closed', v_closed,
             'fills_by_tier', v_fills,
             'upgrades', v_upgrades,
-            'cancellations_inferred', v_steps -> 'cancellations_inferred',
-            'cancellations_reverted', v_steps -> 'cancellations_reverted',
+            'cancellations_inferred', coalesce(v_steps -> 'cancellations_inferred', '0'),
+            'cancellations_reverted', coalesce(v_steps -> 'cancellations_reverted', '0'),
             'anomalies', v_anomalies,
             'sync_requests', v_requests,
             'sync_timeouts', v_timeouts,

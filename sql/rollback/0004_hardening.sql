@@ -1,5 +1,11 @@
 -- Inverse of schema/0004_hardening.sql.
 COMMENT ON COLUMN sigsync.signals.dirty_gen IS NULL;
+DROP TABLE IF EXISTS sigsync.cycle_lock;
+ALTER TABLE sigsync.sync_requests DROP CONSTRAINT IF EXISTS sync_requests_keys;
+ALTER TABLE sigsync.price_bars DROP CONSTRAINT IF EXISTS price_bars_computable;
+DROP INDEX IF EXISTS sigsync.signals_set_aside_idx;
+DROP INDEX IF EXISTS sigsync.sync_audit_log_anomaly_event_idx;
+ALTER TABLE sigsync.signals DROP COLUMN IF EXISTS set_aside_at;
 
 DELETE FROM sigsync.sync_audit_log WHERE action_type = 'error';
 ALTER TABLE sigsync.sync_audit_log DROP CONSTRAINT sync_audit_log_action_type_check;

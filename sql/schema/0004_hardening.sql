@@ -116,6 +116,39 @@ ALTER TABLE sigsync.sync_audit_log ADD CONSTRAINT sync_audit_log_action_type_che
     ('fill','upgrade','refresh','revert','cancel_inferred','cancel_reverted',
      'conflict','anomaly','exit_inferred','sync_request','sync_timeout','info','error'));
 
+-- An anomaly is audited once per event and field: found by its event, not by scanning the
+-- signal's audit rows (which made a stream of late MFE updates quadratic)
+CREATE INDEX sync_audit_log_anomaly_event_idx ON sigsync.sync_audit_log (symbol, event_id)
+    WHERE action_type = 'anomaly';
+
+-- A signal a cycle set aside (isolated) stays visible until a cycle processes it again ----------
+ALTER TABLE sigsync.signals ADD COLUMN set_aside_at timestamptz;
+COMMENT ON COLUMN sigsync.signals.set_aside_at IS
+    'When a reconcile cycle set this signal aside because its steps failed (audit action ''error''); cleared '
+    'when a cycle processes it again (it changed, or a full cycle). system_health counts these.';
+CREATE INDEX signals_set_aside_idx ON sigsync.signals (set_aside_at) WHERE set_aside_at IS NOT NULL;
+
+-- Values no cycle can compute with are refused when written (checked for new rows; the old ones
+-- were written by sigsync itself) ---------------------------------------------------------------
+ALTER TABLE sigsync.price_bars ADD CONSTRAINT price_bars_computable CHECK (
+    'NaN'::numeric <> ALL (ARRAY[open, high, low, close]) AND high < 1e15
+    AND scale(open) <= 20 AND scale(high) <= 20 AND scale(low) <= 20 AND scale(close) <= 20) NOT VALID;
+ALTER TABLE sigsync.sync_requests ADD CONSTRAINT sync_requests_keys CHECK (
+    cardinality(symbols) = cardinality(trade_ids)
+    AND array_position(symbols, NULL) IS NULL AND array_position(trade_ids, NULL) IS NULL) NOT VALID;
+
+-- The single-flight lock of reconcile (and rebuild): a row only sigsync_admin may lock (FOR UPDATE
+-- needs UPDATE), not an advisory key that any role that can connect could take -----------------
+CREATE TABLE sigsync.cycle_lock (
+    singleton boolean PRIMARY KEY DEFAULT true CHECK (singleton)
+);
+INSERT INTO sigsync.cycle_lock DEFAULT VALUES;
+COMMENT ON TABLE sigsync.cycle_lock IS
+    'One row: a reconcile cycle (or rebuild) holds it FOR UPDATE for its transaction; a second cycle skips.';
+REVOKE ALL ON sigsync.cycle_lock FROM PUBLIC;
+GRANT SELECT, UPDATE ON sigsync.cycle_lock TO sigsync_admin;
+GRANT SELECT ON sigsync.cycle_lock TO sigsync_reader;   -- (system_health names the holder; locking needs UPDATE)
+
 COMMENT ON COLUMN sigsync.signals.dirty_gen IS
     'Bumped by every change from outside a reconcile cycle (ingest, bars, reviews); a cycle clears the mark of a '
     'signal it processed only when dirty_gen is still what it was when the cycle took the signal.';

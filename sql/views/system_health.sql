@@ -25,12 +25,13 @@
 --   last_ok_cycle_at             when the latest successful cycle finished (NULL: none yet)
 --   cycle_lock_holder            pid of the backend holding the reconcile lock right now (NULL: none):
 --                                the session to look at when cycles are skipped
---   signals_failed_last_cycle    signals the latest successful cycle could not process (isolated)
+--   signals_set_aside            signals a cycle could not process and set aside (signals.set_aside_at;
+--                                audit action 'error'), until a cycle processes them again
 --   alert_reasons                why alert_level is not ok, one sentence each
 -- alert_level also rises to critical when the registry holds signals and no cycle succeeded for
 -- the cycle_stall_after setting (default 10 minutes): a session idle in transaction after
 -- reconcile(), say, makes every later cycle 'skipped' and nothing is reconciled any more; and to
--- warning when the latest cycle isolated signals it could not process.
+-- warning while signals are set aside (a cycle could not process them).
 CREATE VIEW sigsync.system_health AS
 WITH reg AS (
     SELECT count(*)                                    AS signals,
@@ -59,7 +60,7 @@ ind AS (
       FROM sigsync.indicator_status i
 ),
 ok_cycle AS (
-    SELECT r.finished_at, coalesce((r.summary ->> 'signals_failed')::integer, 0) AS failed
+    SELECT r.finished_at
       FROM sigsync.sync_runs r
      WHERE r.status = 'ok'
      ORDER BY r.started_at DESC, r.id DESC
@@ -67,7 +68,7 @@ ok_cycle AS (
 ),
 stall AS (
     SELECT (SELECT oc.finished_at FROM ok_cycle oc) AS last_ok_at,
-           coalesce((SELECT oc.failed FROM ok_cycle oc), 0) AS failed,
+           (SELECT count(*) FROM sigsync.signals s WHERE s.set_aside_at IS NOT NULL) AS failed,
            coalesce((SELECT (st.value #>> '{}')::interval FROM sigsync.settings st WHERE st.key = 'cycle_stall_after'),
                     interval '10 minutes') AS after,
            sigsync._cycle_lock_holder() AS holder,
@@ -116,7 +117,7 @@ SELECT reg.signals,
        hm.reconciled_signals,
        stall.last_ok_at AS last_ok_cycle_at,
        stall.holder AS cycle_lock_holder,
-       stall.failed AS signals_failed_last_cycle,
+       stall.failed AS signals_set_aside,
        array_remove(ARRAY[
            CASE WHEN lv.stalled > 0 THEN
                 CASE WHEN stall.last_ok_at IS NULL THEN 'no reconcile cycle has succeeded yet'
@@ -126,8 +127,9 @@ SELECT reg.signals,
                 || CASE WHEN stall.holder IS NOT NULL
                         THEN format('; backend pid %s holds the reconcile lock (an open transaction that called '
                                     'reconcile()? see pg_stat_activity)', stall.holder) ELSE '' END END,
-           CASE WHEN lv.failed > 0 THEN format('the last cycle could not process %s signals (audit action ''error'')',
-                                               stall.failed) END,
+           CASE WHEN lv.failed > 0 THEN format('%s signals are set aside: a cycle could not process them (audit '
+                                               'action ''error''); they are tried again when they change, or by a '
+                                               'full cycle', stall.failed) END,
            CASE WHEN lv.health > 0 THEN format('mean health %s is below %s', hm.mean_health,
                                                CASE WHEN lv.health = 2 THEN 50 ELSE 80 END) END,
            CASE WHEN lv.gaps > 0 THEN format('%s open gaps are more than %s', hm.open_gaps,
@@ -141,7 +143,7 @@ COMMENT ON VIEW sigsync.system_health IS
     '> 100, the worse wins), indicator_online, last_heartbeat_at, last cycle time / duration / status, error_rate '
     '(failed share of the last 24 h cycles), open_sync_requests, rejected_last_hour, anomalies_open, '
     'reconciled_signals, last_ok_cycle_at, cycle_lock_holder (pid holding the reconcile lock), '
-    'signals_failed_last_cycle and alert_reasons; alert_level is also critical when no cycle succeeded for '
+    'signals_set_aside and alert_reasons; alert_level is also critical when no cycle succeeded for '
     'cycle_stall_after while the registry holds signals. '
     'Example: SELECT alert_level, mean_health, open_gaps, indicator_online FROM sigsync.system_health;';
 

@@ -9,7 +9,7 @@
 --     max_payloads_per_call elements, each bound with its own code.
 BEGIN;
 SET LOCAL search_path = sigsync, public;
-SELECT plan(37);
+SELECT plan(39);
 
 CREATE FUNCTION pg_temp.code(p text) RETURNS text
 LANGUAGE sql AS $$ SELECT coalesce(r -> 'error' ->> 'code', r ->> 'status') FROM (SELECT sigsync.ingest(p) AS r) x $$;
@@ -128,6 +128,14 @@ SELECT is(pg_temp.code('{"event_type":"MFE_UPDATE_BATCH","symbol":"MC","timestam
           'accepted', '1000 items are accepted');
 SELECT is((SELECT count(*)::integer FROM sigsync.automated_signals WHERE symbol = 'MC'), 1000, '... one event per item');
 UPDATE sigsync.settings SET value = '65536' WHERE key = 'max_payload_bytes';
+
+-- a batch's own fields are copied into each item: they are bounded (1 KiB)
+SELECT is(sigsync.ingest('{"event_type":"MFE_UPDATE_BATCH","symbol":"MD","pad":"' || repeat('x', 1100)
+                         || '","updates":[{"trade_id":"20251212_110000000_BULLISH","be_mfe":0.1}]}') -> 'error' ->> 'code',
+          'payload_too_large', 'a batch whose own fields take over 1 KiB: payload_too_large');
+SELECT is(pg_temp.code('{"event_type":"MFE_UPDATE_BATCH","symbol":"MD","pad":"' || repeat('x', 900)
+                       || '","timestamp":1765555300000,"updates":[{"trade_id":"20251212_110000000_BULLISH","be_mfe":0.1}]}'),
+          'accepted', '... 900 bytes of them are fine');
 
 UPDATE sigsync.settings SET value = '3' WHERE key = 'max_payloads_per_call';
 CREATE TEMP TABLE many ON COMMIT DROP AS

@@ -11,7 +11,7 @@
 --     signal cancelled by itself are refused.
 BEGIN;
 SET LOCAL search_path = sigsync, public;
-SELECT plan(42);
+SELECT plan(61);
 
 CREATE FUNCTION pg_temp.code(p text) RETURNS text
 LANGUAGE sql AS $$ SELECT coalesce(r -> 'error' ->> 'code', r ->> 'status') FROM (SELECT sigsync.ingest(p) AS r) x $$;
@@ -124,6 +124,45 @@ SELECT is((SELECT array_agg(symbol) FROM sigsync.signals WHERE trade_id = '20251
           '... is upper-cased in ASCII only (not folded into ES1S)');
 SELECT is(pg_temp.code('{"event_type":"CANCELLED","trade_id":"20251212_104800000_BULLISH","cancelled_by":"20251212_104800000_bullish"}'),
           'invalid_field', 'a signal cancelled by itself: invalid_field');
+
+-- numbers with more than 20 decimals, and numbers out of range anywhere in the body
+SELECT is(pg_temp.code('{"event_type":"ENTRY","trade_id":"20251212_104900000_BULLISH",'
+                       '"entry_price":100.000000000000000000000000000000000000000001,"stop_loss":100}'),
+          'number_out_of_range', 'an entry 1e-42 above its stop (42 decimals, near-zero risk): number_out_of_range');
+SELECT is(pg_temp.code('{"event_type":"ENTRY","trade_id":"20251212_104900000_BULLISH","entry_price":0.00001234,'
+                       '"stop_loss":0.00001200,"timestamp":1765554300000}'),
+          'accepted', 'a price of a token worth 0.00001234 is fine');
+SELECT is(pg_temp.code('{"event_type":"SIGNAL_CREATED","trade_id":"20251212_105000000_BULLISH","htf_alignment":{"daily":1e400}}'),
+          'number_out_of_range', 'a number out of range inside htf_alignment: number_out_of_range');
+SELECT is(pg_temp.code('{"event_type":"SIGNAL_CREATED","trade_id":"20251212_105000000_BULLISH","extra":-1e-400}'),
+          'number_out_of_range', '... or in a field sigsync does not read');
+
+-- settings a cycle could not compute with are refused when written
+SELECT throws_ok(format($$UPDATE sigsync.settings SET value = '"%s"' WHERE key = '%s'$$, v.value, v.key), '23514', NULL,
+                 format('setting %s = %s is refused', v.key, v.value))
+  FROM (VALUES ('audit_retention', '10000 years'), ('max_clock_skew', '300000 years'), ('heartbeat_timeout', '10000 years'),
+               ('sync_request_timeout', '1000 years'), ('mfe_stale_after', '300000 years'),
+               ('cycle_stall_after', '10000 years'), ('run_retention', '1 mon -30 days 1 second'),
+               ('bar_interval', '0 seconds')) v(key, value);
+SELECT throws_ok($$UPDATE sigsync.settings SET value = '1e400' WHERE key = 'be_trigger_r'$$, '23514', NULL,
+                 'be_trigger_r = 1e400 is refused');
+SELECT throws_ok($$UPDATE sigsync.settings SET value = '[1, 1e400]' WHERE key = 'target_multiples'$$, '23514', NULL,
+                 'a target multiple of 1e400 is refused');
+SELECT lives_ok($$UPDATE sigsync.settings SET value = '"100 years"' WHERE key = 'audit_retention'$$,
+                'a retention of 100 years is fine');
+SELECT is(sigsync.reconcile() ->> 'status', 'ok', '... and cycles run with it');
+
+-- the source a caller vouches for, and arrays of any shape
+SELECT throws_ok($$SELECT * FROM sigsync.ingest_many(ARRAY['{"type":"HEARTBEAT"}'], repeat('s', 65))$$, '22023', NULL,
+                 'a source of 65 characters from the caller raises invalid_parameter_value');
+SELECT is((SELECT array_agg(idx::text || ':' || status ORDER BY idx)
+             FROM sigsync.ingest_many('[5:6]={"{\"type\":\"HEARTBEAT\",\"tracked_signals\":2}","nope"}'::text[])),
+          ARRAY['1:accepted', '2:rejected'], 'an array numbered from 5: one result per element, idx from 1');
+SELECT is((SELECT array_agg(idx::text || ':' || status ORDER BY idx)
+             FROM sigsync.ingest_many(ARRAY[['{"type":"HEARTBEAT","tracked_signals":3}', 'nope'],
+                                            ['{"type":"HEARTBEAT","tracked_signals":4}', '{"type":"HEARTBEAT","source":"'
+                                                 || repeat('s', 3000) || '"}']])),
+          ARRAY['1:accepted', '2:rejected', '3:accepted', '4:rejected'], 'a 2-D array: one result per element');
 
 SELECT * FROM finish();
 ROLLBACK;

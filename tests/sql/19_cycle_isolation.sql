@@ -7,7 +7,7 @@
 -- other signal is reconciled.
 BEGIN;
 SET LOCAL search_path = sigsync, public;
-SELECT plan(24);
+SELECT plan(39);
 
 CREATE TEMP TABLE run (name text PRIMARY KEY, res jsonb) ON COMMIT DROP;
 
@@ -73,14 +73,17 @@ SELECT is((SELECT reason FROM sigsync.sync_audit_log
 SELECT ok((SELECT NOT dirty AND next_check_at IS NULL FROM sigsync.signals
             WHERE symbol = 'ISO' AND trade_id = '20251212_100100000_BULLISH'),
           'the failing signal is left alone (no mark, nothing scheduled): cycles do not retry it forever');
-SELECT ok((SELECT signals_failed_last_cycle = 1 AND alert_level <> 'ok'
-                  AND 'the last cycle could not process 1 signals (audit action ''error'')' = ANY (alert_reasons)
-             FROM sigsync.system_health), 'system_health: the isolated signal raises the alert level, and says why');
+SELECT ok((SELECT signals_set_aside = 1 AND alert_level <> 'ok'
+                  AND '1 signals are set aside: a cycle could not process them (audit action ''error''); they are '
+                      'tried again when they change, or by a full cycle' = ANY (alert_reasons)
+             FROM sigsync.system_health), 'system_health: the signal set aside raises the alert level, and says why');
+SELECT isnt((SELECT set_aside_at FROM sigsync.signals WHERE symbol = 'ISO' AND trade_id = '20251212_100100000_BULLISH'),
+            NULL, 'signals.set_aside_at records it');
 INSERT INTO run VALUES ('r4', sigsync.reconcile('2025-12-12 16:00:00+00'));
 SELECT is((SELECT (res ->> 'signals_processed')::integer + (res ->> 'signals_failed')::integer FROM run WHERE name = 'r4'),
           0, 'the next cycle has nothing to do');
-SELECT is((SELECT signals_failed_last_cycle FROM sigsync.system_health), 0,
-          'system_health: the last cycle isolated nothing');
+SELECT is((SELECT signals_set_aside FROM sigsync.system_health), 1::bigint,
+          'system_health: a cycle with nothing to do leaves it set aside, and still says so');
 
 -- it changes: the next cycle tries it again (and, the poison gone, reconciles it)
 DROP TRIGGER t19_poison ON sigsync.signals;
@@ -88,8 +91,67 @@ SELECT is(sigsync.ingest('{"event_type":"MFE_UPDATE","symbol":"ISO","trade_id":"
               ->> 'status', 'accepted', 'a new event for it');
 INSERT INTO run VALUES ('r5', sigsync.reconcile('2025-12-12 16:00:00+00'));
 SELECT is((SELECT (res ->> 'signals_processed')::integer FROM run WHERE name = 'r5'), 1, 'the next cycle processes it');
-SELECT ok((SELECT targets_extended IS NOT NULL FROM sigsync.signals WHERE symbol = 'ISO' AND trade_id = '20251212_100100000_BULLISH'),
-          '... and reconciles it');
+SELECT ok((SELECT targets_extended IS NOT NULL AND set_aside_at IS NULL FROM sigsync.signals
+            WHERE symbol = 'ISO' AND trade_id = '20251212_100100000_BULLISH'),
+          '... and reconciles it: no longer set aside');
+SELECT is((SELECT signals_set_aside FROM sigsync.system_health), 0::bigint, 'system_health: none set aside any more');
+
+-- 4. values no cycle can compute with are refused when written -----------------------------------
+SELECT throws_ok($$INSERT INTO sigsync.price_bars VALUES ('ISO', '2025-12-12 15:20:00+00', 'NaN', 'NaN', 'NaN', 'NaN')$$,
+                 '23514', NULL, 'a NaN price bar is refused');
+SELECT throws_ok($$INSERT INTO sigsync.price_bars VALUES ('ISO', '2025-12-12 15:20:00+00', 100, 9e131071, 100, 100)$$,
+                 '23514', NULL, 'a bar beyond 1e15 is refused');
+SELECT throws_ok($$INSERT INTO sigsync.price_bars VALUES ('ISO', '2025-12-12 15:20:00+00', 100, 'Infinity', 100, 100)$$,
+                 '23514', NULL, 'an infinite bar is refused');
+SELECT throws_ok($$INSERT INTO sigsync.sync_requests (trade_ids, symbols, reason)
+                   VALUES ('{20251212_100000000_BULLISH,20251212_100100000_BULLISH}', '{ISO}', 'manual')$$,
+                 '23514', NULL, 'a sync request whose symbols and trade_ids do not pair up is refused');
+-- ... and one stored before that check is passed over
+ALTER TABLE sigsync.sync_requests DROP CONSTRAINT sync_requests_keys;
+INSERT INTO sigsync.sync_requests (trade_ids, symbols, reason, created_at)
+VALUES ('{20251212_100000000_BULLISH,20251212_100100000_BULLISH}', '{ISO}', 'manual', '2025-12-12 15:00:00+00');
+SELECT is(sigsync.reconcile('2025-12-12 16:00:00+00') ->> 'status', 'ok',
+          'an old sync request with unpaired arrays times out without failing the cycle');
+-- a health row an operator edited by hand breaks no view
+UPDATE sigsync.signal_health_metrics SET gaps = gaps || '{"no_session": "since the feed broke"}'
+ WHERE symbol = 'ISP';
+SELECT is((SELECT since FROM sigsync.signal_gaps WHERE symbol = 'ISP' AND gap_type = 'no_session'), NULL::timestamptz,
+          'a gap whose since is not a time: since is NULL, signal_gaps still reads');
+SELECT ok((SELECT count(*) FROM sigsync.all_signals) > 0 AND (SELECT count(*) FROM sigsync.system_health) = 1,
+          '... and all_signals, system_health too');
+
+-- 5. many failing signals: each set aside, the others reconciled; past 100 in one cycle the rest
+--    waits for the next, so no number of them halts the cycles -----------------------------------
+SELECT count(*) FROM sigsync.ingest_many(ARRAY(
+    SELECT format('{"event_type":"ENTRY","symbol":"%s","trade_id":"20251212_100000000_BULLISH","entry_price":100,'
+                  '"stop_loss":90,"timestamp":"2025-12-12T15:01:00Z"}', CASE WHEN i <= 105 THEN 'BAD' || i ELSE 'FINE' || i END)
+      FROM generate_series(1, 110) i));
+CREATE FUNCTION public.t19_many() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF NEW.symbol LIKE 'BAD%' AND NEW.targets_extended IS NOT NULL THEN RAISE EXCEPTION 'bad %', NEW.symbol; END IF;
+    RETURN NEW;
+END $$;
+CREATE TRIGGER t19_many BEFORE UPDATE ON sigsync.signals FOR EACH ROW EXECUTE FUNCTION public.t19_many();
+INSERT INTO run VALUES ('m1', sigsync.reconcile('2025-12-12 16:00:00+00'));
+SELECT is((SELECT (res ->> 'status', (res ->> 'signals_failed')::int, (res ->> 'signals_deferred')::int)::text
+             FROM run WHERE name = 'm1'), '(ok,100,10)',
+          '105 failing among 110: the cycle succeeds, sets 100 aside and leaves the other 10 for the next one');
+INSERT INTO run VALUES ('m2', sigsync.reconcile('2025-12-12 16:00:00+00'));
+SELECT is((SELECT (res ->> 'status', (res ->> 'signals_failed')::int, (res ->> 'signals_processed')::int)::text
+             FROM run WHERE name = 'm2'), '(ok,5,5)', 'the next cycle sets the last 5 aside and reconciles the 5 good ones');
+SELECT is((SELECT count(*)::integer FROM sigsync.signals WHERE symbol LIKE 'FINE%' AND targets_extended IS NOT NULL), 5,
+          '... which are reconciled');
+SELECT is((SELECT signals_set_aside FROM sigsync.system_health), 105::bigint, 'system_health counts the 105 set aside');
+DROP TRIGGER t19_many ON sigsync.signals;
+
+-- 6. the cycle lock: only a role that may run cycles can hold it ---------------------------------
+SET LOCAL ROLE sigsync_reader;
+SELECT throws_ok($$SELECT 1 FROM sigsync.cycle_lock FOR UPDATE$$, '42501', NULL,
+                 'sigsync_reader cannot take the cycle lock (an advisory key any role could take was the lock before)');
+RESET ROLE;
+SET LOCAL ROLE sigsync_ingest;
+SELECT throws_ok($$SELECT 1 FROM sigsync.cycle_lock FOR UPDATE$$, '42501', NULL, '... nor can sigsync_ingest');
+RESET ROLE;
 
 -- a failure that is not one signal's: a broken setting is refused when written, and a fault
 -- that makes every signal fail fails the cycle as a whole (no signal is set aside for it)
@@ -99,14 +161,17 @@ SELECT throws_ok($$UPDATE sigsync.settings SET value = '"not an interval"' WHERE
 -- (a bug: the session rule fails for every signal; restored by the ROLLBACK at the end)
 CREATE OR REPLACE FUNCTION sigsync._session_at(p_at timestamptz, p_tz text) RETURNS text
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$ BEGIN RAISE EXCEPTION 'every signal fails'; END $$;
-SELECT is(sigsync.ingest('{"event_type":"MFE_UPDATE","symbol":"ISP","trade_id":"20251212_100300000_BULLISH","be_mfe":0.2,"timestamp":"2025-12-12T15:10:00Z"}')
-              ->> 'status', 'accepted', 'a new event marks a signal');
-INSERT INTO run VALUES ('r6', sigsync.reconcile('2025-12-12 16:00:00+00', true));
+SELECT is((SELECT array_agg(status) FROM sigsync.ingest_many(ARRAY[
+              '{"event_type":"MFE_UPDATE","symbol":"ISP","trade_id":"20251212_100300000_BULLISH","be_mfe":0.2,"timestamp":"2025-12-12T15:10:00Z"}',
+              '{"event_type":"MFE_UPDATE","symbol":"ISO","trade_id":"20251212_100000000_BULLISH","be_mfe":0.2,"timestamp":"2025-12-12T15:10:00Z"}'])),
+          ARRAY['accepted', 'accepted'], 'new events mark two signals');
+INSERT INTO run VALUES ('r6', sigsync.reconcile('2025-12-12 16:00:00+00'));
 SELECT is((SELECT (res ->> 'status') || ': ' || (res ->> 'error') FROM run WHERE name = 'r6'),
           'error: every signal of the working set failed: every signal fails',
           'every signal failing: the cycle reports an error');
-SELECT is((SELECT array_agg(symbol || ' ' || trade_id) FROM sigsync.signals WHERE dirty),
-          ARRAY['ISP 20251212_100300000_BULLISH'], '... and sets no signal aside: the marked one is still marked');
+SELECT is((SELECT array_agg(symbol || ' ' || trade_id ORDER BY symbol) FROM sigsync.signals WHERE dirty),
+          ARRAY['ISO 20251212_100000000_BULLISH', 'ISP 20251212_100300000_BULLISH'],
+          '... and sets no signal aside: the marked ones are still marked');
 
 SELECT * FROM finish();
 ROLLBACK;

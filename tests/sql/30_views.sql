@@ -74,7 +74,7 @@ SELECT columns_are('sigsync', 'system_health', ARRAY[
     'signals', 'active_signals', 'pct_complete', 'open_gaps', 'gaps_detected_last_hour', 'gaps_filled_last_hour',
     'mean_health', 'alert_level', 'indicator_online', 'last_heartbeat_at', 'last_cycle_at',
     'last_cycle_duration_ms', 'last_cycle_status', 'error_rate', 'open_sync_requests', 'rejected_last_hour',
-    'anomalies_open', 'reconciled_signals', 'last_ok_cycle_at', 'cycle_lock_holder', 'signals_failed_last_cycle',
+    'anomalies_open', 'reconciled_signals', 'last_ok_cycle_at', 'cycle_lock_holder', 'signals_set_aside',
     'alert_reasons'], 'system_health: its columns');
 SELECT col_type_is('sigsync', 'system_health', 'indicator_online', 'boolean', 'system_health.indicator_online is boolean');
 SELECT col_type_is('sigsync', 'system_health', 'pct_complete', 'numeric', 'system_health.pct_complete is numeric');
