@@ -36,12 +36,36 @@ def test_invalid_utf8_is_rejected_and_kept_as_bytes(db, tmp_path):
     assert sessions == [("NY AM",)], "only the intact line was accepted; no altered body"
 
 
-def test_a_json_array_that_is_not_utf8_goes_line_by_line(db, tmp_path):
+def test_one_array_element_that_is_not_utf8_spoils_nothing_else(db, tmp_path):
     path = tmp_path / "events.json"
     path.write_bytes(b"[\n" + BAD_UTF8 + b",\n" + GOOD + b"\n]\n")
     result = sigsync("--dsn", db, "ingest", path)
     assert result.returncode == 0, result.stderr
-    # not one JSON array once decoded: each line is a payload of its own ("[", the bad line,
-    # the good one, "]"), none altered
-    assert result.stdout.splitlines()[0] == "accepted 1, duplicate 0, rejected 3"
-    assert "line 2: invalid_encoding:" in result.stdout
+    assert result.stdout.splitlines()[0] == "accepted 1, duplicate 0, rejected 1"
+    assert "item 1: invalid_encoding:" in result.stdout
+
+
+def test_a_deeply_nested_array_element_is_one_rejection(db, tmp_path):
+    """The array is split by a scanner, not a recursive parser: an element nested 3,000 deep
+    is an element like any other (the database rejects it too_deep), not a crash."""
+    path = tmp_path / "events.json"
+    deep = b'{"type":"HEARTBEAT","x":' + b"[" * 3000 + b"]" * 3000 + b"}"
+    path.write_bytes(b'[{"type":"HEARTBEAT","tracked_signals":7},' + deep + b"]")
+    result = sigsync("--dsn", db, "ingest", path)
+    assert result.returncode == 0 and "Traceback" not in result.stderr, result.stderr
+    assert result.stdout.splitlines()[0] == "accepted 1, duplicate 0, rejected 1"
+    assert "item 2: too_deep:" in result.stdout
+
+
+def test_byte_order_marks_and_blank_first_lines(db, tmp_path):
+    """A byte order mark before a blank first line does not hide the array after it; one at
+    the start of a later line (files joined together) is not part of the payload."""
+    array = tmp_path / "events.json"
+    array.write_bytes(b"\xef\xbb\xbf \r\n[\r\n " + GOOD + b" ,\r\n " + ENTRY + b'"timestamp": 1765554300009}\r\n]\r\n')
+    result = sigsync("--dsn", db, "ingest", array)
+    assert result.stdout.splitlines()[0] == "accepted 2, duplicate 0, rejected 0", result.stdout
+    lines = tmp_path / "joined.jsonl"
+    lines.write_bytes(b"\xef\xbb\xbf" + ENTRY + b'"timestamp": 1765554300010}\n\xef\xbb\xbf' + ENTRY
+                      + b'"timestamp": 1765554300011}\n')
+    result = sigsync("--dsn", db, "ingest", lines)
+    assert result.stdout.splitlines()[0] == "accepted 2, duplicate 0, rejected 0", result.stdout

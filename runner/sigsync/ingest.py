@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import io
 import itertools
-import json
 import os
 import re
 import stat
@@ -29,6 +28,7 @@ from sigsync.errors import SigsyncError
 
 INGEST_SQL = "SELECT idx, status, event_ids, error FROM sigsync.ingest_many(%s::bytea[], NULL::text)"
 JSON_WHITESPACE = b" \t\r\n"
+BOM = b"\xef\xbb\xbf"  # a UTF-8 byte order mark
 MAX_LISTED = 10
 
 
@@ -52,34 +52,47 @@ def _size(stream: BinaryIO) -> int | None:
     return st.st_size if stat.S_ISREG(st.st_mode) else None
 
 
-def _array_elements(text: str) -> list[str] | None:
-    """The elements of a JSON array as their raw text (numbers and spelling kept as sent,
-    never re-serialised), or None when the text is not one JSON array."""
-    decoder = json.JSONDecoder()
-    ws = re.compile(r"[ \t\n\r]*")
-    pos = ws.match(text, 0).end()
-    if not text.startswith("[", pos):
+# what delimits the elements of a JSON array: a string (escapes included), a bracket, a comma
+ARRAY_TOKENS = re.compile(rb'"(?:[^"\\]|\\.)*"|[\[\]{},]', re.DOTALL)
+
+
+def _array_elements(data: bytes) -> list[bytes] | None:
+    """The elements of a JSON array as their bytes, exactly as sent (numbers and spelling
+    kept, never re-serialised), or None when the input is not one JSON array.
+
+    A scanner, not a parser: it follows strings and brackets only, at any depth, in one pass
+    and without recursion (a deeply nested element is an element like any other), and it
+    looks at bytes (one element that is not UTF-8 does not spoil the others). Whether each
+    element is valid JSON is the database's business: a malformed one is rejected and kept."""
+    ws = JSON_WHITESPACE
+    start = len(data) - len(data.lstrip(ws))
+    if not data.startswith(b"[", start):
         return None
-    pos = ws.match(text, pos + 1).end()
-    elements: list[str] = []
-    if text.startswith("]", pos):
-        pos += 1
-    else:
-        while True:
-            try:
-                _, end = decoder.raw_decode(text, pos)
-            except ValueError:
-                return None
-            elements.append(text[pos:end])
-            pos = ws.match(text, end).end()
-            if text.startswith(",", pos):
-                pos = ws.match(text, pos + 1).end()
-            elif text.startswith("]", pos):
-                pos += 1
+    elements: list[bytes] = []
+    depth, element_start, closed = 0, start + 1, None
+    for token in ARRAY_TOKENS.finditer(data, start + 1):
+        mark = token.group()
+        if mark[:1] == b'"':
+            continue
+        if mark in (b"[", b"{"):
+            depth += 1
+        elif depth > 0 and mark in (b"]", b"}"):
+            depth -= 1
+        elif depth == 0 and mark in (b",", b"]"):
+            element = data[element_start:token.start()].strip(ws)
+            if element or mark == b"," or elements:
+                if not element:
+                    return None  # an empty element: "[,1]", "[1,]"
+                elements.append(element)
+            if mark == b"]":
+                closed = token.end()
                 break
-            else:
-                return None
-    return elements if ws.match(text, pos).end() == len(text) else None
+            element_start = token.end()
+        elif depth == 0:
+            return None  # a stray "}" at the top
+    if closed is None or data[closed:].strip(ws):
+        return None
+    return elements
 
 
 def read_payloads(stream: BinaryIO) -> Payloads:
@@ -87,17 +100,12 @@ def read_payloads(stream: BinaryIO) -> Payloads:
     total = _size(stream)
     head: list[bytes] = []
     for raw in stream:  # keep blank lines (they count for line numbers) up to the first content
-        head.append(raw)
-        if raw.strip():
+        head.append(raw.removeprefix(BOM) if not head else raw)
+        if head[-1].strip(JSON_WHITESPACE):
             break
-    if head:
-        head[0] = head[0].removeprefix(b"\xef\xbb\xbf")  # a UTF-8 byte order mark
-    if head and head[-1].lstrip().startswith(b"["):
+    if head and head[-1].lstrip(JSON_WHITESPACE).startswith(b"["):
         data = b"".join(head) + stream.read()
-        try:
-            elements = _array_elements(data.decode("utf-8"))
-        except UnicodeDecodeError:
-            elements = None  # not one JSON array: its lines go as they are
+        elements = _array_elements(data)
         if elements is not None:
             array = Payloads("item", total=len(elements))
 
@@ -114,7 +122,8 @@ def read_payloads(stream: BinaryIO) -> Payloads:
     def numbered() -> Iterator[tuple[int, bytes | str]]:
         for number, raw in enumerate(itertools.chain(head, stream), 1):
             lines.done += len(raw)
-            body = raw.removesuffix(b"\n").removesuffix(b"\r")
+            # (a byte order mark starts a file, and each file of a concatenation)
+            body = raw.removesuffix(b"\n").removesuffix(b"\r").removeprefix(BOM)
             if body.strip(JSON_WHITESPACE):
                 yield number, body
             else:
