@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import contextlib
 import os
+import queue
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
+import threading
+import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Iterator
 
@@ -63,3 +67,101 @@ def migrated_private_cluster(prefix: str) -> Iterator[Cluster]:
         leftovers = cluster.processes()
         shutil.rmtree(root, ignore_errors=True)
         assert leftovers == [], f"postgres processes left running for {root}: {leftovers}"
+
+
+class Child:
+    """A background `python -m sigsync ...` whose stdout/stderr lines are collected as they
+    come (`lines`), for tests that watch a long-running command (run, serve, ingest -)."""
+
+    def __init__(self, *args: str | Path, stdin: bool = False):
+        self.proc = subprocess.Popen(sigsync_cmd(*args), stdin=subprocess.PIPE if stdin else subprocess.DEVNULL,
+                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                                     env=cli_env(), cwd="/tmp")  # fmt: skip
+        self.lines: dict[str, list[str]] = {"stdout": [], "stderr": []}
+        self._new: queue.Queue = queue.Queue()
+        self._readers = [threading.Thread(target=self._read, args=(name,), daemon=True) for name in self.lines]
+        for reader in self._readers:
+            reader.start()
+
+    def _read(self, name: str) -> None:
+        for line in getattr(self.proc, name):
+            self.lines[name].append(line.rstrip("\n"))
+            self._new.put(name)
+
+    @property
+    def stdout(self) -> list[str]:
+        return self.lines["stdout"]
+
+    @property
+    def stderr(self) -> list[str]:
+        return self.lines["stderr"]
+
+    def wait_line(self, name: str, predicate, timeout: float = 15, start: int = 0) -> str:
+        """The first line of stdout/stderr (from line `start` on) that satisfies predicate."""
+        deadline = time.monotonic() + timeout
+        while True:
+            for line in list(self.lines[name][start:]):
+                if predicate(line):
+                    return line
+            if self.proc.poll() is not None and all(not r.is_alive() for r in self._readers):
+                raise AssertionError(f"the child exited ({self.proc.returncode}): {self.lines}")
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise AssertionError(f"no such {name} line within {timeout}s: {self.lines}")
+            with contextlib.suppress(queue.Empty):
+                self._new.get(timeout=min(remaining, 0.1))
+
+    def finish(self, signum: int | None = None, input: str | None = None, timeout: float = 30) -> int:
+        """Send a signal and/or feed and close stdin; wait for the exit status."""
+        if signum is not None:
+            self.proc.send_signal(signum)
+        if self.proc.stdin is not None:
+            with contextlib.suppress(BrokenPipeError):
+                if input is not None:
+                    self.proc.stdin.write(input)
+                self.proc.stdin.close()
+        returncode = self.proc.wait(timeout=timeout)
+        for reader in self._readers:
+            reader.join(timeout=5)
+        return returncode
+
+    def stop(self, signum: int = signal.SIGTERM, timeout: float = 30) -> tuple[int, float]:
+        """Send a signal; returns (exit status, seconds until the process ended)."""
+        started = time.monotonic()
+        returncode = self.finish(signum, timeout=timeout)
+        return returncode, time.monotonic() - started
+
+    def kill(self) -> None:
+        """Kill it if it still runs; either way, its output is all read afterwards."""
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait(timeout=30)
+        for reader in self._readers:
+            reader.join(timeout=5)
+
+
+@contextlib.contextmanager
+def child(*args: str | Path, stdin: bool = False) -> Iterator[Child]:
+    """A Child for the block, killed at the end if it is still running."""
+    c = Child(*args, stdin=stdin)
+    try:
+        yield c
+    finally:
+        c.kill()
+
+
+@contextlib.contextmanager
+def private_data_dir(prefix: str) -> Iterator[Path]:
+    """A data dir under /tmp for an embedded cluster of the test's own; afterwards its server
+    is stopped, its files removed, and no postgres process may be left running."""
+    from sigsync.cluster import Cluster
+
+    path = make_tmp_dir(prefix)
+    try:
+        yield path
+    finally:
+        cluster = Cluster(path)
+        cluster.stop()
+        leftovers = cluster.processes()
+        shutil.rmtree(path, ignore_errors=True)
+        assert leftovers == [], f"postgres processes left running for {path}: {leftovers}"

@@ -13,7 +13,6 @@ import shutil
 import signal
 import subprocess
 import time
-from pathlib import Path
 
 import click
 import psycopg
@@ -22,7 +21,7 @@ import pytest
 from sigsync.cli import cli
 from sigsync.cluster import Cluster
 from sigsync.paths import sql_dir
-from support import cli_env, make_tmp_dir, sigsync, sigsync_cmd
+from support import cli_env, private_data_dir, sigsync, sigsync_cmd
 
 TRADE = "20251212_104200000_BULLISH"
 ENTRY = {"event_type": "ENTRY", "trade_id": TRADE, "entry_price": 25680, "stop_loss": 25645, "timestamp": 1765554300000}
@@ -32,15 +31,8 @@ MALFORMED = '{"event_type": "ENTRY", "trade_id": '
 
 @pytest.fixture
 def data_dir():
-    path = make_tmp_dir("sigsync-cli-")
-    try:
+    with private_data_dir("sigsync-cli-") as path:
         yield path
-    finally:
-        cluster = Cluster(path)
-        cluster.stop()
-        leftovers = cluster.processes()
-        shutil.rmtree(path, ignore_errors=True)
-        assert leftovers == [], f"postgres processes left running for {path}: {leftovers}"
 
 
 def assert_clean_error(result: subprocess.CompletedProcess, text: str) -> None:

@@ -8,14 +8,10 @@ files are removed afterwards, with no postgres process left.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
-import queue
-import shutil
 import signal
 import subprocess
-import threading
 import time
 
 import psycopg
@@ -23,7 +19,7 @@ import pytest
 
 from sigsync.cluster import Cluster, signals_raise
 from sigsync.errors import Interrupted
-from support import cli_env, make_tmp_dir, sigsync, sigsync_cmd
+from support import Child, child, cli_env, private_data_dir, sigsync, sigsync_cmd
 
 TRADE = "20251212_104200000_BULLISH"
 ENTRY = {"event_type": "ENTRY", "trade_id": TRADE, "entry_price": 25680, "stop_loss": 25645, "timestamp": 1765554300000}
@@ -32,15 +28,8 @@ OTHER = {**ENTRY, "trade_id": "20251212_104300000_BULLISH", "timestamp": 1765554
 
 @pytest.fixture
 def data_dir():
-    path = make_tmp_dir("sigsync-shared-")
-    try:
+    with private_data_dir("sigsync-shared-") as path:
         yield path
-    finally:
-        cluster = Cluster(path)
-        cluster.stop()
-        leftovers = cluster.processes()
-        shutil.rmtree(path, ignore_errors=True)
-        assert leftovers == [], f"postgres processes left running for {path}: {leftovers}"
 
 
 @pytest.fixture
@@ -50,67 +39,6 @@ def migrated(data_dir):
     assert result.returncode == 0, result.stderr
     assert Cluster(data_dir).processes() == []
     return data_dir
-
-
-class Child:
-    """A background `python -m sigsync ...` whose stdout/stderr lines are collected as they come."""
-
-    def __init__(self, *args, stdin: bool = False):
-        self.proc = subprocess.Popen(sigsync_cmd(*args), stdin=subprocess.PIPE if stdin else subprocess.DEVNULL,
-                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                                     env=cli_env(), cwd="/tmp")  # fmt: skip
-        self.lines: dict[str, list[str]] = {"stdout": [], "stderr": []}
-        self._new: queue.Queue = queue.Queue()
-        self._readers = [threading.Thread(target=self._read, args=(name,), daemon=True) for name in self.lines]
-        for reader in self._readers:
-            reader.start()
-
-    def _read(self, name: str) -> None:
-        for line in getattr(self.proc, name):
-            self.lines[name].append(line.rstrip("\n"))
-            self._new.put(name)
-
-    def wait_line(self, name: str, predicate, timeout: float = 20) -> str:
-        deadline = time.monotonic() + timeout
-        while True:
-            for line in list(self.lines[name]):
-                if predicate(line):
-                    return line
-            if self.proc.poll() is not None and all(not r.is_alive() for r in self._readers):
-                raise AssertionError(f"the child exited ({self.proc.returncode}): {self.lines}")
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                raise AssertionError(f"no such {name} line within {timeout}s: {self.lines}")
-            with contextlib.suppress(queue.Empty):
-                self._new.get(timeout=min(remaining, 0.1))
-
-    def finish(self, signum: int | None = None, input: str | None = None, timeout: float = 30) -> int:
-        """Send a signal and/or feed and close stdin; wait for the exit status."""
-        if signum is not None:
-            self.proc.send_signal(signum)
-        if self.proc.stdin is not None:
-            with contextlib.suppress(BrokenPipeError):
-                if input is not None:
-                    self.proc.stdin.write(input)
-                self.proc.stdin.close()
-        returncode = self.proc.wait(timeout=timeout)
-        for reader in self._readers:
-            reader.join(timeout=5)
-        return returncode
-
-    def kill(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.kill()
-            self.proc.wait(timeout=30)
-
-
-@contextlib.contextmanager
-def child(*args, stdin: bool = False):
-    c = Child(*args, stdin=stdin)
-    try:
-        yield c
-    finally:
-        c.kill()
 
 
 def is_cycle_line(line: str) -> bool:

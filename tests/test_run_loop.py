@@ -5,13 +5,10 @@ and survives its database going away.
 
 from __future__ import annotations
 
-import contextlib
 import json
-import queue
 import shutil
 import signal
 import subprocess
-import threading
 import time
 from datetime import timedelta
 
@@ -20,74 +17,15 @@ import pytest
 from psycopg.rows import namedtuple_row
 
 from sigsync.cluster import Cluster
-from support import cli_env, make_tmp_dir, migrated_private_cluster, sigsync, sigsync_cmd
+from support import child, cli_env, make_tmp_dir, migrated_private_cluster, sigsync, sigsync_cmd
 
 TRADE = "20251212_104200000_BULLISH"
 ENTRY = {"event_type": "ENTRY", "trade_id": TRADE, "entry_price": 25680, "stop_loss": 25645, "timestamp": 1765554300000}
 
 
-class Loop:
-    """A running `sigsync ... run` child whose stdout/stderr lines are collected as they come."""
-
-    def __init__(self, *args: str):
-        self.proc = subprocess.Popen(sigsync_cmd(*args), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                                     env=cli_env(), cwd="/tmp")  # fmt: skip
-        self.lines: dict[str, list[str]] = {"stdout": [], "stderr": []}
-        self._new = queue.Queue()
-        self._readers = [threading.Thread(target=self._read, args=(name,), daemon=True) for name in self.lines]
-        for reader in self._readers:
-            reader.start()
-
-    def _read(self, name: str) -> None:
-        for line in getattr(self.proc, name):
-            self.lines[name].append(line.rstrip("\n"))
-            self._new.put(name)
-
-    @property
-    def stdout(self) -> list[str]:
-        return self.lines["stdout"]
-
-    @property
-    def stderr(self) -> list[str]:
-        return self.lines["stderr"]
-
-    def wait_line(self, name: str, predicate, timeout: float = 15, start: int = 0) -> str:
-        deadline = time.monotonic() + timeout
-        while True:
-            for line in self.lines[name][start:]:
-                if predicate(line):
-                    return line
-            if self.proc.poll() is not None and all(not r.is_alive() for r in self._readers):
-                raise AssertionError(f"sigsync run exited ({self.proc.returncode}): {self.lines}")
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                raise AssertionError(f"no such {name} line within {timeout}s: {self.lines}")
-            with contextlib.suppress(queue.Empty):
-                self._new.get(timeout=min(remaining, 0.1))
-
-    def stop(self, signum: int = signal.SIGTERM) -> tuple[int, float]:
-        """Send a signal; returns (exit status, seconds until the process ended)."""
-        started = time.monotonic()
-        self.proc.send_signal(signum)
-        returncode = self.proc.wait(timeout=30)
-        took = time.monotonic() - started
-        for reader in self._readers:
-            reader.join(timeout=5)
-        return returncode, took
-
-    def kill(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.kill()
-            self.proc.wait(timeout=30)
-
-
-@contextlib.contextmanager
 def running(*args: str):
-    loop = Loop(*args)
-    try:
-        yield loop
-    finally:
-        loop.kill()
+    """A `sigsync ... run` child for the block (see support.Child)."""
+    return child(*args)
 
 
 def is_cycle_line(line: str) -> bool:

@@ -6,18 +6,16 @@ from __future__ import annotations
 
 import contextlib
 import json
-import queue
 import re
 import signal
 import subprocess
-import threading
 import time
 from pathlib import Path
 
 import httpx
 import psycopg
 
-from support import cli_env, make_tmp_dir, sigsync, sigsync_cmd
+from support import Child, make_tmp_dir, sigsync
 
 LISTENING = re.compile(r"listening on http://127\.0\.0\.1:(\d+)")
 
@@ -38,23 +36,12 @@ class Serve:
 
     def start(self) -> None:
         prefix = (["--dsn", self.dsn] if self.dsn else []) + list(self.global_args)
-        self.proc = subprocess.Popen(
-            sigsync_cmd(*prefix, "serve", "--port", "0", "--spool-dir", self.spool_dir, *self.args),
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=cli_env(), cwd="/tmp")
-        self.lines = {"stdout": [], "stderr": []}
-        self._new: queue.Queue = queue.Queue()
-        self._readers = [threading.Thread(target=self._read, args=(name, getattr(self.proc, name)), daemon=True)
-                         for name in self.lines]
-        for reader in self._readers:
-            reader.start()
+        self.child = Child(*prefix, "serve", "--port", "0", "--spool-dir", self.spool_dir, *self.args)
+        self.proc = self.child.proc
+        self.lines = self.child.lines
         line = self.wait_line("stderr", LISTENING.search, timeout=30)
         self.port = int(LISTENING.search(line).group(1))
         self.url = f"http://127.0.0.1:{self.port}"
-
-    def _read(self, name: str, stream) -> None:
-        for line in stream:
-            self.lines[name].append(line.rstrip("\n"))
-            self._new.put(name)
 
     @property
     def stderr(self) -> list[str]:
@@ -65,18 +52,7 @@ class Serve:
         return self.lines["stdout"]
 
     def wait_line(self, name: str, predicate, timeout: float = 15, start: int = 0) -> str:
-        deadline = time.monotonic() + timeout
-        while True:
-            for line in self.lines[name][start:]:
-                if predicate(line):
-                    return line
-            if self.proc.poll() is not None and all(not r.is_alive() for r in self._readers):
-                raise AssertionError(f"sigsync serve exited ({self.proc.returncode}): {self.lines}")
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                raise AssertionError(f"no such {name} line within {timeout}s: {self.lines}")
-            with contextlib.suppress(queue.Empty):
-                self._new.get(timeout=min(remaining, 0.1))
+        return self.child.wait_line(name, predicate, timeout, start)
 
     def post(self, token: str, body: bytes | str, headers: dict | None = None, **kwargs) -> httpx.Response:
         content = body.encode() if isinstance(body, str) else body
@@ -100,20 +76,11 @@ class Serve:
 
     def stop(self, signum: int = signal.SIGTERM, timeout: float = 30) -> tuple[int, float]:
         """Send a signal; returns (exit status, seconds until the process ended)."""
-        started = time.monotonic()
-        self.proc.send_signal(signum)
-        code = self.proc.wait(timeout=timeout)
-        took = time.monotonic() - started
-        for reader in self._readers:
-            reader.join(timeout=5)
-        return code, took
+        return self.child.stop(signum, timeout)
 
     def kill(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.kill()
-            self.proc.wait(timeout=30)
-            for reader in self._readers:
-                reader.join(timeout=5)
+        if self.proc is not None:
+            self.child.kill()
 
 
 @contextlib.contextmanager

@@ -12,6 +12,7 @@ import time
 
 import psycopg
 import psycopg.conninfo
+import pytest
 
 from support import sigsync
 
@@ -42,7 +43,7 @@ def test_an_idle_transaction_after_reconcile_is_reported(db):
         report = sigsync("--dsn", db, "report")
         assert report.returncode == 0, report.stderr
         assert "alert level: critical" in report.stdout
-        assert f"why critical: no reconcile cycle has succeeded for" in report.stdout
+        assert "why critical: no reconcile cycle has succeeded for" in report.stdout
         assert f"the reconcile lock is held by pid {pid}" in report.stdout
         assert "idle in transaction" in report.stdout and "SELECT sigsync.reconcile()" in report.stdout
 
@@ -62,7 +63,7 @@ def test_no_role_below_admin_can_stop_the_cycles(db):
         rita = psycopg.conninfo.make_conninfo(db, user="stall_rita")
         with psycopg.connect(rita) as reader, psycopg.connect(db, autocommit=True) as conn:
             reader.execute("SELECT pg_advisory_lock(hashtext('sigsync.reconcile')::bigint)")  # what stopped them before
-            with __import__("pytest").raises(psycopg.errors.InsufficientPrivilege):
+            with pytest.raises(psycopg.errors.InsufficientPrivilege):
                 reader.execute("SELECT 1 FROM sigsync.cycle_lock FOR UPDATE")
             reader.rollback()
             assert conn.execute("SELECT sigsync.reconcile() ->> 'status'").fetchone()[0] == "ok"
