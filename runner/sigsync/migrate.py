@@ -344,6 +344,10 @@ class Migrator:
                 raise MigrationError("refusing to migrate, nothing was applied:\n  " + "\n  ".join(problems))
 
             applied: list[str] = []
+            if st.pending:
+                # Views are re-created below anyway; gone first, they hold no schema change back
+                # (a column type change, a function dropped).
+                drop_views(conn)
             for f in st.pending:
                 _execute_file(conn, f)
                 _record(conn, f)

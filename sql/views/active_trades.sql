@@ -29,7 +29,8 @@ SELECT s.symbol,
        s.be_exit_time,
        s.source,
        h.health_score,
-       sigsync._gap_list(h.gaps) AS gaps
+       coalesce((SELECT array_agg(g.gap_type ORDER BY g.gap_type COLLATE "C") FROM sigsync.signal_gaps g
+                  WHERE g.symbol = s.symbol AND g.trade_id = s.trade_id), '{}') AS gaps
   FROM sigsync.signals s
   LEFT JOIN sigsync.signal_health_metrics h
          ON h.symbol = s.symbol AND h.trade_id = s.trade_id

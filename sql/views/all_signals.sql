@@ -4,8 +4,7 @@
 -- gaps: the open gap types from sigsync.signal_health_metrics, sorted (C collation);
 -- '{}' when none is recorded. health_score and health_updated_at are NULL while the
 -- signal has never been reconciled (no signal_health_metrics row yet).
--- A gap counts as open when its type is in sigsync.gap_types and its entry is not
--- false/null (the same reading as sigsync.calculate_signal_health_score).
+-- A gap counts as open as sigsync.signal_gaps reads it (the one reading of every view).
 CREATE VIEW sigsync.all_signals AS
 SELECT s.symbol,
        s.trade_id,
@@ -35,7 +34,8 @@ SELECT s.symbol,
        s.bars_pending,
        s.cancel_detection,
        h.health_score,
-       sigsync._gap_list(h.gaps) AS gaps,
+       coalesce((SELECT array_agg(g.gap_type ORDER BY g.gap_type COLLATE "C") FROM sigsync.signal_gaps g
+                  WHERE g.symbol = s.symbol AND g.trade_id = s.trade_id), '{}') AS gaps,
        -- additions after the contract columns
        s.source,
        s.signal_price,

@@ -35,7 +35,8 @@ SELECT s.symbol,
             THEN (s.provenance -> 'be_exit_time' ->> 'tier') <> 'event' END AS be_exit_inferred,
        s.source,
        h.health_score,
-       sigsync._gap_list(h.gaps) AS gaps
+       coalesce((SELECT array_agg(g.gap_type ORDER BY g.gap_type COLLATE "C") FROM sigsync.signal_gaps g
+                  WHERE g.symbol = s.symbol AND g.trade_id = s.trade_id), '{}') AS gaps
   FROM sigsync.signals s
   LEFT JOIN sigsync.signal_health_metrics h
          ON h.symbol = s.symbol AND h.trade_id = s.trade_id

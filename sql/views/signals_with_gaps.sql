@@ -16,16 +16,16 @@ SELECT s.symbol,
        o.oldest_gap_since,
        h.gaps       AS gap_details,
        h.updated_at AS health_updated_at
-  FROM sigsync.signal_health_metrics h
-  JOIN sigsync.signals s
-    ON s.symbol = h.symbol AND s.trade_id = h.trade_id
- CROSS JOIN LATERAL (
-        SELECT array_agg(g.gap_type ORDER BY g.gap_type COLLATE "C") AS gaps,
+  FROM (SELECT g.symbol, g.trade_id,
+               array_agg(g.gap_type ORDER BY g.gap_type COLLATE "C") AS gaps,
                count(*)::integer AS gap_count,
                min(g.since) AS oldest_gap_since
-          FROM sigsync._open_gap_entries(h.gaps) g
-       ) o
- WHERE o.gap_count > 0;
+          FROM sigsync.signal_gaps g
+         GROUP BY g.symbol, g.trade_id) o
+  JOIN sigsync.signal_health_metrics h
+    ON h.symbol = o.symbol AND h.trade_id = o.trade_id
+  JOIN sigsync.signals s
+    ON s.symbol = o.symbol AND s.trade_id = o.trade_id;
 
 COMMENT ON VIEW sigsync.signals_with_gaps IS
     'Signals with at least one open gap: gaps text[] (sorted gap types), gap_count, health_score, oldest_gap_since, '

@@ -7,7 +7,7 @@
 -- other signal is reconciled.
 BEGIN;
 SET LOCAL search_path = sigsync, public;
-SELECT plan(39);
+SELECT plan(41);
 
 CREATE TEMP TABLE run (name text PRIMARY KEY, res jsonb) ON COMMIT DROP;
 
@@ -119,6 +119,18 @@ SELECT is((SELECT since FROM sigsync.signal_gaps WHERE symbol = 'ISP' AND gap_ty
           'a gap whose since is not a time: since is NULL, signal_gaps still reads');
 SELECT ok((SELECT count(*) FROM sigsync.all_signals) > 0 AND (SELECT count(*) FROM sigsync.system_health) = 1,
           '... and all_signals, system_health too');
+UPDATE sigsync.signal_health_metrics SET gaps = gaps || '{"no_session": "2025-12-12T15:00:00", "no_mae": "2025-12-12T10:00:00-05:00"}'
+ WHERE symbol = 'ISP';
+SET LOCAL TimeZone = 'Asia/Tokyo';
+SELECT is((SELECT array_agg(since ORDER BY gap_type) FROM sigsync.signal_gaps WHERE symbol = 'ISP' AND gap_type IN ('no_mae', 'no_session')),
+          ARRAY['2025-12-12 15:00:00+00', NULL]::timestamptz[],
+          'a since with an offset reads as that instant, one without is unknown (not a time in the session''s zone)');
+RESET TimeZone;
+UPDATE sigsync.signal_health_metrics SET gaps = '["no_session"]' WHERE symbol = 'ISP';
+SELECT ok((SELECT count(*) FROM sigsync.signal_gaps WHERE symbol = 'ISP') = 0
+          AND (SELECT gaps FROM sigsync.all_signals WHERE symbol = 'ISP' LIMIT 1) = '{}'
+          AND (SELECT count(*) FROM sigsync.system_health) = 1 AND (SELECT count(*) FROM sigsync.gap_summary) > 0,
+          'a gaps value that is not an object reads as no open gap: signal_gaps, all_signals, system_health still read');
 
 -- 5. many failing signals: each set aside, the others reconciled; past 100 in one cycle the rest
 --    waits for the next, so no number of them halts the cycles -----------------------------------
