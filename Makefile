@@ -2,13 +2,14 @@
 
 PYTHON ?= python3
 VENV   := .venv
-DEB_PACKAGES := postgresql-15 postgresql-15-pgtap postgresql-15-cron postgresql-15-plpgsql-check pgtap
+DEB_PACKAGES := postgresql-15 postgresql-15-pgtap postgresql-15-cron postgresql-15-plpgsql-check pgtap chromium chromium-driver
 SUDO := $(shell [ "$$(id -u)" -eq 0 ] || echo sudo)
 PYTEST_FLAGS ?= -q -ra --durations=5
 
 .PHONY: deps venv test demo clean
 
-## deps: install the Debian packages that are missing (PostgreSQL 15, pgTAP, pg_cron, plpgsql_check)
+## deps: install the Debian packages that are missing (PostgreSQL 15, pgTAP, pg_cron, plpgsql_check; Chromium and
+## its driver for the dashboard's browser tests)
 deps:
 	@missing=""; \
 	for p in $(DEB_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
@@ -31,8 +32,9 @@ $(VENV)/.installed: pyproject.toml
 test: deps venv
 	$(VENV)/bin/pytest $(PYTEST_FLAGS)
 
+# the story, then the demo data stays up in the dashboard (http://127.0.0.1:8080/) until Ctrl-C
 demo: deps venv
-	$(VENV)/bin/sigsync demo
+	$(VENV)/bin/sigsync demo --serve
 
 clean:
 	rm -rf $(VENV) build dist .pytest_cache .hypothesis

@@ -18,6 +18,8 @@ the sample generator, and measures (DESIGN §12):
   7. costs      what one ingest call may cost, per element at two sizes 10x apart: a large
                 MFE_UPDATE_BATCH, many rejected elements, one failing element
                 (bench/ingest_costs.py)
+  8. dashboard  server time (median, p99) of each dashboard page and API route of `sigsync serve`
+                on the smallest and largest registry, and what /signals loads (bench/dashboard.py)
 
 Every figure is the median over --runs runs (latency: over its --latency-events samples).
 Targets are printed next to the figures; the benchmark never fails on a missed target
@@ -53,6 +55,7 @@ from sigsync.migrate import Migrator, SqlTree
 from sigsync.paths import sql_dir
 
 from . import data, ingest_costs
+from .dashboard import bench_dashboard
 from .serve import ServeError, bench_serve
 
 EMPTY = "bench_empty"
@@ -675,6 +678,7 @@ def main(sizes, runs, ingest_payloads, latency_events, concurrency_signals, conn
             bench_log(bench, infos)
             bench_serve(bench, EMPTY, serve_clients, serve_seconds, history=3000 if quick else 30000)
             bench_ingest_costs(bench, quick)
+            bench_dashboard(bench, infos, quick)
     except (BenchError, ServeError) as exc:
         raise click.ClickException(str(exc)) from None
     finally:

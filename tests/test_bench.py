@@ -21,7 +21,13 @@ EXPECTED = (
        "serve_ceiling", "serve_of_ceiling", "serve_single_rps", "serve_single_p99", "serve_single_lost",
        "serve_speedup", "serve_reconciled_p99"]
     + ["cost_batch_small", "cost_batch_large", "cost_batch_ratio", "cost_rejected_small", "cost_rejected_large",
-       "cost_rejected_ratio", "cost_internal_plain", "cost_internal_poison", "cost_internal_ratio"]
+       "cost_rejected_ratio", "cost_late_small", "cost_late_large", "cost_late_ratio", "cost_internal_plain", "cost_internal_poison", "cost_internal_ratio"]
+    # bench/dashboard.py: every page and API route at the smallest and largest size, median and p99
+    + [f"dash_{route}_{size}{stat}" for size in (100, 300) for stat in ("", "_p99") for route in (
+        "overview", "signals", "signals_filtered", "signals_sorted", "signals_page2", "signal", "cancelled", "gaps",
+        "runs", "rejected", "api_signals", "api_signal", "api_cancelled", "api_gaps", "api_health", "api_runs",
+        "api_rejected")]
+    + [f"dash_browser_{what}_{size}" for size in (100, 300) for what in ("requests", "bytes")]
 )
 
 

@@ -60,17 +60,34 @@ def _state(conn) -> dict:
             "rejected": conn.execute("SELECT count(*) FROM sigsync.rejected_events").fetchone()[0]}
 
 
-def _step(conn, title: str, lines: list[str], p_now) -> tuple[dict, dict]:
-    click.echo(f"\n== {title}")
+def _step(conn, title: str, lines: list[str], p_now, echo=click.echo) -> tuple[dict, dict]:
+    echo(f"\n== {title}")
     result = ingest(conn, Payloads(unit="payload", items=list(enumerate(lines, 1))))
-    click.echo(f"ingest: {result.summary()}")
+    echo(f"ingest: {result.summary()}")
     for position, code, message in result.rejections:
-        click.echo(f"  payload {position}: {code}: {message}")
+        echo(f"  payload {position}: {code}: {message}")
     summary = run_cycle(conn, p_now, trigger="demo")
-    click.echo("reconcile: " + describe_cycle(summary))
+    echo("reconcile: " + describe_cycle(summary))
     state = _state(conn)
-    click.echo(format_report(state))
+    echo(format_report(state))
     return summary, state
+
+
+def populate(conn, echo=click.echo) -> tuple[dict, dict, dict, dict]:
+    """The demo's day in a migrated database: the bars, then the two steps, each ingest + one
+    cycle. Returns (first cycle, state before, last cycle, state after). Tests load the demo
+    data with this too."""
+    sample = generate(seed=SEED)
+    before_lines = apply_options(sample, random.Random(SEED), drop=BEFORE_DROPS) + MALFORMED
+    after_lines = [_line(e) for e in sample.events if e["event_type"] in ("SIGNAL_CREATED", "CANCELLED")]
+    echo(f"one trading day generated (seed {SEED}): {len(sample.bars)} one-minute bars, {len(sample.signals)} signals")
+    with conn.cursor() as cur, cur.copy("COPY sigsync.price_bars (symbol, ts, open, high, low, close) FROM STDIN") as copy:
+        for b in sample.bars:
+            copy.write_row((sample.symbol, iso(b.ts), b.open, b.high, b.low, b.close))
+    first, before = _step(conn, "Before: what the original system received", before_lines, sample.p_now, echo)
+    cycle, after = _step(conn, "After the SIGNAL_CREATED / CANCELLED alerts are configured", after_lines,
+                         sample.p_now, echo)
+    return first, before, cycle, after
 
 
 def comparison(raw: dict, before: dict, after: dict, after_cycle: dict) -> str:
@@ -99,33 +116,91 @@ def comparison(raw: dict, before: dict, after: dict, after_cycle: dict) -> str:
 
 
 @click.command("demo")
+@click.option("--serve", "serve_it", is_flag=True,
+              help="Then keep the demo data up in the dashboard: run `sigsync serve` on the demo database (with a "
+                   "webhook token of its own) until Ctrl-C, and print its URL.")
+@click.option("--host", default="127.0.0.1", show_default=True, help="With --serve: the address to listen on.")
+@click.option("--port", type=click.IntRange(0, 65535), default=8080, show_default=True,
+              help="With --serve: the port (0: any free port).")
 @pass_app
-def demo_cmd(app: App):
+def demo_cmd(app: App, serve_it: bool, host: str, port: int):
     """The seeds' story on one generated trading day, in a fresh database `sigsync_demo`.
 
     Ingests what the original system saw (no SIGNAL_CREATED / CANCELLED, bare ENTRY
     events) and reconciles; then ingests the SIGNAL_CREATED / CANCELLED stream "after the
     alert is configured", reconciles again, and prints gaps, health, fills by tier and
-    cancellations before and after.
+    cancellations before and after. With --serve, the dashboard then shows the same data.
     """
-    sample = generate(seed=SEED)
-    before_lines = apply_options(sample, random.Random(SEED), drop=BEFORE_DROPS) + MALFORMED
-    after_lines = [_line(e) for e in sample.events if e["event_type"] in ("SIGNAL_CREATED", "CANCELLED")]
+    if serve_it:
+        with app.database() as server_dsn:  # the embedded cluster stays up for the dashboard
+            _demo(app, server_dsn)
+            _serve_demo(app, server_dsn, host, port)
+        return
     with app.database() as server_dsn:
-        _fresh_database(server_dsn)
-        dsn = _demo_dsn(server_dsn)
-        with psycopg.connect(dsn, autocommit=True) as conn:
-            Migrator(conn, SqlTree(app.sql_dir()), echo=lambda *_: None).migrate()
-            click.echo(f"database {DEMO_DB}: migrated; one trading day generated (seed {SEED}): "
-                       f"{len(sample.bars)} one-minute bars, {len(sample.signals)} signals")
-            with conn.cursor() as cur, cur.copy(
-                    "COPY sigsync.price_bars (symbol, ts, open, high, low, close) FROM STDIN") as copy:
-                for b in sample.bars:
-                    copy.write_row((sample.symbol, iso(b.ts), b.open, b.high, b.low, b.close))
-            first, before = _step(conn, "Before: what the original system received", before_lines, sample.p_now)
-            cycle, after = _step(conn, "After the SIGNAL_CREATED / CANCELLED alerts are configured",
-                                 after_lines, sample.p_now)
-            click.echo(comparison(first.get("gaps_before") or {}, before, after, cycle))
+        _demo(app, server_dsn)
+    _look_around(app, server_dsn)
+
+
+def _demo(app: App, server_dsn: str) -> None:
+    _fresh_database(server_dsn)
+    dsn = _demo_dsn(server_dsn)
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        Migrator(conn, SqlTree(app.sql_dir()), echo=lambda *_: None).migrate()
+        click.echo(f"database {DEMO_DB}: migrated", nl=False)
+        first, before, cycle, after = populate(conn, echo=_after_first_line())
+        click.echo(comparison(first.get("gaps_before") or {}, before, after, cycle))
+
+
+def _after_first_line():
+    """click.echo, whose first line continues the 'migrated' line ('; one trading day ...')."""
+    state = {"first": True}
+
+    def echo(text: str = "") -> None:
+        if state["first"]:
+            state["first"] = False
+            click.echo(f"; {text}")
+        else:
+            click.echo(text)
+    return echo
+
+
+def _serve_demo(app: App, server_dsn: str, host: str, port: int) -> None:
+    """`sigsync serve` on the demo database until Ctrl-C / SIGTERM, with a token for trying webhooks."""
+    import tempfile
+
+    from sigsync import access
+    from sigsync.serve import Options, Service, ServeLog, _bind
+    from sigsync.spool import Spool
+    from sigsync.tokens import new_token, token_hash
+
+    dsn = _demo_dsn(server_dsn)
+    token = new_token()
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        conn.execute("INSERT INTO sigsync.webhook_tokens (source, label, token_hash) VALUES ('indicator', 'demo', %s)",
+                     (token_hash(token),))
+    log = ServeLog("text", name="sigsync demo")
+    options = Options(host, port, False, 120.0, 0.2, "text", access.AllowList([]), [], 0.002, 500, 2.0, 1, 1024)
+    with tempfile.TemporaryDirectory(prefix="sigsync-demo-spool-") as spool_dir:
+        spool = Spool(Path(spool_dir), 64 * 1024 * 1024, report=lambda m: log.note(m, "warning"))
+        spool.open()
+        try:
+            sock = _bind(host, port)
+            bound = sock.getsockname()[1]
+            shown = f"[{host}]" if ":" in host else host
+            url = f"http://{'127.0.0.1' if host in ('0.0.0.0', '::') else shown}:{bound}"
+            click.echo(f"\nThe demo data is up in the dashboard: {url}/  (All Signals: {url}/signals)\n"
+                       f"Send it an event and watch the page update by itself:\n"
+                       f"  curl -d '{{\"type\":\"HEARTBEAT\",\"tracked_signals\":3}}' {url}/webhook/{token}\n"
+                       f"Ctrl-C stops it (the data stays in the database {DEMO_DB}).")
+            try:
+                Service(dsn, options, spool, sock, log).run()
+            finally:
+                sock.close()
+        finally:
+            spool.close()
+
+
+def _look_around(app: App, server_dsn: str) -> None:
     where = "sigsync db start; " if not app.dsn else ""
     click.echo(f"\nLook around: {where}psql \"{_demo_dsn(server_dsn)}\"")
     for query in QUERIES:
@@ -136,7 +211,8 @@ def demo_cmd(app: App):
                f"  sigsync --dsn \"{demo_dsn}\" serve --reconcile &      # http://127.0.0.1:8080\n"
                f"  curl -d '{{\"type\":\"HEARTBEAT\",\"tracked_signals\":8}}' http://127.0.0.1:8080/webhook/$TOKEN\n"
                f"  curl http://127.0.0.1:8080/readyz; curl http://127.0.0.1:8080/metrics\n"
-               f"  (\"Connecting TradingView\" in README.md: the token, TLS on 443, the alert messages)")
+               f"  (\"Connecting TradingView\" in README.md: the token, TLS on 443, the alert messages)\n"
+               f"\nOr see it all in the dashboard: sigsync demo --serve  (http://127.0.0.1:8080/)")
 
 
 COMMANDS = [demo_cmd]

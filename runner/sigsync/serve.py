@@ -32,6 +32,7 @@ from psycopg_pool import AsyncConnectionPool
 from sigsync import access, loop
 from sigsync.app import App, pass_app
 from sigsync.batcher import Batcher
+from sigsync.dashboard import Dashboard
 from sigsync.errors import SigsyncError
 from sigsync.metrics import Metrics
 from sigsync.spool import Spool, spool_dir_for
@@ -60,6 +61,10 @@ class Options:
     answer_timeout: float
     db_connections: int
     max_connections: int
+    dashboard: bool = True
+    dashboard_password: str | None = None
+    dashboard_token: str | None = None
+    dashboard_dsn: str | None = None
 
 
 class ServeLog(loop.Log):
@@ -107,6 +112,7 @@ class Service:
         self.tokens: TokenRefresher | None = None
         self.batcher: Batcher | None = None
         self.server: _Server | None = None
+        self.dashboard: Dashboard | None = None
 
     # -- what the HTTP side calls ----------------------------------------------------------------
 
@@ -148,6 +154,8 @@ class Service:
         self.note(f"stopping ({signal.Signals(signum).name}): no new connections, finishing the requests in flight")
         if self.server is not None:
             self.server.should_exit = True
+        if self.dashboard is not None:
+            self.dashboard.stop()  # its event streams end now, not at the shutdown's timeout
         if self._runner is not None:
             self._runner.stop(signum)
 
@@ -167,6 +175,10 @@ class Service:
                                max_inflight=o.db_connections, answer_timeout=o.answer_timeout,
                                limits=lambda: self.tokens.max_payloads_per_call, note=self.note)
         self.batcher.start()
+        if o.dashboard:
+            self.dashboard = Dashboard(o.dashboard_dsn or self.dsn, self.connect_kwargs, o.host, o.dashboard_password,
+                                       o.dashboard_token, self.note, self.log.request)
+            await self.dashboard.start()
         config = uvicorn.Config(
             create_app(self), http="h11", lifespan="off", access_log=False, log_config=None,
             proxy_headers=bool(o.trusted), forwarded_allow_ips=o.trusted or "", server_header=False,
@@ -180,12 +192,15 @@ class Service:
         self.note(f"listening on http://{shown}:{port} (POST /webhook/{{token}}; /healthz /readyz /metrics); "
                   f"spool {self.spool.directory}; allow from {o.allow.describe()}"
                   f"{'; X-Forwarded-For from ' + ', '.join(o.trusted) if o.trusted else ''}"
-                  f"{'; reconcile loop on' if o.reconcile else ''}")
+                  f"{'; reconcile loop on' if o.reconcile else ''}"
+                  f"{'; dashboard on / and /api/: ' + self.dashboard.auth.describe() if self.dashboard else ''}")
         try:
             if self.stop_signal is None:
                 await self.server.serve(sockets=[self.sock])
         finally:
             flusher.cancel()
+            if self.dashboard is not None:
+                await self.dashboard.close()
             await self.batcher.close()
             await self.tokens.close()
             await self.pool.close(timeout=1.0)
@@ -289,24 +304,39 @@ def _trusted_option(_ctx, param, value):
               help="Past this many MB of waiting bodies, requests are answered 503 (TradingView resends).")
 @click.option("--log-format", type=click.Choice(["text", "json"]), default="text", show_default=True,
               help="One line per request on stdout (and per cycle with --reconcile); notes on stderr.")
+@click.option("--dashboard-password", envvar="SIGSYNC_DASHBOARD_PASSWORD", metavar="PASSWORD",
+              help="Password of the dashboard's login form [env SIGSYNC_DASHBOARD_PASSWORD, better than the command "
+                   "line]. Required (or --dashboard-token) to open the dashboard when --host is not a loopback address.")
+@click.option("--dashboard-token", envvar="SIGSYNC_DASHBOARD_TOKEN", metavar="TOKEN",
+              help="A token for scripts reading /api/... (Authorization: Bearer TOKEN; the login form takes it too) "
+                   "[env SIGSYNC_DASHBOARD_TOKEN]. Webhook tokens never open the dashboard.")
+@click.option("--dashboard-dsn", envvar="SIGSYNC_DASHBOARD_DSN", metavar="URL",
+              help="Connection string for the dashboard's reads (a role with sigsync_reader) [env SIGSYNC_DASHBOARD_DSN; "
+                   "default: the same as --dsn]. Either way it reads as sigsync_reader, through the views only.")
+@click.option("--no-dashboard", "no_dashboard", is_flag=True,
+              help="Serve the webhook and /healthz /readyz /metrics only: no dashboard, no /api/.")
 @pass_app
 def serve_cmd(app: App, host: str, port: int, reconcile: bool, interval: float, debounce: float,
               allow: access.AllowList, trusted: list[str], batch_window: float, batch_max: int,
               answer_timeout: float, db_connections: int, max_connections: int, spool_dir: Path | None,
-              spool_max_mb: int, log_format: str):
+              spool_max_mb: int, log_format: str, dashboard_password: str | None = None,
+              dashboard_token: str | None = None, dashboard_dsn: str | None = None, no_dashboard: bool = False):
     """Receive TradingView webhooks: POST /webhook/{token} stores the body through ingest_many.
 
     Answers 200 (stored: accepted or duplicate), 422 (rejected, kept in rejected_events),
     202 (the database is away: written to the spool, replayed when it returns), 401 (unknown
     or revoked token, nothing stored), 413 (over max_payload_bytes), 503 (could not be kept:
     TradingView sends it again). Concurrent requests share one ingest_many call (group
-    commit). Also GET /healthz, /readyz, /metrics. Put it behind a TLS proxy on port 443 for
-    TradingView (see the README). Without --dsn, the embedded cluster runs for as long as
-    serve. SIGTERM: stops accepting, finishes the requests in flight, exits 0.
+    commit). Also GET /healthz, /readyz, /metrics, and the dashboard (/, /signals, ...; JSON under
+    /api/), which requires a login (--dashboard-password) unless bound to a loopback address.
+    Put it behind a TLS proxy on port 443 for TradingView (see the README). Without --dsn, the
+    embedded cluster runs for as long as serve. SIGTERM: stops accepting, finishes the
+    requests in flight, exits 0.
     """
     log = ServeLog(log_format, name="sigsync serve")
     options = Options(host, port, reconcile, interval, debounce, log_format, allow, trusted, batch_window / 1000,
-                      batch_max, answer_timeout, db_connections, max_connections)
+                      batch_max, answer_timeout, db_connections, max_connections, not no_dashboard,
+                      dashboard_password or None, dashboard_token or None, dashboard_dsn or None)
     spool = Spool(spool_dir_for(app.data_dir, spool_dir), spool_max_mb * 1024 * 1024, report=lambda m: log.note(m, "warning"))
     spool.open()
     try:

@@ -4,6 +4,7 @@
     GET  /healthz           the process is up
     GET  /readyz            database reachable, schema migrated, spool depth (503 when not ready)
     GET  /metrics           Prometheus text format
+    GET  /, /signals, /api/...  the dashboard and read API (sigsync.dashboard), unless --no-dashboard
 
 Answers of POST /webhook/{token} (each a small JSON object; never a stack trace nor SQL):
 
@@ -158,5 +159,7 @@ def create_app(service: Service) -> Starlette:
         Route("/readyz", readyz, methods=["GET", "HEAD"]),
         Route("/metrics", metrics, methods=["GET", "HEAD"]),
     ]
+    if getattr(service, "dashboard", None) is not None:
+        routes += service.dashboard.routes()
     return Starlette(routes=routes, exception_handlers={HTTPException: http_error, Exception: server_error})
 

@@ -1,0 +1,91 @@
+"""Helpers for the dashboard tests (no tests here): the demo's data in a test database (loaded
+with the demo's own `populate`), `sigsync serve` processes (test_serve_helpers.Serve, also bound
+to a non-loopback address), the views read directly, and headless Chromium through selenium
+(Debian's chromium and chromium-driver, never a download)."""
+
+from __future__ import annotations
+
+import contextlib
+import re
+import shutil
+import tempfile
+from pathlib import Path
+
+import psycopg
+from psycopg.rows import dict_row
+
+import test_serve_helpers
+from sigsync import demo
+from test_serve_helpers import Serve
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMEDRIVER = "/usr/bin/chromedriver"
+ANY_LISTENING = re.compile(r"listening on http://(?:127\.0\.0\.1|0\.0\.0\.0):(\d+)")
+
+
+def load_demo(dsn: str) -> None:
+    """The demo's day (bars, both steps, two cycles) in a migrated database."""
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        demo.populate(conn, echo=lambda *_: None)
+
+
+def view_rows(dsn: str, query: str, args=()) -> list[dict]:
+    with psycopg.connect(dsn, autocommit=True) as conn, conn.cursor(row_factory=dict_row) as cur:
+        cur.execute(query, args)
+        return cur.fetchall()
+
+
+class PublicServe(Serve):
+    """`sigsync serve --host 0.0.0.0`: reached here through 127.0.0.1, but not bound to loopback only."""
+
+    def __init__(self, dsn: str | None, *args: str, **kwargs):
+        super().__init__(dsn, "--host", "0.0.0.0", *args, **kwargs)
+
+    def start(self) -> None:
+        saved = test_serve_helpers.LISTENING
+        test_serve_helpers.LISTENING = ANY_LISTENING  # Serve.start reads the port with it
+        try:
+            super().start()
+        finally:
+            test_serve_helpers.LISTENING = saved
+
+
+@contextlib.contextmanager
+def public_serving(dsn: str, *args: str, **kwargs):
+    server = PublicServe(dsn, *args, **kwargs)
+    try:
+        yield server
+    finally:
+        server.kill()
+
+
+def browser_available() -> bool:
+    return Path(CHROMIUM).exists() and Path(CHROMEDRIVER).exists()
+
+
+@contextlib.contextmanager
+def chromium(width: int = 1280, height: int = 1600):
+    """Headless Chromium (the system's) with a fresh profile; its console log is readable."""
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service as DriverService
+
+    profile = tempfile.mkdtemp(prefix="sigsync-chromium-")
+    options = webdriver.ChromeOptions()
+    options.binary_location = CHROMIUM
+    for arg in ("--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                "--no-first-run", "--disable-extensions", f"--user-data-dir={profile}",
+                f"--window-size={width},{height}"):
+        options.add_argument(arg)
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+    driver = webdriver.Chrome(service=DriverService(CHROMEDRIVER), options=options)
+    driver.set_page_load_timeout(30)
+    try:
+        yield driver
+    finally:
+        driver.quit()
+        shutil.rmtree(profile, ignore_errors=True)
+
+
+def console_errors(driver) -> list[dict]:
+    return [e for e in driver.get_log("browser") if e.get("level") == "SEVERE"]
