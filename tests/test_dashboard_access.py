@@ -10,6 +10,8 @@
 
 from __future__ import annotations
 
+import time
+
 import re
 import uuid
 from pathlib import Path
@@ -116,6 +118,9 @@ def test_a_role_that_is_not_a_reader_gets_a_clear_503_and_the_webhook_goes_on(de
         api = serve.get("/api/health")
         assert api.status_code == 503 and "sigsync_reader" in api.json()["message"]
         assert serve.post(token, heartbeat("ingest-role")).json()["status"] == "accepted"
+        time.sleep(3)  # said once, not again by every reconnect attempt of a pool
+        said = [line for line in serve.stderr if "sigsync_reader" in line]
+        assert len(said) == len(set(said)) <= 2, said   # the pages' 503, the live updates' pause
 
 
 def test_open_live_streams_do_not_hold_up_the_shutdown(demo_db):

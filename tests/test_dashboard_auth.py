@@ -125,3 +125,15 @@ def test_on_loopback_no_login_is_needed(module_db):
     with serving(module_db) as serve:
         assert serve.get("/api/health").status_code == 200
         assert serve.get("/").status_code == 200
+
+
+def test_on_loopback_a_client_forwarded_by_a_proxy_from_elsewhere_needs_a_login(module_db, webhook_token):
+    # a proxy on the same host (trusted: its X-Forwarded-For is believed) that forwards more than /webhook
+    with serving(module_db, "--trusted-proxy", "127.0.0.1") as serve:
+        remote = {"X-Forwarded-For": "8.8.8.8"}
+        assert httpx.get(f"{serve.url}/api/signals", headers=remote, timeout=10).status_code == 401
+        page = httpx.get(f"{serve.url}/", headers=remote, timeout=10)
+        assert page.status_code == 401 and "--dashboard-password" in page.text
+        local = {"X-Forwarded-For": "127.0.0.1"}
+        assert httpx.get(f"{serve.url}/api/signals", headers=local, timeout=10).status_code == 200
+        assert serve.get("/api/health").status_code == 200

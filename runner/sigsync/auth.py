@@ -1,7 +1,9 @@
 """Who may open the dashboard and its read API (DESIGN §15).
 
-Bound to a loopback address (127.0.0.0/8, ::1, localhost) the dashboard is open to whoever
-can connect, unless a password or token is given. Bound to anything else it requires a login:
+Bound to a loopback address (127.0.0.0/8, ::1, localhost) the dashboard is open to the
+clients on this machine, unless a password or token is given: a client that a trusted proxy
+(--trusted-proxy) forwards from elsewhere (X-Forwarded-For) is not one of them and gets 401.
+Bound to anything else it requires a login:
 
 - `--dashboard-password` (or SIGSYNC_DASHBOARD_PASSWORD): typed into the login form, which
   answers with a session cookie (HMAC-SHA256 signed with a key made at start, HttpOnly,
@@ -94,10 +96,10 @@ class Auth:
         return hmac.compare_digest(self._scrypt(presented), self._password)
 
     def authenticated(self, request) -> bool:
-        if not self.required:
-            return True
         if not self.has_secret:
-            return False
+            # open only to a client on this machine: bound to loopback, a proxy on the same host
+            # (--trusted-proxy) may still forward the world, and its X-Forwarded-For tells
+            return self.local and request.client is not None and is_loopback(request.client.host)
         header = request.headers.get("authorization", "")
         if header[:7].lower() == "bearer ":
             return self._token_ok(header[7:].strip())

@@ -423,7 +423,9 @@ class Dashboard:
     async def start(self) -> None:
         await self.check_role()
         self.pool = AsyncConnectionPool(
-            self.dsn, min_size=1, max_size=4, open=False, name="sigsync-dashboard", configure=configure,
+            # min_size 0: connections only when a page asks, so a role that cannot read (yet) is said
+            # once (check_role), not by the pool's reconnect attempts every few seconds
+            self.dsn, min_size=0, max_size=4, open=False, name="sigsync-dashboard", configure=configure,
             kwargs={"autocommit": True, **self.connect_kwargs}, timeout=5.0, reconnect_timeout=10.0,
             check=AsyncConnectionPool.check_connection)
         await self.pool.open(wait=False)

@@ -25,6 +25,7 @@ DECLARE
     v_payload text;
     v_doc jsonb;
     v_parse_error text;
+    v_parse_detail text;
     v_results jsonb;
     v_codes text[];
     v_messages text[];
@@ -47,7 +48,14 @@ BEGIN
                 BEGIN
                     v_doc := v_payload::jsonb;
                 EXCEPTION WHEN others THEN
-                    v_parse_error := SQLERRM;
+                    IF sigsync._transient(SQLSTATE) THEN
+                        RAISE;   -- (out of memory, say: not the body's fault, the caller retries)
+                    END IF;
+                    GET STACKED DIAGNOSTICS v_parse_detail = PG_EXCEPTION_DETAIL;
+                    -- what is wrong with the body, in the parser's words (its detail: "Token
+                    -- "x" is invalid."), never the server's own state
+                    v_parse_error := CASE WHEN SQLSTATE = '54001' THEN 'nested too deep to read'
+                                          ELSE coalesce(nullif(v_parse_detail, ''), 'parse error') END;
                 END;
             END IF;
             v_docs := array_append(v_docs, v_doc);

@@ -9,7 +9,7 @@
 -- field longer than its bound (declared once below), a number beyond +-1e15 (or non-zero
 -- below 1e-15 in magnitude: no float consumer could read it; anywhere in the body), a number
 -- sigsync reads with more than 20 decimals (a stop 1e-42 from its entry), a time later than
--- p_received_at + p_max_skew (in a timestamp or in a trade_id) are each rejected with their
+-- p_received_at (or now(), when later) + p_max_skew (in a timestamp or in a trade_id) are each rejected with their
 -- own code. Letters are folded to upper case in ASCII only (COLLATE "C"), so look-alikes
 -- such as 'bullısh' never become BULLISH whatever the database's locale.
 -- p_source: the source the caller vouches for (a webhook token's): it is the source of a
@@ -197,7 +197,8 @@ lists AS (   -- SYNC_STATUS lists: the first problem with them; the first unread
                            (3, '"confirmation_time"', t.conf_ts), (4, '"cancelled_time"', t.cancel_ts),
                            (5, 'the time of trade_id', t.tid_time), (6, 'the time of cancelled_by', t.cancelled_by_time)
                    ) f(o, what, at)
-             WHERE f.at > p_received_at + p_max_skew
+             WHERE f.at > greatest(p_received_at, now()) + p_max_skew   -- (a body kept by a receiver
+                                                                         -- whose clock lags is not late)
              ORDER BY f.o LIMIT 1) AS future_what,
            CASE WHEN jsonb_typeof(t.b -> 'tracking') = 'array'
                 THEN (SELECT array_agg(p.trade_id ORDER BY e.n)
@@ -240,7 +241,7 @@ checked AS MATERIALIZED (
                   '"%s" %s is neither epoch milliseconds nor an ISO-8601 date-time (years 2000-2099)', l.bad_ts_key,
                   sigsync._excerpt(l.b -> l.bad_ts_key))
              WHEN l.future_what IS NOT NULL THEN 'future_timestamp|' || format(
-                  '%s is later than received_at + max_clock_skew (%s): check the sender''s clock and the timezone setting',
+                  '%s is later than its receipt + max_clock_skew (%s): check the sender''s clock and the timezone setting',
                   l.future_what, p_max_skew)
              WHEN l.num_code IS NOT NULL THEN l.num_code || '|' || l.num_msg
              WHEN l.wild_number
@@ -313,7 +314,14 @@ SELECT r.ord,
             encode(sha256(convert_to((coalesce(r.canon, '{}')
                                       || jsonb_build_object('event_type', r.et, 'symbol', r.symbol, 'source', r.source)
                                       || CASE WHEN r.tid IS NOT NULL
-                                              THEN jsonb_build_object('trade_id', r.tid) ELSE '{}' END)::text,
+                                              THEN jsonb_build_object('trade_id', r.tid) ELSE '{}' END
+                                      -- a report of how things stand (liveness, tracking, excursion)
+                                      -- without a timestamp is as of its receipt: the same body
+                                      -- received later is a new report, not a duplicate (a resend
+                                      -- is stored twice: harmless for a report)
+                                      || CASE WHEN r.ev_ts IS NULL AND r.et IN ('HEARTBEAT', 'SYNC_STATUS', 'MFE_UPDATE')
+                                              THEN jsonb_build_object('received_at', extract(epoch FROM p_received_at))
+                                              ELSE '{}' END)::text,
                                      'UTF8')), 'hex') END
   FROM result r
  ORDER BY r.ord

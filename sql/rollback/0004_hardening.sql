@@ -1,6 +1,9 @@
 -- Inverse of schema/0004_hardening.sql.
 COMMENT ON COLUMN sigsync.signals.dirty_gen IS NULL;
 DROP TABLE IF EXISTS sigsync.cycle_lock;
+ALTER TABLE sigsync.signal_health_metrics DROP CONSTRAINT IF EXISTS signal_health_metrics_gaps_object;
+ALTER TABLE sigsync.signals DROP CONSTRAINT IF EXISTS signals_provenance_object;
+ALTER TABLE sigsync.sync_runs DROP CONSTRAINT IF EXISTS sync_runs_finite_times;
 ALTER TABLE sigsync.sync_requests DROP CONSTRAINT IF EXISTS sync_requests_keys;
 ALTER TABLE sigsync.price_bars DROP CONSTRAINT IF EXISTS price_bars_computable;
 DROP INDEX IF EXISTS sigsync.signals_set_aside_idx;

@@ -136,6 +136,29 @@ ALTER TABLE sigsync.price_bars ADD CONSTRAINT price_bars_computable CHECK (
 ALTER TABLE sigsync.sync_requests ADD CONSTRAINT sync_requests_keys CHECK (
     cardinality(symbols) = cardinality(trade_ids)
     AND array_position(symbols, NULL) IS NULL AND array_position(trade_ids, NULL) IS NULL) NOT VALID;
+-- Times without end in a cycle's row broke system_health, `sigsync report` and /metrics for
+-- every reader, and kept the row from retention
+ALTER TABLE sigsync.sync_runs ADD CONSTRAINT sync_runs_finite_times CHECK (
+    isfinite(p_now) AND isfinite(started_at) AND (finished_at IS NULL OR isfinite(finished_at))) NOT VALID;
+-- Derived values every reader takes apart as JSON objects: one that is not (only a hand edit
+-- stores one) broke field_provenance for everyone and failed every later event of its signal.
+-- Such rows are reset and marked for the next cycle (derived data: the log re-derives it; a
+-- rebuild() restores the provenance too), then refused from now on.
+UPDATE sigsync.signals s
+   SET provenance = '{}', dirty = true, dirty_gen = s.dirty_gen + 1
+ WHERE jsonb_typeof(s.provenance) IS DISTINCT FROM 'object';
+ALTER TABLE sigsync.signals ADD CONSTRAINT signals_provenance_object CHECK (jsonb_typeof(provenance) = 'object');
+WITH reset AS (
+    UPDATE sigsync.signal_health_metrics h SET gaps = '{}'
+     WHERE jsonb_typeof(h.gaps) IS DISTINCT FROM 'object'
+    RETURNING h.symbol, h.trade_id
+)
+UPDATE sigsync.signals s
+   SET dirty = true, dirty_gen = s.dirty_gen + 1
+  FROM reset r
+ WHERE s.symbol = r.symbol AND s.trade_id = r.trade_id;
+ALTER TABLE sigsync.signal_health_metrics ADD CONSTRAINT signal_health_metrics_gaps_object
+    CHECK (jsonb_typeof(gaps) = 'object');
 
 -- The single-flight lock of reconcile (and rebuild): a row only sigsync_admin may lock (FOR UPDATE
 -- needs UPDATE), not an advisory key that any role that can connect could take -----------------

@@ -23,6 +23,7 @@
 --   anomalies_open               audit rows anomaly / conflict not reviewed yet (reviewed_at NULL)
 --   reconciled_signals           signals with a signal_health_metrics row
 --   last_ok_cycle_at             when the latest successful cycle finished (NULL: none yet)
+--                                (cycle rows dated after now are passed over in last_cycle_* and here)
 --   cycle_lock_holder            pid of the backend holding the reconcile lock right now (NULL: none):
 --                                the session to look at when cycles are skipped
 --   signals_set_aside            signals a cycle could not process and set aside (signals.set_aside_at;
@@ -52,6 +53,8 @@ last_cycle AS (
     SELECT r.finished_at, r.started_at, r.duration_ms, r.status
       FROM sigsync.sync_runs r
      WHERE r.status IN ('ok', 'error')
+       -- (a row dated ahead, by a clock that jumped or by hand, must not stand for the latest cycle)
+       AND greatest(r.started_at, r.finished_at) <= statement_timestamp()
      ORDER BY r.started_at DESC, r.id DESC
      LIMIT 1
 ),
@@ -62,7 +65,7 @@ ind AS (
 ok_cycle AS (
     SELECT r.finished_at
       FROM sigsync.sync_runs r
-     WHERE r.status = 'ok'
+     WHERE r.status = 'ok' AND greatest(r.started_at, r.finished_at) <= statement_timestamp()
      ORDER BY r.started_at DESC, r.id DESC
      LIMIT 1
 ),

@@ -3,7 +3,7 @@
 -- the expected error code, and the payload must be in sigsync.rejected_events exactly as
 -- received (byte-identical text) with that code. Nothing is lost, nothing raises.
 BEGIN;
-SELECT plan(203);
+SELECT plan(205);
 
 CREATE TEMP TABLE rej_case (n integer PRIMARY KEY, name text NOT NULL, payload text NOT NULL, code text NOT NULL)
     ON COMMIT DROP;
@@ -200,6 +200,13 @@ SELECT is(sigsync.ingest('{"event_type":"ENTRY","trade_id":"20251212_104200000_B
 SELECT is(sigsync.ingest('{"event_type":"MFE_UPDATE","trade_id":"20251212_104200000_BULLISH","be_mfe":"abc"}')
               -> 'error' ->> 'message',
           '"be_mfe" "abc" is not a number', 'message: a non-numeric number');
+
+UPDATE sigsync.settings SET value = '65536' WHERE key = 'max_payload_bytes';
+SELECT is(sigsync.ingest('{"event_type":"HEARTBEAT", tracked_signals: 3}') -> 'error' ->> 'message',
+          'not JSON: Token "tracked_signals" is invalid.', 'message: not JSON, in the parser''s words (what is wrong with the body)');
+SELECT is(sigsync.ingest(repeat('[', 60000)) -> 'error',
+          '{"code": "invalid_json", "message": "not JSON: nested too deep to read"}',
+          'a body too deep for the parser: invalid_json, and the answer names no server limit');
 
 SELECT * FROM finish();
 ROLLBACK;

@@ -3,7 +3,7 @@
 -- effective event_type, symbol, source and canonical trade_id, so formatting, key order and
 -- the "type"/"event_type" spelling do not matter; the symbol does.
 BEGIN;
-SELECT plan(38);
+SELECT plan(46);
 
 CREATE TEMP TABLE r (name text PRIMARY KEY, res jsonb) ON COMMIT DROP;
 CREATE FUNCTION pg_temp.n_events() RETURNS integer LANGUAGE sql AS
@@ -134,6 +134,34 @@ SELECT is((SELECT count(*)::integer FROM sigsync.rejected_events), 0, 'no duplic
 -- (last, so the counts above do not depend on it) a number written with a trailing zero is the same JSON value (jsonb: 21001.50 = 21001.5)
 SELECT is(sigsync.ingest('{"event_type":"ENTRY","trade_id":"20251212_104200000_BULLISH","entry_price":21001.50,"stop_loss":20990.0,"timestamp":1765554240000}') ->> 'status',
           'duplicate', 'numerically equal numbers (21001.50 vs 21001.5): duplicate');
+
+-- a report without a timestamp (liveness, tracking, excursion) is as of its receipt: the same
+-- body received later is a new report; an event of a signal's life stays a duplicate ---------
+SELECT is(sigsync.ingest('{"type":"HEARTBEAT","tracked_signals":3,"source":"nots"}') ->> 'status', 'accepted',
+          'a HEARTBEAT without a timestamp: accepted');
+SELECT pg_sleep(0.01);
+SELECT is(sigsync.ingest('{"type":"HEARTBEAT","tracked_signals":3,"source":"nots"}') ->> 'status', 'accepted',
+          'the same HEARTBEAT without a timestamp received later: a new report, not a duplicate');
+SELECT is((SELECT last_heartbeat_at FROM sigsync.indicator_status WHERE source = 'nots'),
+          (SELECT max(received_at) FROM sigsync.automated_signals WHERE source = 'nots'),
+          '... so the indicator was last heard from at the second one');
+SELECT is((SELECT array_agg(status ORDER BY idx) FROM sigsync.ingest_many(ARRAY[
+              '{"type":"HEARTBEAT","tracked_signals":3,"source":"nots"}',
+              '{"type":"HEARTBEAT","tracked_signals":3,"source":"nots"}'])),
+          ARRAY['accepted', 'duplicate'], 'the same one twice in one call (one receipt): a duplicate');
+SELECT is((SELECT array_agg(r ->> 'status') FROM (
+              SELECT sigsync.ingest('{"type":"MFE_UPDATE","trade_id":"20251212_104200000_BULLISH","be_mfe":0.4,"no_be_mfe":0.4}') AS r
+              UNION ALL SELECT sigsync.ingest('{"type":"MFE_UPDATE","trade_id":"20251212_104200000_BULLISH","be_mfe":0.4,"no_be_mfe":0.4}')) x),
+          ARRAY['accepted', 'accepted'], 'an MFE_UPDATE without a timestamp sent again later: a new as-of, not a duplicate');
+SELECT is(sigsync.ingest('{"event_type":"BE_TRIGGERED","trade_id":"20251212_104200000_BULLISH","source":"nots2"}') ->> 'status',
+          'accepted', 'a BE_TRIGGERED without a timestamp: accepted');
+SELECT pg_sleep(0.01);
+SELECT is(sigsync.ingest('{"event_type":"BE_TRIGGERED","trade_id":"20251212_104200000_BULLISH","source":"nots2"}') ->> 'status',
+          'duplicate', '... sent again later: still a duplicate (a signal''s event happens once)');
+SELECT is((SELECT array_agg(r ->> 'status') FROM (
+              SELECT sigsync.ingest('{"type":"HEARTBEAT","tracked_signals":5,"timestamp":1765554240000,"source":"ts"}') AS r
+              UNION ALL SELECT sigsync.ingest('{"type":"HEARTBEAT","tracked_signals":5,"timestamp":1765554240000,"source":"ts"}')) x),
+          ARRAY['accepted', 'duplicate'], 'a HEARTBEAT with its timestamp sent twice: a duplicate');
 
 SELECT * FROM finish();
 ROLLBACK;

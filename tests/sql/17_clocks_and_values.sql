@@ -11,7 +11,7 @@
 --     signal cancelled by itself are refused.
 BEGIN;
 SET LOCAL search_path = sigsync, public;
-SELECT plan(61);
+SELECT plan(65);
 
 CREATE FUNCTION pg_temp.code(p text) RETURNS text
 LANGUAGE sql AS $$ SELECT coalesce(r -> 'error' ->> 'code', r ->> 'status') FROM (SELECT sigsync.ingest(p) AS r) x $$;
@@ -52,7 +52,7 @@ SELECT ok((SELECT current_price IS NULL AND last_mfe_update_at IS NULL FROM sigs
 SELECT is(pg_temp.code(format('{"event_type":"SIGNAL_CREATED","trade_id":"%s"}', pg_temp.tid('1 day', 'BEARISH'))),
           'future_timestamp', 'a SIGNAL_CREATED whose trade_id is tomorrow: future_timestamp (it would cancel today''s signals)');
 SELECT is(sigsync.ingest('{"event_type":"SIGNAL_CREATED","trade_id":"20991231_100000000_BEARISH"}') -> 'error' ->> 'message',
-          'the time of trade_id 2099-12-31T15:00:00.000Z is later than received_at + max_clock_skew (00:05:00): '
+          'the time of trade_id 2099-12-31T15:00:00.000Z is later than its receipt + max_clock_skew (00:05:00): '
           'check the sender''s clock and the timezone setting', 'the message says which time and why');
 SELECT is(pg_temp.code(format('{"event_type":"CANCELLED","trade_id":"%s","cancelled_by":"%s"}',
                               pg_temp.tid('-20 minutes', 'BULLISH'), pg_temp.tid('2 days', 'BEARISH'))),
@@ -163,6 +163,28 @@ SELECT is((SELECT array_agg(idx::text || ':' || status ORDER BY idx)
                                             ['{"type":"HEARTBEAT","tracked_signals":4}', '{"type":"HEARTBEAT","source":"'
                                                  || repeat('s', 3000) || '"}']])),
           ARRAY['1:accepted', '2:rejected', '3:accepted', '4:rejected'], 'a 2-D array: one result per element');
+
+-- a body kept by a receiver whose clock lags (serve's spool) is judged by the database's clock too
+SELECT is((SELECT status FROM sigsync.ingest_many(
+              ARRAY[convert_to(format('{"type":"HEARTBEAT","tracked_signals":5,"timestamp":%s}', pg_temp.ms('0')), 'UTF8')],
+              'indicator', now() - interval '10 minutes')),
+          'accepted', 'a body timed now, kept by a receiver whose clock is 10 minutes behind: accepted');
+SELECT is((SELECT error ->> 'code' FROM sigsync.ingest_many(
+              ARRAY[convert_to(format('{"type":"HEARTBEAT","tracked_signals":5,"timestamp":%s}', pg_temp.ms('10 minutes')), 'UTF8')],
+              'indicator', now() - interval '10 minutes')),
+          'future_timestamp', '... one timed 10 minutes after the database''s clock still is future_timestamp');
+
+-- cycle rows dated ahead, or without end
+INSERT INTO sigsync.sync_runs (trigger, p_now, started_at, finished_at, status)
+VALUES ('manual', now() - interval '1 hour', now() - interval '1 hour', now() - interval '1 hour' + interval '1 second', 'ok'),
+       ('manual', now() + interval '1 day', now() + interval '1 day', now() + interval '1 day', 'ok');
+SELECT is((SELECT (last_ok_cycle_at, last_cycle_at)::text FROM sigsync.system_health),
+          (SELECT (max(finished_at), max(finished_at))::text FROM sigsync.sync_runs
+            WHERE status = 'ok' AND started_at < now() + interval '1 hour'),
+          'a cycle row dated tomorrow (a clock that jumped, a hand edit) does not stand for the latest cycle');
+SELECT throws_ok($$INSERT INTO sigsync.sync_runs (p_now, started_at, finished_at, status)
+                   VALUES (now(), now(), 'infinity', 'ok')$$,
+                 '23514', NULL, 'a cycle row that never finishes (finished_at infinity) is refused');
 
 SELECT * FROM finish();
 ROLLBACK;

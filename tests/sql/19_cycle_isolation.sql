@@ -7,7 +7,7 @@
 -- other signal is reconciled.
 BEGIN;
 SET LOCAL search_path = sigsync, public;
-SELECT plan(41);
+SELECT plan(43);
 
 CREATE TEMP TABLE run (name text PRIMARY KEY, res jsonb) ON COMMIT DROP;
 
@@ -126,6 +126,12 @@ SELECT is((SELECT array_agg(since ORDER BY gap_type) FROM sigsync.signal_gaps WH
           ARRAY['2025-12-12 15:00:00+00', NULL]::timestamptz[],
           'a since with an offset reads as that instant, one without is unknown (not a time in the session''s zone)');
 RESET TimeZone;
+SELECT throws_ok($$UPDATE sigsync.signal_health_metrics SET gaps = '["no_session"]' WHERE symbol = 'ISP'$$,
+                 '23514', NULL, 'a gaps value that is not an object is refused');
+SELECT throws_ok($$UPDATE sigsync.signals SET provenance = 'null' WHERE symbol = 'ISP'$$,
+                 '23514', NULL, 'a provenance that is not an object is refused (field_provenance and ingest read it)');
+-- ... and one stored before that check reads as no open gap
+ALTER TABLE sigsync.signal_health_metrics DROP CONSTRAINT signal_health_metrics_gaps_object;
 UPDATE sigsync.signal_health_metrics SET gaps = '["no_session"]' WHERE symbol = 'ISP';
 SELECT ok((SELECT count(*) FROM sigsync.signal_gaps WHERE symbol = 'ISP') = 0
           AND (SELECT gaps FROM sigsync.all_signals WHERE symbol = 'ISP' LIMIT 1) = '{}'
