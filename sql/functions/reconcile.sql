@@ -18,7 +18,8 @@
 --      one cycle, the rest waits, marked, for the next cycle: "signals_deferred")
 --   4. Tier 1: ask the indicator for what only it can fill  _request_sync
 --   5. history past its retention (wall clock)              _prune_history
---   6. the summary: returned and stored in sync_runs
+--   6. the summary: returned and stored in sync_runs, with the registry-wide health figures
+--      (sigsync._health_totals: what the writes since the last cycle changed, not a count)
 -- Every write is audited with this run's id. Results do not depend on the caller's session
 -- settings (_pin_session_settings, at the end of this file).
 CREATE OR REPLACE FUNCTION sigsync.reconcile(p_now timestamptz DEFAULT now(), p_full boolean DEFAULT false)
@@ -58,6 +59,7 @@ DECLARE
     v_opened integer;
     v_closed integer;
     v_summary jsonb;
+    v_registry jsonb;
     v_err text;
 BEGIN
     IF p_now > now() + v_skew THEN
@@ -187,6 +189,7 @@ BEGIN
                        coalesce((v_steps -> 'gaps_after' ->> t.gap_type)::integer, 0) AS after
                   FROM sigsync.gap_types t) x;
 
+        v_registry := sigsync._health_totals();
         v_summary := jsonb_build_object(
             'status', 'ok',
             'run_id', v_run,
@@ -200,6 +203,10 @@ BEGIN
             'gaps_before', coalesce(v_steps -> 'gaps_before', '{}'),
             'gaps_after', coalesce(v_steps -> 'gaps_after', '{}'),
             'mean_health', v_steps -> 'mean_health',
+            -- the whole registry after the cycle (the figures above are its working set's)
+            'registry_signals', v_registry -> 'signals',
+            'registry_mean_health', v_registry -> 'mean_health',
+            'registry_open_gaps', v_registry -> 'open_gaps',
             'gaps_opened', v_opened,
             'gaps_closed', v_closed,
             'fills_by_tier', v_fills,
