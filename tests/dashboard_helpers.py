@@ -89,3 +89,23 @@ def chromium(width: int = 1280, height: int = 1600):
 
 def console_errors(driver) -> list[dict]:
     return [e for e in driver.get_log("browser") if e.get("level") == "SEVERE"]
+
+
+def ingest(dsn: str, *bodies) -> list[dict]:
+    """Webhook bodies (dicts or text) through sigsync.ingest_many; each must be accepted."""
+    import json
+
+    texts = [b if isinstance(b, str) else json.dumps(b) for b in bodies]
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        results = conn.execute("SELECT idx, status, error FROM sigsync.ingest_many(%s::text[]) ORDER BY idx",
+                               (texts,)).fetchall()
+    refused = [(texts[i - 1][:200], error) for i, status, error in results if status != "accepted"]
+    assert refused == [], refused
+    return results
+
+
+def epoch_ms(text: str) -> int:
+    """Epoch milliseconds of an ISO 8601 time with offset."""
+    from datetime import datetime
+
+    return int(datetime.fromisoformat(text).timestamp() * 1000)

@@ -207,7 +207,8 @@ def test_api_rejected_answers_rejected_payloads(server, demo_db):
 @pytest.mark.parametrize("params", [
     {"status": "open"}, {"limit": "0"}, {"limit": "201"}, {"limit": "ten"}, {"sort": "price"}, {"dir": "up"},
     {"date": "2025-13-40"}, {"date": "1999-01-01"}, {"gap": "No Gap"}, {"q": "'; DROP TABLE x; --"},
-    {"symbol": "x" * 41}, {"session": "<script>"}, {"after": "not a cursor!"}, {"after": "W10"},
+    {"symbol": "x" * 41}, {"symbol": "NQ\x00"}, {"session": "x" * 65}, {"session": "NY\x00AM"},
+    {"after": "not a cursor!"}, {"after": "W10"}, {"limit": "²"}, {"date": "２０２５-12-12"},
     {"after": "a", "before": "b"}, {"status": ["active", "closed"]},
 ])
 def test_bad_parameters_are_answered_400_without_internals(server, params):

@@ -778,7 +778,9 @@ class Dashboard:
         routes = [
             Route("/", page(self.overview), methods=["GET", "HEAD"]),
             Route("/signals", page(self.signals_page), methods=["GET", "HEAD"]),
-            Route("/signals/{symbol}/{trade_id}", page(self.signal_page), methods=["GET", "HEAD"]),
+            # the symbol may hold '/' (EUR/USD: linked as EUR%2FUSD, which the path arrives decoded from); a
+            # trade_id never does, so it is the last segment
+            Route("/signals/{symbol:path}/{trade_id}", page(self.signal_page), methods=["GET", "HEAD"]),
             Route("/cancelled", page(self.cancelled_page), methods=["GET", "HEAD"]),
             Route("/gaps", page(self.gaps_page), methods=["GET", "HEAD"]),
             Route("/runs", page(self.runs_page), methods=["GET", "HEAD"]),
@@ -786,7 +788,7 @@ class Dashboard:
             Route("/login", self.login, methods=["POST"]),
             Route("/logout", self.logout, methods=["POST"]),
             Route("/api/signals", api(self.api_signals), methods=["GET", "HEAD"]),
-            Route("/api/signals/{symbol}/{trade_id}", api(self.api_signal), methods=["GET", "HEAD"]),
+            Route("/api/signals/{symbol:path}/{trade_id}", api(self.api_signal), methods=["GET", "HEAD"]),
             Route("/api/cancelled", api(self.api_cancelled), methods=["GET", "HEAD"]),
             Route("/api/gaps", api(self.api_gaps), methods=["GET", "HEAD"]),
             Route("/api/health", api(self.api_health), methods=["GET", "HEAD"]),

@@ -14,7 +14,7 @@ import json
 import re
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
 import psycopg
@@ -35,10 +35,18 @@ MAX_PAGE = 200
 DEFAULT_PAGE = 50
 TIMELINE_MAX = 1000
 TRADE_ID = re.compile(r"[0-9]{8}_[0-9]{9}_(?:BULLISH|BEARISH)", re.I)
-SYMBOL = re.compile(r"[^\x00-\x1f\x7f]{1,40}")
-NAME = re.compile(r"[A-Za-z0-9_ .:/!-]{1,64}")
+# what ingest stores (any 1-40 characters for a symbol, 1-64 for a session; PostgreSQL text never
+# holds NUL): every value a row can have, so a link, a filter menu or a cursor made from a row is
+# always accepted back; the values only ever travel as parameters
+SYMBOL = re.compile(r"[^\x00]{1,40}")
+SESSION = re.compile(r"[^\x00]{1,64}")
 GAP_TYPE = re.compile(r"[a-z_]{1,40}")
 CODE = re.compile(r"[a-z_]{1,40}")
+# numbers are read with ASCII patterns only (str.isdigit, int() and Decimal() also take "²", "١٢"
+# or full-width digits)
+LIMIT = re.compile(r"[0-9]{1,4}")
+DECIMAL = re.compile(r"-?[0-9]{1,30}(?:\.[0-9]{1,30})?")
+DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 STATUSES = ("pending", "active", "closed", "cancelled")
 EPOCH0 = datetime(1900, 1, 1, tzinfo=timezone.utc)  # what a NULL time sorts as (the same in SQL)
 
@@ -98,15 +106,9 @@ def _parse_key(kind: str, raw: Any) -> Any:
             raise BadRequest("cursor: a time without offset")
         return value
     if kind == "num":
-        if not isinstance(raw, str) or len(raw) > 40:
+        if not isinstance(raw, str) or not DECIMAL.fullmatch(raw):
             raise BadRequest("cursor: not a number")
-        try:
-            value = Decimal(raw)
-        except InvalidOperation:
-            raise BadRequest("cursor: not a number") from None
-        if not value.is_finite():
-            raise BadRequest("cursor: not a number")
-        return value
+        return Decimal(raw)
     if kind == "int":
         if not isinstance(raw, int) or isinstance(raw, bool) or not (-2**62 < raw < 2**62):
             raise BadRequest("cursor: not an integer")
@@ -119,9 +121,9 @@ def _parse_key(kind: str, raw: Any) -> Any:
         if not isinstance(raw, str) or not TRADE_ID.fullmatch(raw):
             raise BadRequest("cursor: not a trade_id")
         return raw
-    if kind == "text":
-        if not isinstance(raw, str) or not NAME.fullmatch(raw):
-            raise BadRequest("cursor: not a name")
+    if kind == "gap_type":
+        if not isinstance(raw, str) or not GAP_TYPE.fullmatch(raw):
+            raise BadRequest("cursor: not a gap type")
         return raw
     raise AssertionError(kind)
 
@@ -194,7 +196,7 @@ LISTINGS = {
     "gaps": Listing(
         "gaps", "signal_gaps", "a.*",
         {"since": Sort(("coalesce(a.since, '1900-01-01 00:00:00+00'::timestamptz)", "a.symbol", "a.trade_id", "a.gap_type"),
-                       ("ts", "symbol", "trade_id", "text"), ("since", "symbol", "trade_id", "gap_type"),
+                       ("ts", "symbol", "trade_id", "gap_type"), ("since", "symbol", "trade_id", "gap_type"),
                        (EPOCH0, None, None, None))},
         "since", "asc", ("symbol", "trade_id", "gap_type")),
     "runs": Listing(
@@ -228,7 +230,7 @@ def _one(params, name: str, limit: int = 64) -> str | None:
         return None
     if len(values) > 1:
         raise BadRequest(f"{name}: given more than once")
-    value = values[0].strip()
+    value = values[0].strip(" ")  # (as ingest trims text: spaces only)
     if len(value) > limit:
         raise BadRequest(f"{name}: longer than {limit} characters")
     return value or None
@@ -244,7 +246,7 @@ def page_args(params, listing: Listing) -> tuple[str, str, int, str | None, str 
     raw_limit = _one(params, "limit", 4)
     if raw_limit is None:
         limit = DEFAULT_PAGE
-    elif not raw_limit.isdigit() or not 1 <= int(raw_limit) <= MAX_PAGE:
+    elif not LIMIT.fullmatch(raw_limit) or not 1 <= int(raw_limit) <= MAX_PAGE:
         raise BadRequest(f"limit: a whole number from 1 to {MAX_PAGE}")
     else:
         limit = int(raw_limit)
@@ -269,19 +271,21 @@ def signal_filters(params) -> tuple[list[sql.Composable], list[Any], dict]:
     symbol = _one(params, "symbol", 40)
     if symbol:
         if not SYMBOL.fullmatch(symbol):
-            raise BadRequest("symbol: up to 40 printable characters")
+            raise BadRequest("symbol: up to 40 characters")
         where.append(sql.SQL("a.symbol = %s"))
         args.append(symbol)
         shown["symbol"] = symbol
     session = _one(params, "session", 64)
     if session:
-        if not NAME.fullmatch(session):
-            raise BadRequest("session: a session name")
+        if not SESSION.fullmatch(session):
+            raise BadRequest("session: a session name (up to 64 characters)")
         where.append(sql.SQL("a.session = %s"))
         args.append(session)
         shown["session"] = session
     day = _one(params, "date", 10)
     if day:
+        if not DATE.fullmatch(day):
+            raise BadRequest("date: YYYY-MM-DD")
         try:
             parsed = date.fromisoformat(day)
         except ValueError:
