@@ -381,10 +381,12 @@ def _gzip_response(body: str, status: int, request: Request, media: str, headers
 
 class Dashboard:
     def __init__(self, dsn: str, connect_kwargs: dict, host: str, password: str | None, token: str | None,
-                 note: Callable[[str, str], None], log: Callable[[dict], None] | None = None):
+                 note: Callable[[str, str], None], log: Callable[[dict], None] | None = None,
+                 trusted: list[str] | tuple[str, ...] = ()):
         self.dsn = dsn
         self.connect_kwargs = {**connect_kwargs, "application_name": "sigsync serve dashboard"}
-        self.auth = Auth(host, password, token)
+        # trusted: the --trusted-proxy networks (their X-Forwarded-Host is believed by the login form)
+        self.auth = Auth(host, password, token, trusted)
         self.note = note
         self.log = log
         self.pool: AsyncConnectionPool | None = None
@@ -566,24 +568,21 @@ class Dashboard:
     def unauthorized_json(self, request: Request) -> Response:
         message = ("log in at / with the dashboard password, or send Authorization: Bearer <dashboard token>"
                    if self.auth.has_secret else
-                   "the dashboard is locked: start serve with --dashboard-password or --dashboard-token")
+                   "the dashboard is locked (reached from another machine, or through a proxy): start serve with "
+                   "--dashboard-password or --dashboard-token")
         return self.api(request, {"code": "unauthorized", "message": message}, 401)
 
     # -- login -----------------------------------------------------------------------------------
 
-    def _same_origin(self, request: Request) -> bool:
-        origin = request.headers.get("origin")
-        if origin is None or origin == "null":
-            return origin is None
-        return origin == f"{request.url.scheme}://{request.headers.get('host', '')}"
-
     async def login(self, request: Request) -> Response:
         started = time.perf_counter()
         client = request.client.host if request.client else None
-        if not self._same_origin(request):
+        if not self.auth.same_origin(request):
             return self._logged(request, Response("cross-origin login refused", 403, media_type="text/plain"),
                                 started)
-        if self.auth.throttled(client):
+        # counted before the (slow) hash, so that parallel guesses cannot pass the limit
+        attempt = self.auth.begin_attempt(client)
+        if attempt is None:
             response = self.render(request, "login.html", 429, page="login", failed=True, locked=False,
                                    throttled=True, next="/")
             return self._logged(request, response, started)
@@ -594,16 +593,23 @@ class Dashboard:
                 break
         form = parse_form(body)
         target = safe_next(form.get("next"))
-        # scrypt takes tens of milliseconds: off the event loop, so logins never stall the webhook
-        if not await run_in_threadpool(self.auth.login, form, client):
+        # scrypt takes tens of milliseconds: off the event loop (so logins never stall the webhook),
+        # a few at a time
+        async with self.auth.hashing:
+            ok = await run_in_threadpool(self.auth.check_secret, form)
+        if not ok:
             return self._logged(request, self.login_page(request, 401, failed=True), started)
+        self.auth.forgive_attempt(client, attempt)
         response = Response(status_code=303, headers={"Location": target, "Cache-Control": "no-store"})
         self.auth.set_cookie(response, secure=request.url.scheme == "https")
         return self._logged(request, response, started)
 
     async def logout(self, request: Request) -> Response:
-        if not self._same_origin(request):
+        if not self.auth.same_origin(request):
             return Response("cross-origin request refused", 403, media_type="text/plain")
+        session = self.auth.end_session(request)
+        if session is not None:
+            self.live.end_session(session)  # its open live streams end now
         response = Response(status_code=303, headers={"Location": "/", "Cache-Control": "no-store"})
         self.auth.clear_cookie(response, secure=request.url.scheme == "https")
         return response
@@ -760,12 +766,16 @@ class Dashboard:
         return page.json("rejected")
 
     async def api_live(self, request: Request) -> Response:
-        if not self.auth.authenticated(request):
+        identity = self.auth.identify(request)
+        if identity is None:
             return self.unauthorized_json(request)
         if self.live.full():
             return self.api(request, {"code": "unavailable", "message": "too many live pages open"}, 503,
                             {"Retry-After": "30"})
-        return StreamingResponse(self.live.stream(), media_type="text/event-stream",
+        session = identity.session
+        alive = (lambda: self.auth.session_alive(session)) if session is not None else (lambda: True)
+        # a session's stream ends when the session does (logout: at once; expiry: at the next check)
+        return StreamingResponse(self.live.stream(alive, session), media_type="text/event-stream",
                                  headers={**SECURITY_HEADERS, "Cache-Control": "no-store",
                                           "X-Accel-Buffering": "no"})
 

@@ -8,7 +8,8 @@ health without any NOTIFY). Each change is sent to every open page as one SSE me
 MIN_GAP_SECONDS: under a webhook storm the pages refresh about once a second, not once per
 batch. The page then fetches itself again and swaps its <main> (static/app.js). Reconnects
 with backoff when the database goes away; stop() ends every stream at once (serve's
-shutdown does not wait for them).
+shutdown does not wait for them). A stream opened with a login session ends with it: at once
+on its logout (end_session), else at the next check of the session (every keepalive).
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from sigsync.dashboard_data import SQL, configure
 CHANNEL = "sigsync_event"
 POLL_SECONDS = 2.0
 MIN_GAP_SECONDS = 1.0
-KEEPALIVE_SECONDS = 15.0
+KEEPALIVE_SECONDS = 15.0   # also how often a stream checks that its session is still alive (<= 30 s)
 MAX_SUBSCRIBERS = 200
 BACKOFF_MAX = 10.0
 
@@ -36,7 +37,7 @@ class Live:
         self.dsn = dsn
         self.connect_kwargs = connect_kwargs
         self.note = note
-        self.subscribers: set[asyncio.Queue] = set()
+        self.subscribers: dict[asyncio.Queue, str | None] = {}  # a stream's queue -> its login session
         self.stopped = asyncio.Event()
         self.changes = 0
         self._task: asyncio.Task | None = None
@@ -129,19 +130,27 @@ class Live:
     def full(self) -> bool:
         return len(self.subscribers) >= MAX_SUBSCRIBERS
 
-    async def stream(self) -> AsyncIterator[bytes]:
+    def end_session(self, session: str) -> None:
+        """The streams of this login session end now (it logged out)."""
+        for queue, owner in list(self.subscribers.items()):
+            if owner == session:
+                queue.put_nowait(None)
+
+    async def stream(self, alive: Callable[[], bool] = lambda: True,
+                     session: str | None = None) -> AsyncIterator[bytes]:
+        """One page's stream; it ends when `alive()` (its login session) says no: checked at each
+        message and keepalive, so at least every KEEPALIVE_SECONDS."""
         queue: asyncio.Queue = asyncio.Queue()
-        self.subscribers.add(queue)
+        self.subscribers[queue] = session
         try:
             yield b"retry: 3000\n: connected\n\n"
             while not self.stopped.is_set():
                 try:
                     message = await asyncio.wait_for(queue.get(), timeout=KEEPALIVE_SECONDS)
                 except asyncio.TimeoutError:
-                    yield b": keepalive\n\n"
-                    continue
-                if message is None:
+                    message = ": keepalive\n\n"
+                if message is None or not alive():
                     return
                 yield message.encode()
         finally:
-            self.subscribers.discard(queue)
+            self.subscribers.pop(queue, None)
