@@ -109,3 +109,33 @@ def epoch_ms(text: str) -> int:
     from datetime import datetime
 
     return int(datetime.fromisoformat(text).timestamp() * 1000)
+
+
+INTERVAL_OID = 1186
+
+
+def pg_json(dsn: str, query: str, args=()) -> list:
+    """The rows of `query` as PostgreSQL itself writes them in JSON (to_jsonb of each row), read
+    with exact numbers (Decimal): what an API answer is compared with, never the app's own
+    converter. Intervals become seconds (extract(epoch ...)), as the API documents them."""
+    import json
+
+    from psycopg import sql as s
+
+    with psycopg.connect(dsn, autocommit=True) as conn, conn.cursor() as cur:
+        cur.execute(s.SQL("SELECT * FROM ({}) q LIMIT 0").format(s.SQL(query)), args)
+        intervals = [d.name for d in cur.description if d.type_code == INTERVAL_OID]
+        row = s.SQL("to_jsonb(q)")
+        if intervals:
+            row = s.SQL("to_jsonb(q) || jsonb_build_object({})").format(s.SQL(", ").join(
+                s.SQL("{}, extract(epoch FROM q.{})").format(s.Literal(n), s.Identifier(n)) for n in intervals))
+        cur.execute(s.SQL("SELECT ({})::text FROM ({}) q").format(row, s.SQL(query)), args)
+        return [json.loads(text, parse_float=__import__("decimal").Decimal) for (text,) in cur.fetchall()]
+
+
+def exact(response) -> object:
+    """An API answer read with exact numbers (Decimal), as pg_json reads PostgreSQL's."""
+    import json
+    from decimal import Decimal
+
+    return json.loads(response.text, parse_float=Decimal)

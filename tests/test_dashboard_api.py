@@ -1,7 +1,9 @@
 """The read API of `sigsync serve` (DESIGN §15) on the demo's data, over real HTTP: every /api
-route answers the rows of the views it reads (same rows, same values, same order), the original
-system's routes answer the same as the routes they map onto, pagination walks every row once
-in both directions, and every input is bounded (400, never a stack trace nor SQL)."""
+route answers the rows of the views it reads (same rows, same values, same order: compared with
+PostgreSQL's own to_jsonb of the view rows, numbers read exactly on both sides, never with the
+app's converter), the original system's routes answer the same as the routes they map onto,
+pagination walks every row once in both directions, and every input is bounded (400, never a
+stack trace nor SQL)."""
 
 from __future__ import annotations
 
@@ -10,8 +12,7 @@ from urllib.parse import quote
 import httpx
 import pytest
 
-from dashboard_helpers import load_demo, view_rows
-from sigsync.dashboard_data import jsonable
+from dashboard_helpers import exact, load_demo, pg_json, view_rows
 from test_serve_helpers import serving
 
 
@@ -27,15 +28,24 @@ def server(demo_db):
         yield serve
 
 
-def get(server, path: str, **params) -> httpx.Response:
-    return httpx.get(f"{server.url}{path}", params=params, timeout=15)
+class Answer:
+    """An answer whose .json() reads numbers exactly (Decimal), to compare with pg_json."""
+
+    def __init__(self, response: httpx.Response):
+        self.response = response
+        self.status_code = response.status_code
+        self.text = response.text
+        self.headers = response.headers
+
+    def json(self):
+        return exact(self.response)
 
 
-def as_json(rows: list[dict]) -> list[dict]:
-    return [jsonable(dict(r)) for r in rows]
+def get(server, path: str, **params) -> Answer:
+    return Answer(httpx.get(f"{server.url}{path}", params=params, timeout=15))
 
 
-def assert_clean(response: httpx.Response) -> None:
+def assert_clean(response) -> None:
     for leak in ("Traceback", "File \"", "SELECT", "psycopg", "sigsync.all_signals", " line "):
         assert leak not in response.text, (response.status_code, response.text[:500])
 
@@ -54,8 +64,7 @@ def walk(server, path: str, key: str, **params) -> list[dict]:
 # -- /api/signals -------------------------------------------------------------------------------
 
 def test_api_signals_answers_every_row_of_all_signals_with_its_values(server, demo_db):
-    expected = as_json(view_rows(demo_db, "SELECT * FROM sigsync.all_signals"
-                                          " ORDER BY trade_id DESC, symbol DESC"))
+    expected = pg_json(demo_db, "SELECT * FROM sigsync.all_signals ORDER BY trade_id DESC, symbol DESC")
     answer = get(server, "/api/signals", limit=200)
     assert answer.status_code == 200
     body = answer.json()
@@ -105,8 +114,8 @@ def test_each_sort_order_is_the_views_order_across_pages(server, demo_db, sort, 
     ({"status": "closed", "session": "NY PM"}, "status = %s AND session = %s", ("closed", "NY PM")),
 ])
 def test_filters_answer_the_rows_the_view_has_for_them(server, demo_db, params, where, args):
-    expected = as_json(view_rows(demo_db, f"SELECT * FROM sigsync.all_signals WHERE {where}"
-                                          f" ORDER BY trade_id DESC, symbol DESC", args))
+    expected = pg_json(demo_db, f"SELECT * FROM sigsync.all_signals WHERE {where}"
+                                f" ORDER BY trade_id DESC, symbol DESC", args)
     body = get(server, "/api/signals", limit=200, **params).json()
     assert body["signals"] == expected and body["count"] == len(expected)
     assert expected or params.get("symbol") is None
@@ -130,21 +139,21 @@ def test_api_signal_answers_its_row_provenance_gaps_timeline_and_bars(server, de
     (row,) = view_rows(demo_db, "SELECT symbol, trade_id FROM sigsync.completed_trades ORDER BY trade_id LIMIT 1")
     key = (row["symbol"], row["trade_id"])
     body = get(server, f"/api/signals/{quote(key[0], safe='')}/{key[1]}").json()
-    (signal,) = as_json(view_rows(demo_db, "SELECT * FROM sigsync.all_signals WHERE symbol = %s AND trade_id = %s", key))
+    (signal,) = pg_json(demo_db, "SELECT * FROM sigsync.all_signals WHERE symbol = %s AND trade_id = %s", key)
     assert body["signal"] == signal
-    assert body["provenance"] == as_json(view_rows(
+    assert body["provenance"] == pg_json(
         demo_db, "SELECT field, value, tier, confidence, source, filled_at, as_of FROM sigsync.field_provenance"
-                 " WHERE symbol = %s AND trade_id = %s ORDER BY field", key))
-    assert body["gaps"] == as_json(view_rows(
+                 " WHERE symbol = %s AND trade_id = %s ORDER BY field", key)
+    assert body["gaps"] == pg_json(
         demo_db, "SELECT gap_type, since FROM sigsync.signal_gaps WHERE symbol = %s AND trade_id = %s"
-                 " ORDER BY since, gap_type", key))
-    timeline = as_json(view_rows(
+                 " ORDER BY since, gap_type", key)
+    timeline = pg_json(
         demo_db, "SELECT at, kind, what, detail, event_id, audit_id FROM sigsync.signal_timeline"
-                 " WHERE symbol = %s AND trade_id = %s ORDER BY at, kind DESC, event_id, audit_id", key))
+                 " WHERE symbol = %s AND trade_id = %s ORDER BY at, kind DESC, event_id, audit_id", key)
     assert body["timeline"] == timeline and body["timeline_total"] == len(timeline) > 10
-    bars = as_json(view_rows(
+    bars = pg_json(
         demo_db, "SELECT ts, open, high, low, close, in_trade, t2_be_mfe, t2_no_be_mfe, t2_mae, t2_be_trigger,"
-                 " t2_be_exit, t2_stop FROM sigsync.signal_bars WHERE symbol = %s AND trade_id = %s ORDER BY ts", key))
+                 " t2_be_exit, t2_stop FROM sigsync.signal_bars WHERE symbol = %s AND trade_id = %s ORDER BY ts", key)
     assert body["bars"] == bars and len(bars) > 60
 
 
@@ -159,8 +168,7 @@ def test_an_unknown_or_malformed_signal_is_404(server):
 # -- the other lists --------------------------------------------------------------------------------
 
 def test_api_cancelled_answers_cancelled_signals(server, demo_db):
-    expected = as_json(view_rows(demo_db, "SELECT * FROM sigsync.cancelled_signals"
-                                          " ORDER BY trade_id DESC, symbol DESC"))
+    expected = pg_json(demo_db, "SELECT * FROM sigsync.cancelled_signals ORDER BY trade_id DESC, symbol DESC")
     assert len(expected) == 8
     assert walk(server, "/api/cancelled", "cancelled", limit=3) == expected
     ours = get(server, "/api/cancelled").json()
@@ -170,25 +178,25 @@ def test_api_cancelled_answers_cancelled_signals(server, demo_db):
 
 def test_api_gaps_answers_gap_summary_and_signal_gaps(server, demo_db):
     body = get(server, "/api/gaps", limit=200).json()
-    assert body["summary"] == as_json(view_rows(demo_db, "SELECT gap_type, open_count FROM sigsync.gap_summary"))
-    assert body["gaps"] == as_json(view_rows(demo_db, "SELECT * FROM sigsync.signal_gaps"
-                                                      " ORDER BY since, symbol, trade_id, gap_type"))
+    assert body["summary"] == pg_json(demo_db, "SELECT gap_type, open_count FROM sigsync.gap_summary")
+    assert body["gaps"] == pg_json(demo_db, "SELECT * FROM sigsync.signal_gaps"
+                                            " ORDER BY since, symbol, trade_id, gap_type")
     assert body["count"] == len(body["gaps"])
 
 
 def test_api_health_answers_system_health_gap_summary_and_the_indicator_link(server, demo_db):
     body = get(server, "/api/health").json()
-    (health,) = as_json(view_rows(demo_db, "SELECT * FROM sigsync.system_health"))
+    (health,) = pg_json(demo_db, "SELECT * FROM sigsync.system_health")
     assert body["system_health"] == health
-    assert body["gap_summary"] == as_json(view_rows(demo_db, "SELECT gap_type, open_count FROM sigsync.gap_summary"))
-    assert body["indicators"] == as_json(view_rows(demo_db, "SELECT * FROM sigsync.indicator_link ORDER BY source"))
-    assert body["settings"] == as_json(view_rows(demo_db, "SELECT * FROM sigsync.dashboard_settings"))[0]
+    assert body["gap_summary"] == pg_json(demo_db, "SELECT gap_type, open_count FROM sigsync.gap_summary")
+    assert body["indicators"] == pg_json(demo_db, "SELECT * FROM sigsync.indicator_link ORDER BY source")
+    assert body["settings"] == pg_json(demo_db, "SELECT * FROM sigsync.dashboard_settings")[0]
     for path in ("/stats-live", "/api/automated-signals/stats-live", "/health-metrics", "/api/sync/health-metrics"):
         assert get(server, path).json()["system_health"] == health, path
 
 
 def test_api_runs_answers_cycle_history(server, demo_db):
-    expected = as_json(view_rows(demo_db, "SELECT * FROM sigsync.cycle_history ORDER BY run_id DESC"))
+    expected = pg_json(demo_db, "SELECT * FROM sigsync.cycle_history ORDER BY run_id DESC")
     assert len(expected) >= 2
     assert walk(server, "/api/runs", "runs", limit=1) == expected
     ok = get(server, "/api/runs", status="ok").json()["runs"]
@@ -196,7 +204,7 @@ def test_api_runs_answers_cycle_history(server, demo_db):
 
 
 def test_api_rejected_answers_rejected_payloads(server, demo_db):
-    expected = as_json(view_rows(demo_db, "SELECT * FROM sigsync.rejected_payloads ORDER BY id DESC"))
+    expected = pg_json(demo_db, "SELECT * FROM sigsync.rejected_payloads ORDER BY id DESC")
     assert [r["error_code"] for r in expected] == ["malformed_trade_id", "invalid_json"]
     assert get(server, "/api/rejected").json()["rejected"] == expected
     assert get(server, "/api/rejected", code="invalid_json").json()["rejected"] == expected[1:]

@@ -1,7 +1,8 @@
 """Valid input is answered (DESIGN §15), over real HTTP on a real `sigsync serve`: every value a row
 can hold (what ingest stores: a symbol of any 1-40 characters, EUR/USD included; a session of any
-1-64) is accepted back in a link, a filter and a cursor, and numbers are read as ASCII digits only
-(a superscript or full-width digit is a 400, never a 500)."""
+1-64; a number with 20 decimals) is accepted back in a link, a filter and a cursor and answered
+with its exact digits, and numbers are read as ASCII digits only (a superscript or full-width
+digit is a 400, never a 500)."""
 
 from __future__ import annotations
 
@@ -12,11 +13,13 @@ from urllib.parse import quote
 import httpx
 import pytest
 
-from dashboard_helpers import epoch_ms, ingest, view_rows
+from dashboard_helpers import epoch_ms, exact, ingest, pg_json, view_rows
 from test_serve_helpers import serving
 
 ODD_SYMBOLS = ["EUR/USD", "ES\tZ5", "DAX 40 (€)", "100%/50?#"]
 SESSION = "NY Open (1h)"
+PRECISE = "24870.12345678901234567891"   # 20 decimals: the most ingest accepts
+PRECISE_ID = "20251212_102000000_BULLISH"
 
 
 def created(symbol: str, minute: int, session: str | None = None, direction: str = "Bullish") -> dict:
@@ -41,6 +44,12 @@ def odd_db(module_db):
     for i, symbol in enumerate(ODD_SYMBOLS):
         bodies += [created(symbol, 10 + i, SESSION if i == 0 else None), mfe(symbol, 10 + i, 0.5 + i)]
     bodies += [created("NQ1!", 20 + i, "NY AM") for i in range(3)]
+    bodies.append('{"event_type": "ENTRY", "trade_id": "%s", "entry_price": %s, "stop_loss": 24860.5,'
+                  ' "confirmation_time": "2025-12-12T10:21:00", "timestamp": %d}'
+                  % (PRECISE_ID, PRECISE, epoch_ms("2025-12-12T10:21:00-05:00")))
+    bodies.append('{"event_type": "MFE_UPDATE", "trade_id": "%s", "be_mfe": 0.12345678901234567891,'
+                  ' "no_be_mfe": 1.00000000000000000001, "mae_global_r": -0.00100000000000000001,'
+                  ' "current_price": %s, "timestamp": %d}' % (PRECISE_ID, PRECISE, epoch_ms("2025-12-12T10:22:00-05:00")))
     ingest(module_db, *bodies)
     return module_db
 
@@ -86,7 +95,7 @@ def test_a_cursor_ending_on_any_row_is_accepted_back(server, odd_db, sort):
         after = body["next"]
         if after is None:
             break
-    assert len(seen) == len(ODD_SYMBOLS) + 3 == len(set(seen))
+    assert len(seen) == len(ODD_SYMBOLS) + 3 == len(set(seen))  # (the precise one is among the 3)
 
 
 def test_the_session_filter_takes_every_session_its_menu_offers(server, odd_db):
@@ -119,3 +128,27 @@ def test_a_cursor_with_other_digits_is_a_400(server):
     cursor = base64.urlsafe_b64encode(raw).decode().rstrip("=")
     answer = get(server, "/api/signals", sort="mfe", after=cursor)
     assert answer.status_code == 400 and answer.json()["code"] == "bad_request"
+
+
+def test_numbers_are_answered_with_their_exact_digits(server, odd_db):
+    key = ("NQ1!", PRECISE_ID)
+    (stored,) = view_rows(odd_db, "SELECT entry_price::text, no_be_mfe::text FROM sigsync.all_signals"
+                                  " WHERE symbol = %s AND trade_id = %s", key)
+    assert stored == {"entry_price": PRECISE, "no_be_mfe": "1.00000000000000000001"}
+    answer = get(server, f"/api/signals/NQ1%21/{PRECISE_ID}")
+    assert answer.status_code == 200
+    assert f'"entry_price":{PRECISE}' in answer.text and '"no_be_mfe":1.00000000000000000001' in answer.text
+    body = exact(answer)
+    (signal,) = pg_json(odd_db, "SELECT * FROM sigsync.all_signals WHERE symbol = %s AND trade_id = %s", key)
+    assert body["signal"] == signal
+    assert body["provenance"] == pg_json(
+        odd_db, "SELECT field, value, tier, confidence, source, filled_at, as_of FROM sigsync.field_provenance"
+                " WHERE symbol = %s AND trade_id = %s ORDER BY field", key)
+    assert body["timeline"] == pg_json(
+        odd_db, "SELECT at, kind, what, detail, event_id, audit_id FROM sigsync.signal_timeline"
+                " WHERE symbol = %s AND trade_id = %s ORDER BY at, kind DESC, event_id, audit_id", key)
+    assert any(e["detail"].get("current_price") == __import__("decimal").Decimal(PRECISE) for e in body["timeline"])
+    listing = get(server, "/api/signals", symbol="NQ1!", limit=200)
+    assert exact(listing)["signals"] == pg_json(
+        odd_db, "SELECT * FROM sigsync.all_signals WHERE symbol = 'NQ1!' ORDER BY trade_id DESC, symbol DESC")
+    assert PRECISE in listing.text

@@ -47,7 +47,7 @@ from starlette.routing import Route
 from sigsync import __version__
 from sigsync.auth import Auth, parse_form, safe_next
 from sigsync.dashboard_data import (
-    LISTINGS, SYMBOL, TIMELINE_MAX, TRADE_ID, BadRequest, Reader, configure, jsonable, rows_json,
+    LISTINGS, SYMBOL, TIMELINE_MAX, TRADE_ID, BadRequest, Reader, configure, dumps, jsonable, rows_json,
     signal_filters, simple_filter, CODE, GAP_TYPE,
 )
 from sigsync.live import Live
@@ -489,7 +489,7 @@ class Dashboard:
                               {**SECURITY_HEADERS, "Cache-Control": "no-store"})
 
     def api(self, request: Request, body: Any, status: int = 200, headers: dict | None = None) -> Response:
-        text = json.dumps(jsonable(body), separators=(",", ":"), default=str)
+        text = dumps(body)
         return _gzip_response(text, status, request, "application/json",
                               {**SECURITY_HEADERS, "Cache-Control": "no-store", **(headers or {})})
 

@@ -20,6 +20,7 @@ from typing import Any
 import psycopg
 from psycopg import sql
 from psycopg.rows import dict_row
+from psycopg.types.json import set_json_loads
 
 READER_ROLE = "sigsync_reader"
 STATEMENT_TIMEOUT = "10s"
@@ -58,24 +59,44 @@ class BadRequest(ValueError):
     """A query parameter or cursor that is not acceptable: answered 400, with this message."""
 
 
+def _json_loads(text: str | bytes) -> Any:
+    return json.loads(text, parse_float=Decimal)  # a jsonb number keeps its digits (never a float)
+
+
 async def configure(conn: psycopg.AsyncConnection) -> None:
-    """Every dashboard connection reads as sigsync_reader, read only, bounded in time."""
+    """Every dashboard connection reads as sigsync_reader, read only, bounded in time; json and
+    jsonb numbers are read as Decimal, as numeric columns are."""
+    set_json_loads(_json_loads, conn)
     for statement in SETUP:
         await conn.execute(statement)
 
 
 # -- values ------------------------------------------------------------------------------------
 
+def _time_text(value: datetime) -> str:
+    """ISO 8601 as PostgreSQL writes a timestamptz in JSON (fractional seconds without trailing zeros)."""
+    text = value.isoformat()
+    if value.microsecond:
+        head, dot, rest = text.partition(".")
+        text = head + dot + rest[:6].rstrip("0") + rest[6:]
+    return text
+
+
+def _seconds(value: timedelta) -> Decimal:
+    return Decimal(value.days * 86400 + value.seconds) + Decimal(value.microseconds).scaleb(-6)
+
+
 def jsonable(value: Any) -> Any:
-    """A value of a view as JSON: numerics as numbers, times as ISO 8601 (UTC), intervals in seconds."""
+    """A value of a view as JSON: numerics stay Decimal (dumps writes their exact digits), times as
+    ISO 8601 (UTC, as PostgreSQL's to_jsonb writes them), intervals in seconds."""
     if isinstance(value, Decimal):
-        return int(value) if value == value.to_integral_value() and abs(value) < 2**53 else float(value)
+        return value if value.is_finite() else None
     if isinstance(value, datetime):
-        return value.isoformat()
+        return _time_text(value)
     if isinstance(value, date):
         return value.isoformat()
     if isinstance(value, timedelta):
-        return value.total_seconds()
+        return _seconds(value)
     if isinstance(value, dict):
         return {k: jsonable(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
@@ -85,6 +106,23 @@ def jsonable(value: Any) -> Any:
 
 def rows_json(rows: list[dict]) -> list[dict]:
     return [{k: jsonable(v) for k, v in r.items()} for r in rows]
+
+
+# A Decimal is written as a marker string (NUL, its digits, NUL), then the quoted marker is replaced
+# by the bare digits: PostgreSQL text never holds NUL, so no stored string can look like one.
+_MARKED = re.compile(r'"\\u0000(-?[0-9]+(?:\.[0-9]+)?)\\u0000"')
+
+
+def _mark(value: Any) -> str:
+    if isinstance(value, Decimal):
+        return "\x00" + format(value, "f") + "\x00"
+    return str(value)
+
+
+def dumps(value: Any) -> str:
+    """JSON of `value` (through jsonable) whose numerics carry their exact decimal text
+    (24870.12345678901234567891 stays so; a float would keep 17 digits)."""
+    return _MARKED.sub(r"\1", json.dumps(jsonable(value), separators=(",", ":"), default=_mark))
 
 
 # -- keyset cursors ----------------------------------------------------------------------------
