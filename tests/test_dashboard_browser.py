@@ -112,7 +112,7 @@ def test_a_signal_page_draws_its_chart_and_lists_its_timeline(browser, server, d
     chart = json.loads(browser.execute_script(
         "return document.querySelector('#chart-price script[type=\"application/json\"]').textContent"))
     assert {m["kind"] for m in chart["marks"]} >= {"signal", "entry", "be", "beexit", "exit"}
-    assert chart["real_updates"] > 10 and chart["t2_points"] > 10
+    assert chart["updates"] > 10 and chart["t2_points"] > 10
     (n,) = view_rows(demo_db, "SELECT count(*) FROM sigsync.signal_timeline WHERE symbol = %s AND trade_id = %s",
                      (s["symbol"], s["trade_id"]))
     listed = browser.execute_script("return document.querySelectorAll('#timeline tbody tr').length")

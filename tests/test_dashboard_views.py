@@ -1,4 +1,4 @@
-"""The views the dashboard added (signal_bars, cycle_history, rejected_payloads, events_per_minute,
+"""The views the dashboard added (signal_bars, signal_mfe_updates, cycle_history, rejected_payloads, events_per_minute,
 indicator_link, dashboard_settings): what they answer, that they give the reader no more than
 the pages need, and that signal_bars' Tier 2 path ends on the values the walk stored."""
 
@@ -13,8 +13,8 @@ import pytest
 from dashboard_helpers import view_rows
 from sigsync.sample import apply_options, generate, iso
 
-NEW_VIEWS = ("signal_bars", "cycle_history", "rejected_payloads", "events_per_minute", "indicator_link",
-             "dashboard_settings")
+NEW_VIEWS = ("signal_bars", "signal_mfe_updates", "cycle_history", "rejected_payloads", "events_per_minute",
+             "indicator_link", "dashboard_settings")
 
 
 @pytest.fixture(scope="module")

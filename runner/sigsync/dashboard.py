@@ -30,7 +30,7 @@ import json
 import mimetypes
 import time
 from datetime import date, datetime, timedelta, timezone
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 from typing import Any, Awaitable, Callable
 from urllib.parse import quote, urlencode
@@ -47,7 +47,7 @@ from starlette.routing import Route
 from sigsync import __version__
 from sigsync.auth import Auth, parse_form, safe_next
 from sigsync.dashboard_data import (
-    LISTINGS, SYMBOL, TIMELINE_MAX, TRADE_ID, BadRequest, Reader, configure, dumps, jsonable, rows_json,
+    LISTINGS, MFE_UPDATES_MAX, SYMBOL, TIMELINE_MAX, TRADE_ID, BadRequest, Reader, configure, dumps, jsonable, rows_json,
     signal_filters, simple_filter, CODE, GAP_TYPE,
 )
 from sigsync.live import Live
@@ -90,14 +90,34 @@ def _decimal(value: Any) -> Decimal | None:
     if value is None or isinstance(value, bool):
         return None
     try:
-        d = Decimal(str(value))
+        d = value if isinstance(value, Decimal) else Decimal(str(value))
     except ArithmeticError:
         return None
     return d if d.is_finite() else None
 
 
+def _rounded(d: Decimal, places: int) -> Decimal:
+    """Half away from zero, as a trader reads 1.125 (1.13); never a negative zero."""
+    q = d.quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP)
+    return abs(q) if q == 0 else q
+
+
+def _text(q: Decimal, grouped: bool = True) -> str:
+    """A rounded Decimal with its digits (grouped by thousands), the minus sign a real one."""
+    text = f"{abs(q):,f}" if grouped else f"{abs(q):f}"
+    return (MINUS + text) if q < 0 else text
+
+
+def own_places(d: Decimal) -> int:
+    """The decimals a value has (trailing zeros aside), at least 2: a trader's price keeps its own."""
+    exponent = d.normalize().as_tuple().exponent if d != 0 else 0
+    return max(2, -exponent if isinstance(exponent, int) else 0)
+
+
 class Fmt:
-    """Numbers as a trader reads them, times in the `timezone` setting."""
+    """Numbers as a trader reads them (rounded half away from zero, never -0.00), times in the
+    `timezone` setting (with the zone's abbreviation where a local time is ambiguous: the hour
+    that a fall-back to standard time repeats)."""
 
     def __init__(self, tz: ZoneInfo, now: datetime):
         self.tz = tz
@@ -105,53 +125,47 @@ class Fmt:
 
     def price(self, value: Any) -> str:
         d = _decimal(value)
-        if d is None:
-            return "—"
-        exponent = -d.normalize().as_tuple().exponent if d != 0 else 0
-        places = min(max(2, exponent), 5)
-        text = f"{abs(d):,.{places}f}"
-        return (MINUS + text) if d < 0 else text
+        return "—" if d is None else _text(_rounded(d, own_places(d)))
 
     def r(self, value: Any, signed: bool = False) -> str:
         d = _decimal(value)
         if d is None:
             return "—"
-        text = f"{abs(d):.2f}R"
-        if d < 0:
-            return MINUS + text
-        return ("+" + text) if signed and d > 0 else text
+        q = _rounded(d, 2)
+        return ("+" if signed and q > 0 else "") + _text(q) + "R"
 
     def num(self, value: Any, places: int = 1) -> str:
         d = _decimal(value)
-        if d is None:
-            return "—"
-        if d == d.to_integral_value() and places == 0:
-            return f"{int(d):,}"
-        text = f"{abs(d):,.{places}f}"
-        return (MINUS + text) if d < 0 else text
+        return "—" if d is None else _text(_rounded(d, places))
 
     def int(self, value: Any) -> str:
         d = _decimal(value)
-        return "—" if d is None else f"{int(d):,}"
+        return "—" if d is None else _text(_rounded(d, 0))
 
     def pct(self, value: Any) -> str:
         d = _decimal(value)
-        return "—" if d is None else f"{d:.1f}%"
+        return "—" if d is None else _text(_rounded(d, 1), grouped=False) + "%"
 
     def ms(self, value: Any) -> str:
         d = _decimal(value)
         if d is None:
             return "—"
-        return f"{d:,.0f} ms" if d < 10000 else f"{d / 1000:,.1f} s"
+        return f"{_text(_rounded(d, 0))} ms" if d < 10000 else f"{_text(_rounded(d / 1000, 1))} s"
 
     def local(self, value: datetime) -> datetime:
         return value.astimezone(self.tz)
+
+    def ambiguous(self, t: datetime) -> bool:
+        """This local time (in the timezone setting) is read twice on the clock (fall-back hour)."""
+        return t.replace(fold=1 - t.fold).utcoffset() != t.utcoffset()
 
     def time(self, value: Any, seconds: bool = False) -> str:
         if not isinstance(value, datetime):
             return "—" if value is None else str(value)
         t = value.astimezone(self.tz)
         clock = "%H:%M:%S" if seconds else "%H:%M"
+        if self.ambiguous(t):
+            clock += " %Z"   # 01:30 EDT, then 01:30 EST
         if t.date() == self.now.astimezone(self.tz).date():
             return t.strftime(clock)
         if t.year == self.now.astimezone(self.tz).year:
@@ -269,70 +283,126 @@ def describe_entry(entry: dict, fmt: Fmt) -> str:
     return text[:300]
 
 
-def chart_data(signal: dict, bars: list[dict], timeline: list[dict], tz: str, be_r: Any) -> dict:
-    """What static/charts.js needs to draw a signal's story with uPlot (no drawing here)."""
+REPORTED_TIERS = ("event", "0")   # what the indicator itself sent (its events, its SIGNAL_CREATED)
+PATH_FIELDS = ("no_be_mfe", "be_mfe", "mae_global_r")
+
+
+def _exact(value: Any) -> str | None:
+    """A number's exact decimal text (what the chart's legend rounds, as Fmt does), or None."""
+    d = _decimal(value)
+    return None if d is None else format(d, "f")
+
+
+def chart_data(signal: dict, bars: list[dict], updates: list[dict], provenance: dict[str, dict], fmt: Fmt,
+               settings: dict) -> dict:
+    """What static/charts.js needs to draw a signal's story with uPlot (no drawing here). Each
+    plotted number comes with its exact decimal text, which the legend shows rounded as the
+    tables are (charts.js fmt, half away from zero)."""
     t = [b["ts"].timestamp() for b in bars]
-    entry, stop = _num(signal.get("entry_price")), _num(signal.get("stop_loss"))
+    interval = settings.get("bar_interval")
+    bar_seconds = interval.total_seconds() if isinstance(interval, timedelta) and interval.total_seconds() > 0 else 60.0
+    entry, stop = _decimal(signal.get("entry_price")), _decimal(signal.get("stop_loss"))
     risk = abs(entry - stop) if entry is not None and stop is not None else None
     sign = 1 if signal.get("direction") == "Bullish" else -1
 
     def at(when: datetime | None) -> int | None:
+        """The bar a time falls in ([ts, ts + bar_interval)); None before the first or after the last."""
         if not isinstance(when, datetime) or not t:
             return None
-        i = bisect.bisect_right(t, when.timestamp()) - 1
-        return i if 0 <= i < len(t) else None
+        x = when.timestamp()
+        i = bisect.bisect_right(t, x) - 1
+        if i < 0 or (i == len(t) - 1 and x >= t[-1] + bar_seconds):
+            return None
+        return i
 
-    marks = []
+    marks, beyond = [], []
 
-    def mark(kind: str, label: str, when: datetime | None, price: float | None) -> None:
+    def mark(kind: str, label: str, field: str | None, when: datetime | None, price: Any, inferred: bool | None = None) -> None:
+        if not isinstance(when, datetime):
+            return
+        tier = str(provenance.get(field, {}).get("tier")) if field and field in provenance else None
+        if inferred is None:
+            inferred = tier is not None and tier not in REPORTED_TIERS
+        if inferred:
+            label += f" (inferred{', ' + TIER_NAMES.get(tier, tier) if tier and tier not in REPORTED_TIERS else ''})"
         i = at(when)
-        if i is not None and price is not None:
-            marks.append({"kind": kind, "label": label, "i": i, "price": price})
+        if i is None:  # not drawn on a bar it does not belong to
+            if t:
+                where = "after the last stored bar" if when.timestamp() > t[-1] else "before the first stored bar"
+                beyond.append({"label": label, "at": fmt.time(when, seconds=True), "where": where})
+            return
+        d = _decimal(price)
+        if d is None:
+            d = _decimal(bars[i]["close"])
+        marks.append({"kind": kind, "label": label, "i": i, "y": float(d), "text": _exact(d), "inferred": inferred})
 
-    mark("signal", "signal", signal.get("signal_time"), _num(signal.get("signal_price")) or
-         (_num(bars[at(signal.get("signal_time"))]["close"]) if at(signal.get("signal_time")) is not None else None))
-    mark("entry", "confirmed", signal.get("confirmation_time"), entry)
+    mark("signal", "signal", "signal_time", signal.get("signal_time"), signal.get("signal_price"))
+    mark("entry", "confirmed", "confirmation_time", signal.get("confirmation_time"), entry)
     if risk is not None:
-        trigger = entry + sign * risk * float(_num(be_r) or 1.0)
-        mark("be", "BE trigger", signal.get("be_triggered_at"), trigger)
-    mark("beexit", "BE exit", signal.get("be_exit_time"), entry)
-    mark("exit", "exit (stop)", signal.get("exit_time"), _num(signal.get("exit_price")) or stop)
-    if signal.get("cancelled_at") is not None:
-        i = at(signal.get("cancelled_at"))
-        if i is not None:
-            marks.append({"kind": "cancel", "label": "cancelled", "i": i, "price": _num(bars[i]["close"])})
-    targets = {}
+        be_r = _decimal(settings.get("be_trigger_r")) or Decimal(1)
+        mark("be", "BE trigger", "be_triggered_at", signal.get("be_triggered_at"), entry + sign * risk * be_r)
+    mark("beexit", "BE exit", "be_exit_time", signal.get("be_exit_time"), entry)
+    exit_price = _decimal(signal.get("exit_price"))
+    mark("exit", "exit (stop)", "exit_time", signal.get("exit_time"), exit_price if exit_price is not None else stop)
+    mark("cancel", "cancelled", "cancelled_at", signal.get("cancelled_at"), None,
+         inferred=signal.get("cancel_detection") == "inferred")
+
+    levels = []
+    if entry is not None:
+        levels.append({"kind": "entry", "label": "entry", "y": float(entry), "text": _exact(entry)})
+    if stop is not None:
+        levels.append({"kind": "stop", "label": "stop", "y": float(stop), "text": _exact(stop)})
     if isinstance(signal.get("targets_extended"), dict):
-        high = max((_num(b["high"]) for b in bars), default=None)
-        low = min((_num(b["low"]) for b in bars), default=None)
+        high = max((float(b["high"]) for b in bars if b["high"] is not None), default=None)
+        low = min((float(b["low"]) for b in bars if b["low"] is not None), default=None)
         for name, value in sorted(signal["targets_extended"].items(), key=lambda kv: _rkey(kv[0])):
-            v = _num(value)
+            v = _decimal(value)
             if v is None:
                 continue
             # the targets the price came near (within 1R of the bars' range), and always 1R
-            if name == "1R" or (high is not None and risk and low - risk <= v <= high + risk):
-                targets[name] = v
-    # the MFE/MAE path: Tier 2 from the bars (every bar in the trade) and the real updates
-    real = []
-    for e in timeline:
-        if e["kind"] == "event" and e["what"] == "MFE_UPDATE" and isinstance(e.get("detail"), dict):
-            d = e["detail"]
-            real.append((e["at"].timestamp(), _num(d.get("be_mfe")), _num(d.get("no_be_mfe")),
-                         _num(d.get("mae_global_r"))))
-    t2 = {b["ts"].timestamp(): (_num(b["t2_be_mfe"]), _num(b["t2_no_be_mfe"]), _num(b["t2_mae"]))
-          for b in bars if b["t2_no_be_mfe"] is not None}
-    xs = sorted(set(t2) | {r[0] for r in real})
-    real_at = {r[0]: r[1:] for r in real}
-    path = {"t": xs,
-            "t2_be": [t2.get(x, (None,) * 3)[0] for x in xs], "t2_nobe": [t2.get(x, (None,) * 3)[1] for x in xs],
-            "t2_mae": [t2.get(x, (None,) * 3)[2] for x in xs],
-            "be": [real_at.get(x, (None,) * 3)[0] for x in xs], "nobe": [real_at.get(x, (None,) * 3)[1] for x in xs],
-            "mae": [real_at.get(x, (None,) * 3)[2] for x in xs]}
-    return {"tz": tz, "direction": signal.get("direction"),
-            "bars": {"t": t, "o": [_num(b["open"]) for b in bars], "h": [_num(b["high"]) for b in bars],
-                     "l": [_num(b["low"]) for b in bars], "c": [_num(b["close"]) for b in bars]},
-            "entry": entry, "stop": stop, "targets": targets, "marks": marks, "path": path,
-            "real_updates": len(real), "t2_points": len(t2)}
+            if name == "1R" or (high is not None and risk and low - float(risk) <= float(v) <= high + float(risk)):
+                levels.append({"kind": "target", "label": name, "y": float(v), "text": _exact(v)})
+
+    # the MFE/MAE path: Tier 2 from the bars (every bar in the trade) and each reported update
+    rows: dict[float, dict] = {}
+    t2_points = 0
+    for b in bars:
+        if b["t2_no_be_mfe"] is not None:
+            t2_points += 1
+            rows.setdefault(b["ts"].timestamp(), {}).update(
+                t2_nobe=b["t2_no_be_mfe"], t2_be=b["t2_be_mfe"], t2_mae=b["t2_mae"])
+    last = None
+    anomalies = 0
+    for u in updates:   # in event-time order; updates at the same time kept apart by a millisecond
+        x = u["at"].timestamp()
+        if last is not None and x <= last:
+            x = last + 0.001
+        last = x
+        row = rows.setdefault(x, {})
+        flagged = set(u.get("anomaly_fields") or ()) if u.get("anomaly") else set()
+        anomalies += bool(u.get("anomaly"))
+        for field, key in (("no_be_mfe", "nobe"), ("be_mfe", "be"), ("mae_global_r", "mae")):
+            if u.get(field) is not None and field not in flagged:
+                row[key] = u[field]
+        for field in PATH_FIELDS:   # an anomaly is drawn apart, by its first flagged value
+            if field in flagged and u.get(field) is not None:
+                row["anomaly"], row["anomaly_field"] = u[field], field
+                break
+        else:
+            if u.get("anomaly"):
+                row["anomaly"], row["anomaly_field"] = next(
+                    ((u[f], f) for f in PATH_FIELDS if u.get(f) is not None), (None, None))
+    xs = sorted(rows)
+    keys = ("t2_nobe", "t2_be", "t2_mae", "nobe", "be", "mae", "anomaly")
+    path = {"t": xs, **{k: [_num(rows[x].get(k)) for x in xs] for k in keys},
+            "text": {k: [_exact(rows[x].get(k)) for x in xs] for k in keys},
+            "anomaly_field": [rows[x].get("anomaly_field") for x in xs]}
+    return {"tz": fmt.tz.key, "direction": signal.get("direction"),
+            "bars": {"t": t, "l": [_num(b["low"]) for b in bars], "h": [_num(b["high"]) for b in bars],
+                     "c": [_num(b["close"]) for b in bars], "ct": [_exact(b["close"]) for b in bars]},
+            "levels": levels, "marks": marks, "beyond": beyond, "path": path,
+            "updates": len(updates), "anomalies": anomalies, "t2_points": t2_points,
+            "updates_capped": len(updates) >= MFE_UPDATES_MAX}
 
 
 # -- static files ------------------------------------------------------------------------------
@@ -630,16 +700,16 @@ class Dashboard:
         trade_id = trade_id[:19] + trade_id[19:].upper()
         r = self.reader
         key = (symbol, trade_id)
-        signal, provenance, gaps, timeline, bars = await asyncio.gather(
+        signal, provenance, gaps, timeline, bars, updates = await asyncio.gather(
             r.one("signal", key), r.fetch("provenance", key), r.fetch("signal_gaps", key),
-            r.fetch("timeline", (*key, TIMELINE_MAX + 1)), r.fetch("bars", key))
+            r.fetch("timeline", (*key, TIMELINE_MAX + 1)), r.fetch("bars", key), r.fetch("mfe_updates", key))
         if signal is None:
             raise NotFound(f"no signal {trade_id} of {symbol}")
         more = len(timeline) > TIMELINE_MAX
         timeline = timeline[:TIMELINE_MAX]
         total = (await r.one("timeline_count", key))["n"] if more else len(timeline)
         return {"signal": signal, "provenance": provenance, "gaps": gaps, "timeline": timeline,
-                "timeline_total": total, "bars": bars}
+                "timeline_total": total, "bars": bars, "mfe_updates": updates}
 
     # -- pages ---------------------------------------------------------------------------------
 
@@ -686,7 +756,7 @@ class Dashboard:
         by_field = {p["field"]: p for p in data["provenance"]}
         fields = [(name, signal.get(name), by_field.get(name)) for name in FIELD_ORDER
                   if signal.get(name) is not None or name in by_field]
-        chart = chart_data(signal, data["bars"], data["timeline"], fmt.tz.key, settings.get("be_trigger_r"))
+        chart = chart_data(signal, data["bars"], data["mfe_updates"], by_field, fmt, settings)
         risk = None
         if signal.get("entry_price") is not None and signal.get("stop_loss") is not None:
             risk = abs(signal["entry_price"] - signal["stop_loss"])
@@ -735,7 +805,8 @@ class Dashboard:
         data = await self.signal_data(request.path_params["symbol"], request.path_params["trade_id"])
         return {"signal": jsonable(data["signal"]), "provenance": rows_json(data["provenance"]),
                 "gaps": rows_json(data["gaps"]), "timeline": rows_json(data["timeline"]),
-                "timeline_total": data["timeline_total"], "bars": rows_json(data["bars"])}
+                "timeline_total": data["timeline_total"], "bars": rows_json(data["bars"]),
+                "mfe_updates": rows_json(data["mfe_updates"])}
 
     async def api_cancelled(self, request: Request) -> dict:
         page = await self.reader.page(LISTINGS["cancelled"], request.query_params, [], [], {}, count=True)

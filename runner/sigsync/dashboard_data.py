@@ -35,6 +35,7 @@ SETUP = (f"SET ROLE {READER_ROLE}",
 MAX_PAGE = 200
 DEFAULT_PAGE = 50
 TIMELINE_MAX = 1000
+MFE_UPDATES_MAX = 5000  # what sigsync.signal_mfe_updates keeps of a signal (its last updates)
 TRADE_ID = re.compile(r"[0-9]{8}_[0-9]{9}_(?:BULLISH|BEARISH)", re.I)
 # what ingest stores (any 1-40 characters for a symbol, 1-64 for a session; PostgreSQL text never
 # holds NUL): every value a row can have, so a link, a filter menu or a cursor made from a row is
@@ -390,6 +391,8 @@ SQL = {
     "timeline_count": "SELECT count(*) AS n FROM sigsync.signal_timeline WHERE symbol = %s AND trade_id = %s",
     "bars": ("SELECT ts, open, high, low, close, in_trade, t2_be_mfe, t2_no_be_mfe, t2_mae, t2_be_trigger,"
              " t2_be_exit, t2_stop FROM sigsync.signal_bars WHERE symbol = %s AND trade_id = %s ORDER BY ts"),
+    "mfe_updates": ("SELECT at, be_mfe, no_be_mfe, mae_global_r, current_price, anomaly, anomaly_fields, event_id"
+                    " FROM sigsync.signal_mfe_updates WHERE symbol = %s AND trade_id = %s ORDER BY at, event_id"),
     "last_cycle": "SELECT run_id, status FROM sigsync.cycle_history ORDER BY run_id DESC LIMIT 1",
 }
 
