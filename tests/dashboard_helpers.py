@@ -1,7 +1,8 @@
 """Helpers for the dashboard tests (no tests here): the demo's data in a test database (loaded
-with the demo's own `populate`), `sigsync serve` processes (test_serve_helpers.Serve, also bound
-to a non-loopback address), the views read directly, and headless Chromium through selenium
-(Debian's chromium and chromium-driver, never a download)."""
+with the demo's own `populate`; or copied from a demo template made once, for tests that change
+it), `sigsync serve` processes (test_serve_helpers.Serve, also bound to a non-loopback address),
+the views read directly and as PostgreSQL writes them in JSON (pg_json), and headless Chromium
+through selenium (Debian's chromium and chromium-driver, never a download)."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ import tempfile
 from pathlib import Path
 
 import psycopg
+import pytest
 from psycopg.rows import dict_row
 
 import test_serve_helpers
@@ -139,3 +141,41 @@ def exact(response) -> object:
     from decimal import Decimal
 
     return json.loads(response.text, parse_float=Decimal)
+
+
+DEMO_TEMPLATE = "sigsync_demo_template"
+
+
+def _admin(cluster):
+    return psycopg.connect(cluster.url("postgres"), autocommit=True)
+
+
+@pytest.fixture(scope="session")
+def demo_template(cluster, template_db) -> str:
+    """A database holding the demo's day, made once per session: the template of demo_copy."""
+    from psycopg import sql as s
+
+    with _admin(cluster) as conn:
+        conn.execute(s.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(s.Identifier(DEMO_TEMPLATE)))
+        conn.execute(s.SQL("CREATE DATABASE {} TEMPLATE sigsync_template").format(s.Identifier(DEMO_TEMPLATE)))
+    load_demo(cluster.url(DEMO_TEMPLATE))
+    yield DEMO_TEMPLATE
+    with _admin(cluster) as conn:
+        conn.execute(s.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(s.Identifier(DEMO_TEMPLATE)))
+
+
+@contextlib.contextmanager
+def demo_copy(cluster, template: str):
+    """A fresh copy of the demo's database (for a test that changes it), dropped afterwards."""
+    import uuid
+
+    from psycopg import sql as s
+
+    name = f"t_demo_{uuid.uuid4().hex[:12]}"
+    with _admin(cluster) as conn:
+        conn.execute(s.SQL("CREATE DATABASE {} TEMPLATE {}").format(s.Identifier(name), s.Identifier(template)))
+    try:
+        yield cluster.url(name)
+    finally:
+        with _admin(cluster) as conn:
+            conn.execute(s.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(s.Identifier(name)))

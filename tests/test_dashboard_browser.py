@@ -1,21 +1,28 @@
 """The dashboard in a real browser (Debian's headless Chromium through selenium and the system's
 chromedriver; nothing is downloaded), on the demo's data served by a real `sigsync serve`:
-/signals lists exactly the rows of sigsync.all_signals, a status filter narrows them, a signal
-page draws its charts (non-blank canvas pixels) and lists its timeline, the overview shows the
-gap counts of gap_summary, an event ingested (or a cycle run) while a page is open appears on
-it without a reload, the pages fit a phone's width, and no page logs a JavaScript error (CSP
-violations included). Every page's screenshot is written to the test's temporary directory."""
+/signals lists exactly the rows of sigsync.all_signals, page by page too (keys and the values
+shown), a status filter narrows them, a signal page draws its chart's series (the pixels they
+draw: the canvas against the same chart with its series hidden, which the same chart with all
+null data does not pass) and lists its timeline, the overview shows the gap counts of
+gap_summary, an event ingested (or a cycle run) while a page is open appears on it without a
+reload, the pages fit a phone's width, and no page logs a JavaScript error (CSP violations
+included). Every page's screenshot is written to the test's temporary directory.
+
+The tests that change the data (a cycle, an event) each run on a copy of the demo's database with
+a server of their own: every test sees the demo's data as it is, in any order."""
 
 from __future__ import annotations
 
 import json
 import time
+from decimal import ROUND_HALF_UP, Decimal
 from urllib.parse import quote
 
 import psycopg
 import pytest
 
-from dashboard_helpers import browser_available, chromium, console_errors, load_demo, view_rows
+from dashboard_helpers import (browser_available, chromium, console_errors, demo_copy, demo_template,  # noqa: F401
+                               load_demo, view_rows)
 from test_serve_helpers import create_token, serving
 
 PAGES = {"overview": "/", "signals": "/signals", "cancelled": "/cancelled", "gaps": "/gaps", "runs": "/runs",
@@ -30,9 +37,21 @@ def demo_db(module_db):
 
 @pytest.fixture(scope="module")
 def server(demo_db):
+    """Serves the demo's data, which no test of this module changes."""
     with serving(demo_db) as serve:
-        serve.token = create_token(demo_db, "indicator", "browser test")
         yield serve
+
+
+@pytest.fixture
+def own_server(cluster, demo_template, browser):
+    """A copy of the demo's database and a server of its own, for a test that changes the data."""
+    with demo_copy(cluster, demo_template) as dsn, serving(dsn) as serve:
+        serve.dsn = dsn
+        serve.token = create_token(dsn, "indicator", "browser test")
+        yield serve
+        # leave its page before the server goes (its cut live stream is no later page's error)
+        browser.get("about:blank")
+        browser.get_log("browser")
 
 
 @pytest.fixture(scope="module")
@@ -75,6 +94,55 @@ def canvas_pixels(browser, figure: str) -> int:
         return n;""", figure)
 
 
+SERIES_PIXELS = """
+    const [el, done] = [document.querySelector(arguments[0]), arguments[arguments.length - 1]];
+    const u = window.sigsyncCharts.charts.get(el);
+    if (!u) { done(-1); return; }
+    const frame = () => new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r)));
+    const read = () => u.ctx.getImageData(0, 0, u.ctx.canvas.width, u.ctx.canvas.height).data;
+    (async () => {
+      await frame();
+      const shown = read();
+      const scales = Object.fromEntries(Object.keys(u.scales).map((k) => [k, {min: u.scales[k].min, max: u.scales[k].max}]));
+      u.batch(() => {   // every series hidden, the scales (hence axes and grid) left as they were
+        for (let i = 1; i < u.series.length; i++) u.setSeries(i, {show: false});
+        for (const k in scales) if (scales[k].min != null) u.setScale(k, scales[k]);
+      });
+      await frame();
+      const hidden = read();
+      u.batch(() => { for (let i = 1; i < u.series.length; i++) u.setSeries(i, {show: true}); });
+      let n = 0;
+      for (let i = 0; i < shown.length; i += 4)
+        if (shown[i] !== hidden[i] || shown[i + 1] !== hidden[i + 1] || shown[i + 2] !== hidden[i + 2]
+            || shown[i + 3] !== hidden[i + 3]) n++;
+      done(n);
+    })();"""
+
+
+def series_pixels(browser, figure: str) -> int:
+    """Pixels the chart's data series draw: its canvas against the same canvas with every series
+    hidden (uPlot setSeries show:false), axes and grid unchanged. Axes and grid alone count 0."""
+    return browser.execute_async_script(SERIES_PIXELS, figure)
+
+
+NULL_COPY = """
+    // the same chart, its data all null: a figure of its own beside the real one
+    const real = document.querySelector(arguments[0]);
+    const data = JSON.parse(real.querySelector('script[type="application/json"]').textContent);
+    const nulls = (a) => a.map(() => null);
+    if (data.bars) { data.bars.l = nulls(data.bars.l); data.bars.h = nulls(data.bars.h); data.bars.c = nulls(data.bars.c); }
+    data.levels = []; data.marks = [];
+    for (const k of ["t2_nobe", "t2_be", "t2_mae", "nobe", "be", "mae", "anomaly"]) data.path[k] = nulls(data.path[k]);
+    const copy = document.createElement("figure");
+    copy.className = "chart"; copy.dataset.chart = real.dataset.chart; copy.id = real.id + "-nulls";
+    const script = document.createElement("script");
+    script.type = "application/json"; script.textContent = JSON.stringify(data);
+    copy.appendChild(script);
+    real.parentElement.insertBefore(copy, real.nextSibling);
+    window.sigsyncCharts.init(copy.parentElement);
+    return copy.id;"""
+
+
 def test_signals_lists_exactly_the_rows_of_all_signals(browser, server, demo_db, tmp_path):
     open_page(browser, server, "/signals?limit=200")
     expected = [f"{r['symbol']}|{r['trade_id']}" for r in view_rows(
@@ -82,6 +150,40 @@ def test_signals_lists_exactly_the_rows_of_all_signals(browser, server, demo_db,
     assert len(expected) == 31
     assert rows(browser) == expected
     browser.save_screenshot(str(tmp_path / "signals.png"))
+
+
+def r_text(value) -> str:
+    """How a trader reads an excursion, independently of the app: 2 places half away from zero."""
+    if value is None:
+        return "\u2014"
+    q = Decimal(value).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+    return ("\u2212" if q < 0 else "") + f"{abs(q):.2f}R"
+
+
+def test_signals_pages_through_every_row_with_the_values_of_the_view(browser, server, demo_db, tmp_path):
+    from selenium.webdriver.common.by import By
+
+    expected = [(f"{r['symbol']}|{r['trade_id']}", r_text(r["no_be_mfe"]), r_text(r["mae_global_r"]))
+                for r in view_rows(demo_db, "SELECT symbol, trade_id, no_be_mfe, mae_global_r FROM sigsync.all_signals"
+                                            " ORDER BY coalesce(no_be_mfe, -1) DESC, symbol DESC, trade_id DESC")]
+    assert len(expected) == 31 and len({e[1] for e in expected}) > 5
+    open_page(browser, server, "/signals?limit=7&sort=mfe&dir=desc")
+    shown, pages = [], 0
+    while True:
+        pages += 1
+        shown += browser.execute_script(
+            "return Array.from(document.querySelectorAll('#signals tbody tr[data-key]'))"
+            ".map(r => [r.dataset.key, r.cells[8].textContent.trim(), r.cells[10].textContent.trim()])")
+        following = browser.find_elements(By.CSS_SELECTOR, "nav.pager a[rel=next]")
+        if not following:
+            break
+        before = browser.current_url
+        following[0].click()
+        wait_for(lambda: browser.current_url != before, what="the next page")
+        open_page(browser, server, browser.current_url.removeprefix(server.url))
+        assert pages < 10
+    assert pages == 5 and [tuple(r) for r in shown] == expected
+    browser.save_screenshot(str(tmp_path / "signals-last-page.png"))
 
 
 def test_a_status_filter_narrows_them(browser, server, demo_db, tmp_path):
@@ -107,8 +209,17 @@ def test_a_signal_page_draws_its_chart_and_lists_its_timeline(browser, server, d
     (s,) = view_rows(demo_db, "SELECT symbol, trade_id FROM sigsync.completed_trades WHERE be_exit_time IS NOT NULL"
                               " ORDER BY trade_id LIMIT 1")
     open_page(browser, server, f"/signals/{quote(s['symbol'], safe='')}/{s['trade_id']}")
-    assert wait_for(lambda: canvas_pixels(browser, "#chart-price") > 2000, what="the price chart to draw")
-    assert wait_for(lambda: canvas_pixels(browser, "#chart-path") > 500, what="the MFE/MAE path to draw")
+    wait_for(lambda: browser.execute_script("return window.sigsyncCharts.charts.size") >= 2, what="the charts")
+    # the series are drawn: thousands of pixels of the price chart are the bars' band, close, levels
+    # and marks; of the path chart, the MFE/MAE lines and dots
+    price, path = series_pixels(browser, "#chart-price"), series_pixels(browser, "#chart-path")
+    assert price > 3000 and path > 500, (price, path)
+    # and the measure can fail: the same charts with all-null data draw no series pixel, though
+    # their axes and grid are drawn (which the old count of non-blank pixels took for a chart)
+    for figure in ("#chart-price", "#chart-path"):
+        copy = "#" + browser.execute_script(NULL_COPY, figure)
+        assert canvas_pixels(browser, copy) > 2000, figure     # axes and grid
+        assert series_pixels(browser, copy) == 0, figure
     chart = json.loads(browser.execute_script(
         "return document.querySelector('#chart-price script[type=\"application/json\"]').textContent"))
     assert {m["kind"] for m in chart["marks"]} >= {"signal", "entry", "be", "beexit", "exit"}
@@ -120,10 +231,13 @@ def test_a_signal_page_draws_its_chart_and_lists_its_timeline(browser, server, d
     fields = browser.execute_script(
         "return Array.from(document.querySelectorAll('#provenance tbody tr')).map(r => r.dataset.field)")
     assert {"entry_price", "stop_loss", "targets_extended", "exit_time"} <= set(fields)
+    assert console_errors(browser) == []
     browser.save_screenshot(str(tmp_path / "signal.png"))
 
 
-def test_the_overview_shows_the_gap_counts_of_gap_summary_and_follows_a_cycle(browser, server, demo_db, tmp_path):
+def test_the_overview_shows_the_gap_counts_of_gap_summary_and_follows_a_cycle(browser, own_server, tmp_path):
+    server, demo_db = own_server, own_server.dsn
+
     def shown() -> dict:
         return browser.execute_script(
             "return Object.fromEntries(Array.from(document.querySelectorAll('#gap-summary tr[data-gap-type]'))"
@@ -145,7 +259,8 @@ def test_the_overview_shows_the_gap_counts_of_gap_summary_and_follows_a_cycle(br
     browser.save_screenshot(str(tmp_path / "overview.png"))
 
 
-def test_an_event_ingested_while_a_page_is_open_appears_without_a_reload(browser, server, tmp_path):
+def test_an_event_ingested_while_a_page_is_open_appears_without_a_reload(browser, own_server, tmp_path):
+    server = own_server
     open_page(browser, server, "/signals")
     wait_for(lambda: browser.execute_script("return document.getElementById('live').classList.contains('on')"),
              what="the live stream to connect")

@@ -1,6 +1,7 @@
-"""The views the dashboard added (signal_bars, signal_mfe_updates, cycle_history, rejected_payloads, events_per_minute,
-indicator_link, dashboard_settings): what they answer, that they give the reader no more than
-the pages need, and that signal_bars' Tier 2 path ends on the values the walk stored."""
+"""The views the dashboard added (signal_bars, signal_mfe_updates, cycle_history, rejected_payloads,
+events_per_minute, indicator_link, dashboard_settings): what they answer, that they give the
+reader no more than the pages need, and that signal_bars' Tier 2 path ends on the values the walk
+stored."""
 
 from __future__ import annotations
 
