@@ -49,7 +49,8 @@ def make_requests(drawn) -> list[dict]:
             requests.append({**original, "kind": "resend", "delay": delay})
             continue
         if kind in ("event", "resend"):
-            body = {"type": "HEARTBEAT", "tracked_signals": 1, "indicator_version": marker}
+            # (dated: a report without a timestamp is as of its receipt, so a resend of it is a new one)
+            body = {"type": "HEARTBEAT", "tracked_signals": 1, "indicator_version": marker, "timestamp": 1765554300000}
             expect = ("accepted", None, 1)
             kind = "event"
         elif kind == "batch":
