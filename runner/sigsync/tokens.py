@@ -261,7 +261,7 @@ def token_group():
 @click.option("--label", metavar="TEXT", help="Where the token is used (an alert, a chart; up to 200 characters).")
 @pass_app
 def token_create(app: App, source: str, label: str | None):
-    """Create a token and print it (on stdout, alone; the rest goes to stderr).
+    """Create a token and print it (once: on stdout, alone; the rest goes to stderr, without it).
 
     Put it in the webhook URL: https://YOUR-HOST/webhook/TOKEN. It cannot be shown again.
     """
@@ -277,8 +277,10 @@ def token_create(app: App, source: str, label: str | None):
             raise SigsyncError("--source must be 1-64 characters without surrounding spaces or control characters, "
                                "--label at most 200 characters without control characters") from None
     click.echo(token)
-    click.echo(f"token {token_id} created for source {source!r}. It is shown only this once (sigsync keeps its "
-               f"SHA-256); the webhook URL is https://YOUR-HOST/webhook/{token}", err=True)
+    # (the token itself only on stdout: `TOKEN=$(sigsync token create ...)` in a unit must not
+    # put it in the journal through stderr)
+    click.echo(f"token {token_id} created for source {source!r}. It is shown only this once, on stdout (sigsync "
+               "keeps its SHA-256); the webhook URL is https://YOUR-HOST/webhook/TOKEN", err=True)
 
 
 @token_group.command("list")
