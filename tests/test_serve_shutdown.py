@@ -14,7 +14,7 @@ import time
 import httpx
 
 from sigsync.cluster import Cluster
-from sigsync.spool import parse
+from sigsync.spool import parse, read_key
 from support import cli_env, make_tmp_dir, sigsync, sigsync_cmd
 from test_serve_helpers import Serve, create_token, events_with, heartbeat, serving
 
@@ -55,7 +55,7 @@ def test_sigterm_under_load_keeps_every_answered_request_and_exits_0_within_5_s(
     assert code == 0 and took < 5, (code, took, serve.lines)
     assert len(answered) >= 300 and other == []
     spooled = {json.loads(r.body)["indicator_version"][2:] for p in serve.spool_dir.glob("*.spool")
-               for r in parse(p.read_bytes())[0]}
+               for r in parse(p.read_bytes(), read_key(serve.spool_dir))[0]}
     missing = [m for m in answered if m not in spooled and len(events_with(db, m)) != 1]
     assert missing == []
     assert "stopped (SIGTERM)" in serve.stderr[-1] and "Traceback" not in "\n".join(serve.stderr)

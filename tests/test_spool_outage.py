@@ -21,7 +21,7 @@ import psycopg
 import pytest
 
 from sigsync.cluster import find_bindir
-from sigsync.spool import TORN_DIR, Record, parse
+from sigsync.spool import TORN_DIR, Record, parse, read_key
 from support import make_tmp_dir, migrated_private_cluster
 from test_serve_helpers import Serve, create_token, events_with, heartbeat, rejected_with, serving
 
@@ -137,7 +137,7 @@ def test_serve_killed_mid_spool_replays_what_it_kept_reports_the_torn_record_and
         assert len(answered) >= 30
         # a write cut short by the crash: half a record at the end of the newest segment
         newest = sorted(spool_dir.glob("*.spool"))[-1]
-        torn = Record(time.time(), 1, "indicator", heartbeat(f"{tag}-torn").encode()).encode()
+        torn = Record(time.time(), 1, "indicator", heartbeat(f"{tag}-torn").encode()).encode(read_key(spool_dir))
         with open(newest, "ab") as f:
             f.write(torn[: len(torn) // 2])
 
@@ -212,7 +212,7 @@ def test_sigterm_while_spooling_keeps_every_202_in_the_spool_for_the_next_start(
         finally:
             serve.kill()
         kept = [json.loads(r.body)["indicator_version"] for p in sorted(spool_dir.glob("*.spool"))
-                for r in parse(p.read_bytes())[0]]
+                for r in parse(p.read_bytes(), read_key(spool_dir))[0]]
         assert kept == [f"t-{m}" for m in answered]  # in arrival order
         database.start()
         with serving(url, spool_dir=spool_dir) as again:

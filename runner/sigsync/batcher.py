@@ -22,7 +22,9 @@ Where a batch goes:
 
 The replayer sends the spool's oldest segment to the database in one transaction, removes
 it once that committed, and goes on until the spool is empty; while the database is away
-it retries with backoff (0.2 s doubling, up to 2 s).
+it retries with backoff (0.2 s doubling, up to 2 s). Bytes of a segment that are not a whole
+record are set aside (spool.py), counted (sigsync_spool_torn_records) and reported at warning
+level, never dropped silently.
 """
 
 from __future__ import annotations
@@ -104,6 +106,7 @@ class Batcher:
         self._tasks: set[asyncio.Task] = set()
         self._replay_wake = asyncio.Event()
         self._replayer: asyncio.Task | None = None
+        self._torn_counted = spool.torn_records
         self._closing = False
         self._spool_refused = False
         self._loop = asyncio.get_running_loop()
@@ -223,6 +226,7 @@ class Batcher:
             for item in items:
                 _resolve(item, Outcome("unavailable", error={"code": "unavailable",
                                                              "message": "the body could not be kept; send it again"}))
+            self._update_spool_metrics()
             return
         if self._spool_refused:
             self.note("the spool takes bodies again", "info")
@@ -251,6 +255,10 @@ class Batcher:
     def _update_spool_metrics(self) -> None:
         self.metrics.spool_records.set(self.spool.records)
         self.metrics.spool_bytes.set(self.spool.bytes)
+        self.metrics.spool_disk_bytes.set(self.spool.disk_bytes)
+        torn, self._torn_counted = self.spool.torn_records - self._torn_counted, self.spool.torn_records
+        if torn > 0:
+            self.metrics.torn.inc(torn)
 
     # -- replay ---------------------------------------------------------------------------------
 
@@ -269,7 +277,15 @@ class Batcher:
             segment = await self.spool.oldest()
             if segment is None:
                 continue
-            records = await asyncio.to_thread(self.spool.read, segment)
+            try:
+                records = await asyncio.to_thread(self.spool.read, segment)
+            except OSError as exc:  # kept where it is for the next start; the others go on
+                self.note(f"spool: cannot read {segment.path} ({describe(exc)}): left in place for the next start",
+                          "error")
+                await self.spool.forget(segment)
+                self._update_spool_metrics()
+                continue
+            self._update_spool_metrics()  # torn ranges it found (set aside, or kept with the segment)
             try:
                 counts = await self._replay(records)
             except Exception as exc:  # the database is away or refuses: keep the segment, try again

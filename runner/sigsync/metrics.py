@@ -59,11 +59,13 @@ class Metrics:
                                ["status"], registry=r)
         self.spool_records = Gauge("sigsync_spool_records", "Bodies waiting in the spool", registry=r)
         self.spool_bytes = Gauge("sigsync_spool_bytes", "Bytes of the bodies waiting in the spool", registry=r)
+        self.spool_disk_bytes = Gauge("sigsync_spool_disk_bytes", "Bytes the spool's files take (segments and torn/), "
+                                      "bounded by --spool-max-mb", registry=r)
         self.spooled = Counter("sigsync_spool_appended_records", "Bodies written to the spool", registry=r)
         self.replayed = Counter("sigsync_spool_replayed_records", "Spooled bodies committed to the database",
                                 registry=r)
-        self.torn = Counter("sigsync_spool_torn_records", "Torn spool records set aside (never replayed)",
-                            registry=r)
+        self.torn = Counter("sigsync_spool_torn_records", "Damaged spool ranges found (never replayed): set aside in "
+                            "torn/, or kept with their segment when torn/ could not take them", registry=r)
         self.database_up = Gauge("sigsync_database_up", "1 when the last database call succeeded", registry=r)
         self.tokens = Gauge("sigsync_webhook_tokens_active", "Active webhook tokens known to serve", registry=r)
         self.database = _DatabaseFigures()

@@ -18,9 +18,10 @@ Answers of POST /webhook/{token} (each a small JSON object; never a stack trace 
     413 {"code": "payload_too_large", ...}                            over max_payload_bytes (read no further)
     503 {"code": "unavailable", ...} + Retry-After                    the body could not be kept: send it again
 
-The body is read incrementally and cut as soon as it passes max_payload_bytes; its content
-type is ignored (TradingView sends text/plain for a message that is not JSON). The request is
-never parsed nor rewritten here: validation is the database's.
+The body is read incrementally and cut as soon as it passes max_payload_bytes (and never
+past spool.MAX_BODY, the most the spool can keep); its content type is ignored (TradingView
+sends text/plain for a message that is not JSON). The request is never parsed nor rewritten
+here: validation is the database's.
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from sigsync.metrics import CONTENT_TYPE
+from sigsync.spool import MAX_BODY
 from sigsync.tokens import fingerprint
 
 if TYPE_CHECKING:
@@ -79,7 +81,7 @@ def create_app(service: Service) -> Starlette:
                               {"Retry-After": "5"})
             return _error(401, "unauthorized", "unknown or revoked webhook token")
         entry["token"] = token.id
-        limit = tokens.max_payload_bytes
+        limit = min(tokens.max_payload_bytes, MAX_BODY)
         too_large = f"the body is over {limit} bytes (max_payload_bytes)"
         length = request.headers.get("content-length")
         if length is not None and length.isdigit() and int(length) > limit:
