@@ -149,6 +149,9 @@ class _ShuffledRows:
             async def __aexit__(self, *exc):
                 return False
 
+            def transaction(self):
+                return self
+
             async def execute(self, _sql, params):
                 bodies, source = params
                 pool.calls.append((bodies, source))

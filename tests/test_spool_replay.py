@@ -1,6 +1,7 @@
 """Replaying the spool of `sigsync serve` (DESIGN §14), with a real serve and a real cluster:
 a body of any size max_payload_bytes allows that was answered 202 stays a record for its
-replay; damage found while replaying is set aside, reported and counted, never dropped;
+replay; damage found while replaying is set aside, reported and counted, never dropped; a
+backlog is replayed many bodies per transaction, each body once, in arrival order per source;
 client bytes that hold a whole record (of any format) never replay as one after a torn write.
 """
 
@@ -10,9 +11,11 @@ import json
 import shutil
 import signal
 import struct
+import threading
 import uuid
 import zlib
 
+import httpx
 import psycopg
 import pytest
 
@@ -134,6 +137,47 @@ def test_damage_found_while_replaying_is_set_aside_reported_and_counted_never_dr
         assert metric(serve, "sigsync_spool_torn_records_total") == 1
         assert serve.ready()["spool"]["torn_records"] == 1
         assert list(serve.spool_dir.glob("*.spool")) == [] and "Traceback" not in "\n".join(serve.stderr)
+
+
+def test_a_backlog_is_replayed_in_groups_each_body_once_in_arrival_order_per_source(database):
+    url = database.url()
+    sources = ["alpha", "beta", "gamma"]
+    tokens = {s: create_token(url, s) for s in sources}
+    tag = run_id()
+    per_source = 150
+    with serving(url, "--batch-max", "16") as serve:  # (several transactions per segment)
+        assert serve.post(tokens["alpha"], heartbeat(f"{tag}-warm")).status_code == 200
+        crash(database)
+        answers: dict[str, list[int]] = {}
+
+        def sender(source: str) -> None:  # one after the other: the arrival order of this source
+            codes = []
+            with httpx.Client(timeout=10) as client:
+                for i in range(per_source):
+                    body = f"not json {tag}-{source}-{i}" if i % 20 == 7 else heartbeat(f"{tag}-{source}-{i}")
+                    codes.append(client.post(f"{serve.url}/webhook/{tokens[source]}", content=body).status_code)
+            answers[source] = codes
+
+        threads = [threading.Thread(target=sender, args=(s,)) for s in sources]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert {s: set(c) for s, c in answers.items()} == {s: {202} for s in sources}
+        database.start()
+        serve.wait_spool_empty(timeout=30)
+        assert metric(serve, "sigsync_spool_replayed_records_total") == per_source * len(sources)
+    with psycopg.connect(url) as conn:
+        for source in sources:
+            rows = conn.execute("SELECT id, indicator_version, source FROM sigsync.automated_signals"
+                                " WHERE indicator_version LIKE %s ORDER BY id", (f"t-{tag}-{source}-%",)).fetchall()
+            valid = [i for i in range(per_source) if i % 20 != 7]
+            assert [r[1] for r in rows] == [f"t-{tag}-{source}-{i}" for i in valid]  # once each, in arrival order
+            assert {r[2] for r in rows} == {source}
+            rejected = conn.execute("SELECT payload, error_code, source FROM sigsync.rejected_events"
+                                    " WHERE payload LIKE %s ORDER BY id", (f"not json {tag}-{source}-%",)).fetchall()
+            assert rejected == [(f"not json {tag}-{source}-{i}", "invalid_json", source)
+                                for i in range(per_source) if i % 20 == 7]
 
 
 def old_format_record(received_at: float, token_id: int, source: str, body: bytes) -> bytes:

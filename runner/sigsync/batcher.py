@@ -11,20 +11,34 @@ gather into the next batch, so batches grow with the load instead of queueing.
 Where a batch goes:
 
 - the database, unless the spool holds bodies (then it joins the spool's end, so that
-  bodies reach the log in the order they arrived);
+  bodies reach the log in the order they arrived), or unless the replayer is replaying the
+  spool's last segment with the database there: then the batch waits for it (up to HOLD of its
+  oldest request's arrival, else it joins the spool), and goes to the database after it, so
+  that under a steady stream the spool drains instead of each new body joining it;
 - the spool, when the database call fails (cannot connect, connection lost, any error after
   two retries of a deadlock or serialization failure) or gives no answer within
   --answer-timeout of the batch's oldest request (TradingView abandons a request after 3 s;
   the statement is cancelled, and if it committed anyway the replay is a duplicate): each
-  request is answered 202 after the append is fsync()ed;
+  request is answered 202 after the append is fsync()ed. A spooled body keeps its arrival
+  time to the tenth of a second (STAMP, rounded down): it is replayed with it
+  (ingest_many(bytea[], source, received_at) takes one time per call), so the bodies of one
+  tenth of a second and one source are replayed in one call;
 - nowhere, when the spool cannot take it either (full, disk error): 503, so that
   TradingView sends it again.
 
-The replayer sends the spool's oldest segment to the database in one transaction, removes
-it once that committed, and goes on until the spool is empty; while the database is away
-it retries with backoff (0.2 s doubling, up to 2 s). Bytes of a segment that are not a whole
-record are set aside (spool.py), counted (sigsync_spool_torn_records) and reported at warning
-level, never dropped silently.
+Each call holds at most max_payloads_per_call bodies (and --batch-max): the limit serve read
+last (tokens.py, every few seconds). When the database's limit is lower (it was lowered since),
+a call that it answers too_many_payloads for is rolled back, split at the limit the database
+showed, and sent again: a body is never refused for a limit a smaller call meets.
+
+The replayer sends the spool's oldest segment to the database in groups of up to --batch-max
+records, each group one transaction of one ingest_many call per (received_at, source), in
+arrival order; a transient error rolls the group back and sends it again. A segment is removed
+once its last group committed (a crash before that replays it whole again: dedupe makes that
+harmless). Bytes of a segment that are not a whole record are set aside (spool.py), counted
+(sigsync_spool_torn_records) and reported at warning level, never dropped silently. While the
+database is away it retries with backoff (0.2 s doubling, up to 1 s; bodies spooled meanwhile
+do not wake it).
 """
 
 from __future__ import annotations
@@ -39,7 +53,7 @@ from typing import Callable
 
 import psycopg
 
-from sigsync.spool import SEGMENT_MAX_BYTES, SEGMENT_MAX_RECORDS, Record, Spool, SpoolFull
+from sigsync.spool import SEGMENT_MAX_BYTES, SEGMENT_MAX_RECORDS, Record, Segment, Spool, SpoolFull
 from sigsync.tokens import Token
 
 INGEST_SQL = "SELECT idx, status, event_ids, error FROM sigsync.ingest_many(%s::bytea[], %s)"
@@ -47,7 +61,10 @@ REPLAY_SQL = "SELECT idx, status, event_ids, error FROM sigsync.ingest_many(%s::
 RETRYABLE = (psycopg.errors.DeadlockDetected, psycopg.errors.SerializationFailure, psycopg.errors.LockNotAvailable)
 RETRIES = 2
 CONNECT_WAIT = 0.5  # longest wait for a pool connection (one is free unless the database is away)
-REPLAY_START, REPLAY_MAX = 0.2, 2.0
+REPLAY_START, REPLAY_MAX = 0.2, 1.0
+STAMP_MICROS = 100_000  # a spooled body's received_at, rounded down to this (see the module's docstring)
+HOLD = 0.5  # seconds a batch may wait for the replay of the spool's last segment (at most answer-timeout/2)
+TOO_MANY = "too_many_payloads"
 
 
 @dataclass
@@ -66,6 +83,14 @@ class Item:
     future: asyncio.Future
 
 
+class _TooMany(Exception):
+    """The database answered too_many_payloads: its max_payloads_per_call is `limit`."""
+
+    def __init__(self, limit: int):
+        super().__init__(limit)
+        self.limit = limit
+
+
 def _resolve(item: Item, outcome: Outcome) -> None:
     if not item.future.done():
         item.future.set_result(outcome)
@@ -76,12 +101,40 @@ def describe(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {text.splitlines()[0]}" if text else type(exc).__name__
 
 
+def stamp(received_at: float) -> float:
+    """The received_at a spooled body keeps: its arrival, rounded down to STAMP_MICROS."""
+    micros = int(received_at * 1_000_000)
+    return (micros - micros % STAMP_MICROS) / 1_000_000
+
+
 def _groups(items: list, source_of: Callable, limit: int) -> list[tuple[str, list]]:
     """Items by source, in arrival order within each source, in chunks of at most `limit`."""
     by_source: dict[str, list] = collections.defaultdict(list)
     for item in items:
         by_source[source_of(item)].append(item)
     return [(source, group[i:i + limit]) for source, group in by_source.items() for i in range(0, len(group), limit)]
+
+
+def _replay_calls(records: list[Record], limit: int) -> list[tuple[str, float, list[Record]]]:
+    """The ingest_many calls of a replay group: records of the same received_at and source
+    together, at most `limit` per call, in arrival order within each source."""
+    calls = []
+    start = 0
+    while start < len(records):
+        end = start
+        when = round(records[start].received_at * 1_000_000)
+        while end < len(records) and round(records[end].received_at * 1_000_000) == when:
+            end += 1
+        for source, group in _groups(records[start:end], lambda r: r.source, limit):
+            calls.append((source, records[start].received_at, group))
+        start = end
+    return calls
+
+
+def _limit_shown(rows) -> int | None:
+    """The database's max_payloads_per_call when it answered too_many_payloads for some rows."""
+    over = [idx for idx, status, _ids, error in rows if status == "rejected" and (error or {}).get("code") == TOO_MANY]
+    return max(1, min(over) - 1) if over else None
 
 
 class Batcher:
@@ -94,22 +147,27 @@ class Batcher:
         self.max_items = max_items
         self.max_inflight = max_inflight
         self.answer_timeout = answer_timeout
-        self.limits = limits  # () -> max_payloads_per_call
+        self.limits = limits  # () -> max_payloads_per_call, as serve read it last
         self.note = note
         self.database_ok: bool | None = None  # None: not tried yet
         self.last_error: str | None = None
+        self._learned: tuple[int, int] | None = None  # (limits() then, the lower limit the database showed)
         self._pending: collections.deque[Item] = collections.deque()
         self._pending_bytes = 0
         self._inflight = 0
         self._freed = 0.0  # loop time when a batch last finished
         self._timer: asyncio.TimerHandle | None = None
+        self._timer_at = 0.0
         self._tasks: set[asyncio.Task] = set()
-        self._replay_wake = asyncio.Event()
+        self._replay_wake = asyncio.Event()  # bodies were spooled
+        self._stopping = asyncio.Event()
         self._replayer: asyncio.Task | None = None
+        self._replaying: Segment | None = None
         self._torn_counted = spool.torn_records
         self._closing = False
         self._spool_refused = False
         self._loop = asyncio.get_running_loop()
+        self._hold = min(HOLD, answer_timeout / 2)
         self._update_spool_metrics()
 
     # -- requests -----------------------------------------------------------------------------
@@ -122,22 +180,50 @@ class Batcher:
         return await asyncio.shield(item.future)
 
     def _batch_limit(self) -> int:
-        return max(1, min(self.max_items, self.limits(), SEGMENT_MAX_RECORDS))
+        known = self.limits()
+        if self._learned is not None and self._learned[0] != known:
+            self._learned = None  # serve read the setting again: that is the database's limit now
+        limit = min(self.max_items, known, SEGMENT_MAX_RECORDS)
+        if self._learned is not None:
+            limit = min(limit, self._learned[1])
+        return max(1, limit)
+
+    def _learn(self, limit: int) -> None:
+        if self._learned is None or limit < self._learned[1]:
+            self.note(f"the database takes at most {limit} payloads per call (max_payloads_per_call was lowered): "
+                      "calls are split at that", "info")
+        self._learned = (self.limits(), limit)
+
+    def _holding(self) -> bool:
+        """Whether new batches wait for the replayer: it is replaying the spool's only segment
+        and the database takes it."""
+        return (not self._closing and self.database_ok is True and self._replaying is not None
+                and len(self.spool.segments) == 1 and self.spool.segments[0] is self._replaying)
 
     def _kick(self) -> None:
         """Start the batches that may start now; else make sure a timer will."""
         while self._pending and self._inflight < self.max_inflight:
             # the window runs from the first request's arrival, or from when a batch last finished
             # if that is later: the requests its answers bring back join the next batch
+            now = self._loop.time()
             due = max(self._pending[0].arrived, self._freed) + self.window
             full = len(self._pending) >= self._batch_limit() or self._pending_bytes >= SEGMENT_MAX_BYTES
-            if not (full or self._closing) and self._loop.time() < due:
-                if self._timer is None:
-                    self._timer = self._loop.call_at(due, self._on_timer)
+            if not (full or self._closing) and now < due:
+                self._wake_at(due)
+                return
+            if self._holding() and now < self._pending[0].arrived + self._hold:
+                self._wake_at(self._pending[0].arrived + self._hold)
                 return
             batch = self._take()
             self._inflight += 1
             self._track(asyncio.create_task(self._run(batch)))
+
+    def _wake_at(self, when: float) -> None:
+        if self._timer is not None:
+            if self._timer_at <= when:
+                return
+            self._timer.cancel()
+        self._timer, self._timer_at = self._loop.call_at(when, self._on_timer), when  # (uvloop's has no when())
 
     def _on_timer(self) -> None:
         self._timer = None
@@ -196,26 +282,42 @@ class Batcher:
             await self._to_spool(rest)
 
     async def _ingest(self, batch: list[Item], deadline: float) -> None:
-        for source, items in _groups(batch, lambda i: i.token.source, self._batch_limit()):
-            bodies = [item.body for item in items]
-            for attempt in range(RETRIES + 1):
-                try:
-                    wait = min(CONNECT_WAIT, max(0.05, deadline - self._loop.time()))
-                    async with self.pool.connection(timeout=wait) as conn:
-                        cur = await conn.execute(INGEST_SQL, (bodies, source))
-                        rows = await cur.fetchall()
-                    break
-                except RETRYABLE:
-                    if attempt == RETRIES:
-                        raise
-                    await asyncio.sleep(0.005 * (attempt + 1))
+        chunks = collections.deque(_groups(batch, lambda i: i.token.source, self._batch_limit()))
+        while chunks:
+            source, items = chunks.popleft()
+            try:
+                rows = await self._call(INGEST_SQL, ([item.body for item in items], source), deadline)
+            except _TooMany as exc:  # rolled back: the same bodies again, in calls the database takes
+                self._learn(exc.limit)
+                limit = self._batch_limit()
+                chunks.extendleft(reversed([(source, items[i:i + limit]) for i in range(0, len(items), limit)]))
+                continue
             for idx, status, event_ids, error in rows:
                 if 1 <= idx <= len(items):
                     self.metrics.ingested(status)
                     _resolve(items[idx - 1], Outcome(status, list(event_ids or []), error))
 
+    async def _call(self, sql: str, params: tuple, deadline: float) -> list:
+        """One ingest_many call in a transaction of its own; _TooMany (rolled back) when the
+        database's max_payloads_per_call is below the call's size; transient errors retried."""
+        for attempt in range(RETRIES + 1):
+            try:
+                wait = min(CONNECT_WAIT, max(0.05, deadline - self._loop.time()))
+                async with self.pool.connection(timeout=wait) as conn:
+                    async with conn.transaction():
+                        cur = await conn.execute(sql, params)
+                        rows = await cur.fetchall()
+                        if (limit := _limit_shown(rows)) is not None:
+                            raise _TooMany(limit)
+                return rows
+            except RETRYABLE:
+                if attempt == RETRIES:
+                    raise
+                await asyncio.sleep(0.005 * (attempt + 1))
+        raise AssertionError("unreachable")
+
     async def _to_spool(self, items: list[Item]) -> None:
-        records = [Record(i.received_at, i.token.id, i.token.source, i.body) for i in items]
+        records = [Record(stamp(i.received_at), i.token.id, i.token.source, i.body) for i in items]
         try:
             await self.spool.append(records)
         except SpoolFull as exc:
@@ -251,6 +353,7 @@ class Batcher:
                       "and replayed when it returns", "warning")
         self.database_ok, self.last_error = False, reason
         self.metrics.database_up.set(0)
+        self._kick()  # what waited for the replayer goes to the spool now
 
     def _update_spool_metrics(self) -> None:
         self.metrics.spool_records.set(self.spool.records)
@@ -270,13 +373,16 @@ class Batcher:
     async def _replay_loop(self) -> None:
         delay = REPLAY_START
         while not self._closing:
-            if not self.spool.records:
+            if not self.spool.records and not self.spool.segments:
+                self._replaying = None
+                self._kick()  # what waited for the replayer goes to the database now
                 self._replay_wake.clear()
                 await self._replay_wake.wait()
                 continue
             segment = await self.spool.oldest()
             if segment is None:
                 continue
+            self._replaying = segment
             try:
                 records = await asyncio.to_thread(self.spool.read, segment)
             except OSError as exc:  # kept where it is for the next start; the others go on
@@ -287,42 +393,75 @@ class Batcher:
                 continue
             self._update_spool_metrics()  # torn ranges it found (set aside, or kept with the segment)
             try:
-                counts = await self._replay(records)
-            except Exception as exc:  # the database is away or refuses: keep the segment, try again
+                counts = await self._replay(segment, records)
+            except Exception as exc:  # the database is away or refuses: keep the rest, try again
                 self._database_failed(describe(exc))
-                self._replay_wake.clear()
+                # (new bodies do not wake it: each try closes the segment they are appended to)
                 with contextlib.suppress(asyncio.TimeoutError):
-                    await asyncio.wait_for(self._replay_wake.wait(), timeout=delay)
+                    await asyncio.wait_for(self._stopping.wait(), timeout=delay)
                 delay = min(delay * 2, REPLAY_MAX)
                 continue
             await self.spool.remove(segment)
-            self.metrics.replayed.inc(len(records))
+            self._replaying = None
             self._update_spool_metrics()
-            self._database_ok()
             delay = REPLAY_START
             summary = ", ".join(f"{s} {counts.get(s, 0)}" for s in ("accepted", "duplicate", "rejected"))
             self.note(f"replayed {len(records)} spooled bodies ({summary}); {self.spool.records} still waiting",
                       "info")
 
-    async def _replay(self, records: list[Record]) -> collections.Counter:
-        """One segment in one transaction, in arrival order, each body with the time it was
-        received (it stands in for a missing timestamp and bounds the future ones)."""
+    async def _replay(self, segment: Segment, records: list[Record]) -> collections.Counter:
+        """A segment's records from where its replay stopped, in groups of up to the batch
+        limit, each group in one transaction (every body with the time it was received: it
+        stands in for a missing timestamp and bounds the future ones)."""
         counts: collections.Counter = collections.Counter()
-        async with self.pool.connection(timeout=CONNECT_WAIT) as conn:
-            async with conn.transaction():
-                for record in records:
-                    received = datetime.fromtimestamp(record.received_at, timezone.utc)
-                    cur = await conn.execute(REPLAY_SQL, ([record.body], record.source, received))
-                    for _idx, status, _ids, _error in await cur.fetchall():
-                        counts[status] += 1
-        for status, n in counts.items():
-            self.metrics.ingested(status, n)
+        while segment.replayed < len(records):
+            limit = self._batch_limit()
+            group: list[Record] = []
+            size = 0
+            for record in records[segment.replayed:segment.replayed + limit]:
+                if group and size + len(record.body) > SEGMENT_MAX_BYTES:
+                    break
+                group.append(record)
+                size += len(record.body)
+            try:
+                done = await self._replay_group(_replay_calls(group, limit))
+            except _TooMany as exc:  # rolled back: again, in calls the database takes
+                self._learn(exc.limit)
+                continue
+            segment.replayed += len(group)
+            counts += done
+            for status, n in done.items():
+                self.metrics.ingested(status, n)
+            self.metrics.replayed.inc(len(group))
+            self._database_ok()
+            self._update_spool_metrics()
         return counts
+
+    async def _replay_group(self, calls: list[tuple[str, float, list[Record]]]) -> collections.Counter:
+        for attempt in range(RETRIES + 1):
+            counts: collections.Counter = collections.Counter()
+            try:
+                async with self.pool.connection(timeout=CONNECT_WAIT) as conn:
+                    async with conn.transaction():
+                        for source, received_at, records in calls:
+                            when = datetime.fromtimestamp(received_at, timezone.utc)
+                            cur = await conn.execute(REPLAY_SQL, ([r.body for r in records], source, when))
+                            rows = await cur.fetchall()
+                            if (limit := _limit_shown(rows)) is not None:
+                                raise _TooMany(limit)
+                            for _idx, status, _ids, _error in rows:
+                                counts[status] += 1
+                return counts
+            except RETRYABLE:
+                if attempt == RETRIES:
+                    raise
+                await asyncio.sleep(0.005 * (attempt + 1))
+        raise AssertionError("unreachable")
 
     # -- stopping -------------------------------------------------------------------------------
 
     async def close(self, grace: float = 1.0) -> None:
-        """Send what waits, let the batches in flight finish, stop the replayer (a segment it is
+        """Send what waits, let the batches in flight finish, stop the replayer (a group it is
         replaying is finished within `grace` or rolled back and kept for the next start)."""
         self._closing = True
         if self._timer is not None:
@@ -333,6 +472,7 @@ class Batcher:
             await asyncio.wait(set(self._tasks), timeout=self.answer_timeout + 1)
         if self._replayer is not None:
             self._replay_wake.set()
+            self._stopping.set()
             done, _ = await asyncio.wait({self._replayer}, timeout=grace)
             if not done:
                 self._replayer.cancel()
