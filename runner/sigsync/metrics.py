@@ -66,8 +66,12 @@ class Metrics:
                                 registry=r)
         self.torn = Counter("sigsync_spool_torn_records", "Damaged spool ranges found (never replayed): set aside in "
                             "torn/, or kept with their segment when torn/ could not take them", registry=r)
+        self.header_timeouts = Counter("sigsync_http_header_timeouts", "Connections closed because no request line "
+                                       "and headers arrived within --header-timeout", ["stage"], registry=r)
         self.database_up = Gauge("sigsync_database_up", "1 when the last database call succeeded", registry=r)
         self.tokens = Gauge("sigsync_webhook_tokens_active", "Active webhook tokens known to serve", registry=r)
+        for stage in ("idle", "headers"):
+            self.header_timeouts.labels(stage)
         self.database = _DatabaseFigures()
         r.register(self.database)
         self._answers: dict[int, Counter] = {}

@@ -6,6 +6,11 @@ connections, the webhook tokens (tokens.py) on a connection of their own and, wi
 --reconcile, the reconcile loop of `sigsync run` (loop.Runner, the same code) in a thread
 with its own connections, so an answer never waits on a cycle.
 
+Connections: uvicorn's h11 protocol with a deadline (_Protocol): a request's line and headers
+must arrive within --header-timeout of the connection's opening or of the previous answer, else
+the connection is closed (also an idle one: connections that send nothing cannot hold the
+--max-connections slots).
+
 serve owns the signals: SIGTERM/SIGINT/SIGHUP stop accepting connections, let the requests in
 flight finish (each is answered within --answer-timeout plus a spool write), flush the
 batcher, stop the reconcile loop (a cycle in flight is cancelled) and exit 0, within 5 s.
@@ -23,11 +28,13 @@ import sys
 import threading
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable
 
 import click
 import uvicorn
 from psycopg.conninfo import conninfo_to_dict
 from psycopg_pool import AsyncConnectionPool
+from uvicorn.protocols.http.h11_impl import H11Protocol
 
 from sigsync import access, loop
 from sigsync.app import App, pass_app
@@ -69,6 +76,7 @@ class Options:
     dashboard_password: str | None = None
     dashboard_token: str | None = None
     dashboard_dsn: str | None = None
+    header_timeout: float = 5.0
 
 
 class ServeLog(loop.Log):
@@ -85,6 +93,65 @@ class ServeLog(loop.Log):
                     f"{' ' + extra if extra else ''} {entry.get('bytes', 0)}B {entry['ms']}ms")
         sys.stdout.write(line + "\n")
         sys.stdout.flush()
+
+
+class _Protocol(H11Protocol):
+    """uvicorn's h11 protocol, with a deadline for each request's line and headers: from the
+    connection's opening, then from each answer; a connection that has not sent them by then
+    (nothing at all, or a part) is closed. (uvicorn's own keep-alive timeout starts only after
+    an answer and stops at the first byte; nothing bounds the headers' time.) The body's time
+    is the application's (webhook.BODY_SECONDS)."""
+
+    header_timeout = 5.0
+    on_timeout: Callable[[str], None] = staticmethod(lambda _stage: None)
+
+    def connection_made(self, transport) -> None:
+        self._header_timer: asyncio.TimerHandle | None = None
+        self._started = False  # bytes of the awaited request came
+        super().connection_made(transport)
+        self._await_request()
+
+    def _await_request(self) -> None:
+        self._cancel_header_timer()
+        self._started = False
+        self._header_timer = self.loop.call_later(self.header_timeout, self._header_timed_out)
+
+    def _cancel_header_timer(self) -> None:
+        if self._header_timer is not None:
+            self._header_timer.cancel()
+            self._header_timer = None
+
+    def data_received(self, data: bytes) -> None:
+        if self._header_timer is not None:
+            self._started = True
+        super().data_received(data)
+
+    def handle_events(self) -> None:
+        cycle = self.cycle
+        super().handle_events()
+        if self.cycle is not cycle:  # a new request's line and headers are in
+            self._cancel_header_timer()
+
+    def on_response_complete(self) -> None:
+        if not self.transport.is_closing():
+            self._await_request()  # (a request already buffered cancels it again at once)
+        super().on_response_complete()
+
+    def connection_lost(self, exc) -> None:
+        self._cancel_header_timer()
+        super().connection_lost(exc)
+
+    def _header_timed_out(self) -> None:
+        self._header_timer = None
+        if self.transport.is_closing() or (self.cycle is not None and not self.cycle.response_complete):
+            return  # (a request is being answered: not this timer's business)
+        self.on_timeout("headers" if self._started or self.conn.trailing_data[0] else "idle")
+        self.transport.close()
+
+
+def _protocol(header_timeout: float, on_timeout: Callable[[str], None]) -> type[H11Protocol]:
+    return type("SigsyncH11Protocol", (_Protocol,),
+                {"header_timeout": header_timeout, "on_timeout": staticmethod(on_timeout)})
 
 
 class _Server(uvicorn.Server):
@@ -132,6 +199,9 @@ class Service:
         entry["status"] = status
         entry["ms"] = round(seconds * 1000, 1)
         self.log.request(entry)
+
+    def _header_timeout(self, stage: str) -> None:
+        self.metrics.header_timeouts.labels(stage).inc()
 
     def reconcile_state(self) -> str:
         if not self.options.reconcile:
@@ -184,9 +254,9 @@ class Service:
                                        o.dashboard_token, self.note, self.log.request)
             await self.dashboard.start()
         config = uvicorn.Config(
-            create_app(self), http="h11", lifespan="off", access_log=False, log_config=None,
-            proxy_headers=bool(o.trusted), forwarded_allow_ips=o.trusted or "", server_header=False,
-            limit_concurrency=o.max_connections, timeout_keep_alive=5,
+            create_app(self), http=_protocol(o.header_timeout, self._header_timeout), lifespan="off",
+            access_log=False, log_config=None, proxy_headers=bool(o.trusted), forwarded_allow_ips=o.trusted or "",
+            server_header=False, limit_concurrency=o.max_connections, timeout_keep_alive=o.header_timeout,
             timeout_graceful_shutdown=o.answer_timeout + 0.5, h11_max_incomplete_event_size=16 * 1024)
         self.server = _Server(config)
         flusher = asyncio.create_task(self._flush_used())
@@ -301,6 +371,9 @@ def _trusted_option(_ctx, param, value):
                    "requests are about the same signals: concurrent batches wait for each other's row locks.")
 @click.option("--max-connections", type=click.IntRange(1, 100_000), default=1024, show_default=True, metavar="N",
               help="Concurrent HTTP connections and requests; past it, 503.")
+@click.option("--header-timeout", type=click.FloatRange(min=0.1, max=60), default=5.0, show_default=True,
+              metavar="SECONDS", help="A connection must send a request's line and headers within this long of its "
+                                      "opening or of the previous answer, else it is closed (idle ones too).")
 @click.option("--spool-dir", envvar="SIGSYNC_SPOOL_DIR", type=click.Path(file_okay=False, path_type=Path),
               help="Where bodies wait while the database is away [env SIGSYNC_SPOOL_DIR; default: the data "
                    "directory's spool/, also with --dsn].")
@@ -322,8 +395,8 @@ def _trusted_option(_ctx, param, value):
 @pass_app
 def serve_cmd(app: App, host: str, port: int, reconcile: bool, interval: float, debounce: float,
               allow: access.AllowList, trusted: list[str], batch_window: float, batch_max: int,
-              answer_timeout: float, db_connections: int, max_connections: int, spool_dir: Path | None,
-              spool_max_mb: int, log_format: str, dashboard_password: str | None = None,
+              answer_timeout: float, db_connections: int, max_connections: int, header_timeout: float,
+              spool_dir: Path | None, spool_max_mb: int, log_format: str, dashboard_password: str | None = None,
               dashboard_token: str | None = None, dashboard_dsn: str | None = None, no_dashboard: bool = False):
     """Receive TradingView webhooks: POST /webhook/{token} stores the body through ingest_many.
 
@@ -340,7 +413,8 @@ def serve_cmd(app: App, host: str, port: int, reconcile: bool, interval: float, 
     log = ServeLog(log_format, name="sigsync serve")
     options = Options(host, port, reconcile, interval, debounce, log_format, allow, trusted, batch_window / 1000,
                       batch_max, answer_timeout, db_connections, max_connections, not no_dashboard,
-                      dashboard_password or None, dashboard_token or None, dashboard_dsn or None)
+                      dashboard_password or None, dashboard_token or None, dashboard_dsn or None,
+                      header_timeout=header_timeout)
     spool = Spool(spool_dir_for(app.data_dir, spool_dir), spool_max_mb * 1024 * 1024, report=lambda m: log.note(m, "warning"))
     spool.open()
     try:
