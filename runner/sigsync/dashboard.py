@@ -388,10 +388,6 @@ def chart_data(signal: dict, bars: list[dict], updates: list[dict], provenance: 
             if field in flagged and u.get(field) is not None:
                 row["anomaly"], row["anomaly_field"] = u[field], field
                 break
-        else:
-            if u.get("anomaly"):
-                row["anomaly"], row["anomaly_field"] = next(
-                    ((u[f], f) for f in PATH_FIELDS if u.get(f) is not None), (None, None))
     xs = sorted(rows)
     keys = ("t2_nobe", "t2_be", "t2_mae", "nobe", "be", "mae", "anomaly")
     path = {"t": xs, **{k: [_num(rows[x].get(k)) for x in xs] for k in keys},
