@@ -231,6 +231,17 @@ def test_the_cookie_is_secure_when_a_trusted_proxy_says_the_request_came_over_ht
         assert forged.status_code == 303 and "secure" not in forged.headers["set-cookie"].lower()
 
 
+def test_serve_believes_x_forwarded_host_from_its_trusted_proxy(module_db):
+    # a proxy that passes neither Host nor Sec-Fetch-Site on, but says the host it was asked for
+    behind = {"Origin": "https://signals.example.com", "X-Forwarded-Host": "signals.example.com",
+              "X-Forwarded-For": "203.0.113.9"}
+    with public_serving(module_db, "--dashboard-password", PASSWORD, "--trusted-proxy", "127.0.0.1") as serve:
+        answer = client(serve).post("/login", data={"password": PASSWORD}, headers=behind)
+        assert answer.status_code == 303
+    with public_serving(module_db, "--dashboard-password", PASSWORD) as serve:
+        assert client(serve).post("/login", data={"password": PASSWORD}, headers=behind).status_code == 403
+
+
 # -- sessions end ----------------------------------------------------------------------------------
 
 def test_a_saved_cookie_opens_nothing_after_its_logout(server):

@@ -371,7 +371,7 @@ SQL = {
     "cycles_recent": "SELECT * FROM sigsync.cycle_history ORDER BY run_id DESC LIMIT %s",
     # one point per time bucket over the last 24 h: the latest finished cycle of the bucket
     "cycle_series": (
-        "SELECT DISTINCT ON (b.bucket) b.bucket AS at, b.mean_health, b.gaps_after_total, b.gaps_closed,"
+        "SELECT DISTINCT ON (b.bucket) b.bucket AS at, b.registry_mean_health, b.registry_open_gaps, b.gaps_closed,"
         " b.gaps_opened, b.signals_processed, b.duration_ms"
         "  FROM (SELECT to_timestamp(floor(extract(epoch FROM c.started_at) / %(bucket)s) * %(bucket)s) AS bucket,"
         "               c.* FROM sigsync.cycle_history c"

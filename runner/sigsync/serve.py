@@ -251,7 +251,7 @@ class Service:
         self.batcher.start()
         if o.dashboard:
             self.dashboard = Dashboard(o.dashboard_dsn or self.dsn, self.connect_kwargs, o.host, o.dashboard_password,
-                                       o.dashboard_token, self.note, self.log.request)
+                                       o.dashboard_token, self.note, self.log.request, trusted=o.trusted)
             await self.dashboard.start()
         config = uvicorn.Config(
             create_app(self), http=_protocol(o.header_timeout, self._header_timeout), lifespan="off",

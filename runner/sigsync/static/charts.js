@@ -123,7 +123,7 @@
     const opts = { width: width(el), height: 220, tzDate: tzDate(d.tz), scales: { x: { time: true, range: [d.from, d.to] },
         h: { range: [0, 100] }, g: { range: (u, min, max) => [0, Math.max(5, (max || 0) * 1.1)] } },
       series: [{}, { label: "mean health", scale: "h", stroke: C.health, width: 2, points: marker(C.health, 4), spanGaps: true },
-        { label: "gaps open after", scale: "g", stroke: C.gaps, width: 1.5, points: marker(C.gaps, 4), spanGaps: true },
+        { label: "open gaps", scale: "g", stroke: C.gaps, width: 1.5, points: marker(C.gaps, 4), spanGaps: true },
         { label: "gaps closed", scale: "g", stroke: "#888", width: 1, dash: [4, 4], points: { show: false }, spanGaps: true }],
       axes: [axis(), axis({ scale: "h", size: 40 }), axis({ scale: "g", side: 1, size: 44, grid: { show: false } })] };
     return new uPlot(opts, [d.t, d.health, d.gaps, d.closed], el);
