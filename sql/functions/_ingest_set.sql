@@ -236,7 +236,9 @@ BEGIN
                 ON f.idx = (r.value ->> 'idx')::integer);
     END IF;
 
-    PERFORM sigsync._store_rejected(p_payloads, NULL, v_codes, v_messages, p_received_at, p_source);
+    IF array_remove(v_codes, NULL) <> '{}' THEN
+        PERFORM sigsync._store_rejected(p_payloads, NULL, v_codes, v_messages, p_received_at, p_source);
+    END IF;
     PERFORM sigsync._project_events(v_new_symbols, v_new_ids, true);
     RETURN coalesce(v_results, '[]'::jsonb);
 END
