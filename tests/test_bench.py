@@ -8,6 +8,9 @@ import json
 import math
 import subprocess
 import sys
+from urllib.parse import unquote, urlsplit
+
+import psycopg
 
 from support import REPO, cli_env, make_tmp_dir
 
@@ -59,3 +62,21 @@ def test_bench_quick_reports_every_figure():
     # the registries were loaded through ingest_many and hold what was generated
     assert [r["size"] for r in report["registries"]] == [100, 300]
     assert all(r["signals"] >= 50 and r["events"] > r["signals"] for r in report["registries"])
+
+
+def test_ingest_calls_compares_two_templates_side_by_side(cluster, template_db):
+    """bench/ingest_calls.py: every call size measured on both templates, on copies it drops."""
+    template = unquote(urlsplit(template_db).path.lstrip("/"))
+    result = subprocess.run([sys.executable, "-m", "bench.ingest_calls", "--admin", cluster.url("postgres"),
+                             "--before", template, "--after", template, "--runs", "1"],
+                            cwd=REPO, env=cli_env(PYTHONPATH=f"{REPO}:{REPO / 'runner'}"),
+                            capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    rows = [line for line in result.stdout.splitlines() if line.startswith("| ") and line.endswith("x |")]
+    assert [row.split("|")[1].strip() for row in rows] == ["1", "40", "1000"]
+    for row in rows:
+        ratio = float(row.split("|")[4].strip().rstrip("x"))
+        assert math.isfinite(ratio) and ratio > 0
+    with psycopg.connect(cluster.url("postgres")) as conn:
+        left = conn.execute("SELECT count(*) FROM pg_database WHERE datname = 'bench_ingest_calls'").fetchone()[0]
+    assert left == 0   # its copies are dropped
