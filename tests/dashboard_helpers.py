@@ -10,6 +10,7 @@ import contextlib
 import re
 import shutil
 import tempfile
+import time
 from pathlib import Path
 
 import psycopg
@@ -87,6 +88,26 @@ def chromium(width: int = 1280, height: int = 1600):
     finally:
         driver.quit()
         shutil.rmtree(profile, ignore_errors=True)
+
+
+def wait_for(predicate, timeout: float = 15.0, what: str = "condition"):
+    """The first true value of predicate(), polled every 0.1 s; fails after timeout seconds."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        time.sleep(0.1)
+
+
+def open_page(browser, server, path: str):
+    """Load path of server in the browser and wait until the page and its scripts are ready."""
+    browser.get(server.url + path)
+    wait_for(lambda: browser.execute_script("return document.readyState") == "complete", what=f"{path} to load")
+    wait_for(lambda: browser.execute_script("return !!window.sigsyncCharts"), what="the scripts")
+    return browser
 
 
 def console_errors(driver) -> list[dict]:

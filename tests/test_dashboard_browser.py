@@ -22,7 +22,7 @@ import psycopg
 import pytest
 
 from dashboard_helpers import (browser_available, chromium, console_errors, demo_copy, demo_template,  # noqa: F401
-                               load_demo, view_rows)
+                               load_demo, open_page, view_rows, wait_for)
 from test_serve_helpers import create_token, serving
 
 PAGES = {"overview": "/", "signals": "/signals", "cancelled": "/cancelled", "gaps": "/gaps", "runs": "/runs",
@@ -60,23 +60,6 @@ def browser():
     with chromium() as driver:
         yield driver
 
-
-def wait_for(predicate, timeout: float = 15.0, what: str = "condition"):
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.1)
-
-
-def open_page(browser, server, path: str):
-    browser.get(server.url + path)
-    wait_for(lambda: browser.execute_script("return document.readyState") == "complete", what=f"{path} to load")
-    wait_for(lambda: browser.execute_script("return !!window.sigsyncCharts"), what="the scripts")
-    return browser
 
 
 def rows(browser, table: str = "signals") -> list[str]:

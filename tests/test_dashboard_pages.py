@@ -27,8 +27,8 @@ import httpx
 import psycopg
 import pytest
 
-from dashboard_helpers import (browser_available, chromium, console_errors, epoch_ms, exact, ingest, pg_json,
-                               view_rows)
+from dashboard_helpers import (browser_available, chromium, console_errors, epoch_ms, exact, ingest, open_page,
+                               pg_json, view_rows, wait_for)
 from sigsync.dashboard import Fmt
 from sigsync.dashboard_data import cursor_encode
 from sigsync.sample import apply_options, generate, iso
@@ -130,22 +130,6 @@ def page_chart(html: str, figure: str = "chart-price") -> dict:
     assert found, f"no {figure} on the page"
     return json.loads(unescape(found.group(1)))
 
-
-def wait_for(predicate, timeout: float = 15.0, what: str = "condition"):
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.1)
-
-
-def open_page(browser, server, path: str):
-    browser.get(server.url + path)
-    wait_for(lambda: browser.execute_script("return document.readyState") == "complete", what=f"{path} to load")
-    wait_for(lambda: browser.execute_script("return !!window.sigsyncCharts"), what="the scripts")
 
 
 def r_text(value) -> str:

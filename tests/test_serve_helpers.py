@@ -118,3 +118,12 @@ def rejected_with(dsn: str, marker: str) -> list[tuple]:
 def heartbeat(marker: int | str, **extra) -> str:
     """A valid body unique to `marker` (HEARTBEAT: no signal needed)."""
     return json.dumps({"type": "HEARTBEAT", "tracked_signals": 1, "indicator_version": f"t-{marker}", **extra})
+
+
+def kept_running(cluster):
+    """A fixture body: the private cluster, started if a test left it stopped, before and after."""
+    if not cluster.is_running():
+        cluster.start()
+    yield cluster
+    if not cluster.is_running():
+        cluster.start()

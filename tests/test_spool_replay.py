@@ -22,7 +22,7 @@ import pytest
 from sigsync.cluster import find_bindir
 from sigsync.spool import MAGIC, TAG_SIZE, TORN_DIR, Record, parse, read_key
 from support import make_tmp_dir, migrated_private_cluster
-from test_serve_helpers import Serve, create_token, events_with, heartbeat, serving
+from test_serve_helpers import Serve, create_token, events_with, heartbeat, kept_running, serving
 
 
 @pytest.fixture(scope="module")
@@ -34,11 +34,7 @@ def private_cluster():
 @pytest.fixture
 def database(private_cluster):
     """The private cluster, running at the start of each test (and after it)."""
-    if not private_cluster.is_running():
-        private_cluster.start()
-    yield private_cluster
-    if not private_cluster.is_running():
-        private_cluster.start()
+    yield from kept_running(private_cluster)
 
 
 @pytest.fixture
