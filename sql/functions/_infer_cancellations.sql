@@ -5,8 +5,10 @@
 -- just before it (those X may be the first opposite signal after), and the signals X was
 -- said to cancel. An explicit CANCELLED
 -- (1.0) wins through the merge rules. An ENTRY for an inferred-cancelled signal reverts
--- the inference (audited; also a conflict when confirmed after N.signal_time). An explicit
--- CANCELLED together with an ENTRY is audited once as a conflict.
+-- the inference (audited). A signal with an ENTRY confirmed after the first later opposite
+-- signal N is audited once as a conflict (the indicator disagrees with the rule), whether
+-- the inference was made first or the ENTRY arrived before N (arrival order never changes
+-- the open gaps). An explicit CANCELLED together with an ENTRY is audited once as a conflict.
 -- Returns {"inferred": n, "reverted": n}.
 CREATE OR REPLACE FUNCTION sigsync._infer_cancellations(p_run_id bigint, p_symbols text[], p_trade_ids text[])
 RETURNS jsonb
@@ -44,7 +46,7 @@ BEGIN
           JOIN sigsync.signals p ON p.symbol = x.symbol AND p.cancelled_by = x.trade_id
     ),
     locked AS (
-        SELECT s.symbol, s.trade_id, s.signal_time, s.direction, s.has_entry,
+        SELECT s.symbol, s.trade_id, s.signal_time, s.direction, s.has_entry, s.confirmation_time,
                s.cancel_detection IS NOT DISTINCT FROM 'explicit' AS explicit,
                num_nonnulls(s.cancelled_at, s.cancelled_by, s.cancel_reason, s.bars_pending,
                             s.cancel_detection) > 0 AS has_cancel_fields
@@ -53,19 +55,40 @@ BEGIN
          ORDER BY s.symbol, s.trade_id
            FOR NO KEY UPDATE OF s SKIP LOCKED
     ),
-    canceller AS (
-        -- the first strictly later opposite signal; none for a signal with an ENTRY
-        SELECT l.symbol, l.trade_id, l.signal_time, l.has_cancel_fields,
-               n.trade_id AS n_trade_id, n.signal_time AS n_time
+    opposite AS (
+        -- the first strictly later opposite signal (none read for an explicit CANCELLED)
+        SELECT l.symbol, l.trade_id, l.signal_time, l.has_entry, l.confirmation_time, l.has_cancel_fields,
+               n.trade_id AS opp_trade_id, n.signal_time AS opp_time
           FROM locked l
           LEFT JOIN LATERAL (SELECT n.trade_id, n.signal_time
                                FROM sigsync.signals n
-                              WHERE NOT l.has_entry AND NOT l.explicit   -- an explicit CANCELLED is whole
+                              WHERE NOT l.explicit   -- an explicit CANCELLED is whole
                                 AND n.symbol = l.symbol
                                 AND n.direction = CASE l.direction WHEN 'Bullish' THEN 'Bearish' ELSE 'Bullish' END
                                 AND n.signal_time > l.signal_time
                               ORDER BY n.signal_time, n.trade_id
                               LIMIT 1) n ON true
+    ),
+    canceller AS (   -- ... which cancels a signal without an ENTRY
+        SELECT o.symbol, o.trade_id, o.signal_time, o.has_cancel_fields,
+               CASE WHEN NOT o.has_entry THEN o.opp_trade_id END AS n_trade_id,
+               CASE WHEN NOT o.has_entry THEN o.opp_time END AS n_time
+          FROM opposite o
+    ),
+    conflict AS (   -- ... and disagrees with an ENTRY confirmed after it (audited once)
+        INSERT INTO sigsync.sync_audit_log
+               (symbol, trade_id, run_id, action_type, field, old_value, new_value, tier, confidence_score, source, reason)
+        SELECT o.symbol, o.trade_id, p_run_id, 'conflict', 'status',
+               jsonb_build_object('cancelled_by', o.opp_trade_id, 'cancelled_at', o.opp_time), '"active"'::jsonb,
+               'event', 1, 'rule:alternation',
+               format('confirmed at %s, after the opposite signal %s of %s: the indicator disagrees with the alternation rule',
+                      o.confirmation_time, o.opp_trade_id, o.opp_time)
+          FROM opposite o
+         WHERE o.has_entry AND o.confirmation_time > o.opp_time
+           AND NOT EXISTS (SELECT 1 FROM sigsync.sync_audit_log a
+                            WHERE a.symbol = o.symbol AND a.trade_id = o.trade_id
+                              AND a.action_type = 'conflict' AND a.field = 'status')
+        RETURNING 1
     ),
     c AS (
         -- derived facts: recomputed every time; JSON null clears an inference that no longer
@@ -88,9 +111,9 @@ BEGIN
       FROM c;
 
     -- An ENTRY for an inferred-cancelled signal reverts the inference (the merge below clears
-    -- the fields); audit the reversion, and a conflict when it was confirmed after N appeared.
+    -- the fields); audit the reversion (a conflict, when confirmed after N, is audited above).
     WITH rev AS (
-        SELECT s.symbol, s.trade_id, s.cancelled_at, s.cancelled_by, s.confirmation_time,
+        SELECT s.symbol, s.trade_id,
                jsonb_build_object('cancelled_at', s.cancelled_at, 'cancelled_by', s.cancelled_by,
                                   'cancel_reason', s.cancel_reason, 'bars_pending', s.bars_pending,
                                   'cancel_detection', s.cancel_detection) AS old
@@ -105,13 +128,6 @@ BEGIN
         SELECT rev.symbol, rev.trade_id, p_run_id, 'cancel_reverted', 'cancel_detection', rev.old, NULL,
                'event', 1, 'rule:alternation', 'an ENTRY arrived for a signal inferred as cancelled'
           FROM rev
-        UNION ALL
-        SELECT rev.symbol, rev.trade_id, p_run_id, 'conflict', 'status', rev.old, '"active"'::jsonb,
-               'event', 1, 'rule:alternation',
-               format('confirmed at %s, after the opposite signal %s of %s: the indicator disagrees with the alternation rule',
-                      rev.confirmation_time, rev.cancelled_by, rev.cancelled_at)
-          FROM rev
-         WHERE rev.confirmation_time > rev.cancelled_at
         RETURNING 1
     )
     SELECT count(*) INTO v_reverted FROM rev;

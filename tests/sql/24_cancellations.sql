@@ -3,12 +3,14 @@
 -- direction (whatever became of N): cancelled_by = N, cancelled_at = N.signal_time,
 -- bars_pending = (N.signal_time - S.signal_time) / bar_interval, reason
 -- 'opposite_signal_appeared', detection 'inferred', confidence 0.9. An explicit CANCELLED wins;
--- a late ENTRY reverts the inference (audited 'cancel_reverted', plus 'conflict' when confirmed
--- after N.signal_time); an explicit CANCELLED plus an ENTRY is active with one 'conflict'.
+-- a late ENTRY reverts the inference (audited 'cancel_reverted'); an ENTRY confirmed after
+-- N.signal_time is one 'conflict', whether it arrived after the inference, together with N or
+-- before N (C4, C12, C14: arrival order never changes the open gaps); an explicit CANCELLED
+-- plus an ENTRY is active with one 'conflict'.
 -- One symbol per scenario. Trade_ids are New York times: 10:00 ET = 15:00Z.
 BEGIN;
 SET LOCAL search_path = sigsync, public;
-SELECT plan(65);
+SELECT plan(75);
 
 CREATE FUNCTION pg_temp.ing(p text) RETURNS text
 LANGUAGE sql AS $$ SELECT sigsync.ingest(p) ->> 'status' $$;
@@ -70,8 +72,13 @@ SELECT is(ARRAY[
     -- C10: S alone now; its opposite signal arrives after the first cycle
     pg_temp.sc('C10', '1000', 'Bullish'),
     -- C11: S cancelled by N 10:03 now; an earlier opposite signal (10:02) arrives later
-    pg_temp.sc('C11', '1000', 'Bullish'), pg_temp.sc('C11', '1003', 'Bearish')
-    ], array_fill('accepted'::text, ARRAY[33]), 'setup events accepted');
+    pg_temp.sc('C11', '1000', 'Bullish'), pg_temp.sc('C11', '1003', 'Bearish'),
+    -- C12 / C13: S's ENTRY (confirmed after / before N 10:03) arrives with N, before any cycle
+    pg_temp.sc('C12', '1000', 'Bullish'), pg_temp.entry('C12', '1000', 'Bullish', '15:04:00'), pg_temp.sc('C12', '1003', 'Bearish'),
+    pg_temp.sc('C13', '1000', 'Bullish'), pg_temp.entry('C13', '1000', 'Bullish', '15:02:00'), pg_temp.sc('C13', '1003', 'Bearish'),
+    -- C14: S's ENTRY confirmed at 15:05 now; N 10:03 arrives after the first cycle
+    pg_temp.sc('C14', '1000', 'Bullish'), pg_temp.entry('C14', '1000', 'Bullish', '15:05:00')
+    ], array_fill('accepted'::text, ARRAY[41]), 'setup events accepted');
 INSERT INTO run VALUES ('c1', sigsync.reconcile(p_now => '2025-12-12 15:10:00+00'));
 SELECT is((SELECT res ->> 'status' FROM run WHERE name = 'c1'), 'ok', 'cycle 1 ok');
 
@@ -134,6 +141,20 @@ SELECT is((SELECT ARRAY[a.field, a.old_value::text, a.new_value::text] FROM sync
 
 SELECT is((pg_temp.sig('C10', '1000', 'Bullish')).status, 'pending', 'C10: alone: pending');
 SELECT is((pg_temp.sig('C11', '1000', 'Bullish')).cancelled_by, pg_temp.tid('1003', 'Bearish'), 'C11: cancelled by 10:03 for now');
+-- C12 / C13: an ENTRY that came with N: nothing inferred; confirmed after N: one conflict ---------------
+SELECT is((pg_temp.sig('C12', '1000', 'Bullish')).status, 'active', 'C12: the ENTRY came with N: active');
+SELECT is(pg_temp.audits('C12', '1000', 'Bullish', 'cancel_reverted'), 0, 'C12: nothing was inferred, nothing reverted');
+SELECT is(pg_temp.audits('C12', '1000', 'Bullish', 'conflict'), 1,
+          'C12: confirmed after N.signal_time: a conflict, as when the ENTRY arrives after the inference (C4)');
+SELECT is((SELECT ARRAY[a.field, a.old_value ->> 'cancelled_by', a.new_value::text, a.source] FROM sync_audit_log a
+            WHERE a.symbol = 'C12' AND a.action_type = 'conflict'),
+          ARRAY['status', pg_temp.tid('1003', 'Bearish'), '"active"', 'rule:alternation'],
+          'C12: the conflict row names the opposite signal the rule would cancel it by');
+SELECT ok((SELECT gaps ? 'anomaly' FROM signal_health_metrics WHERE symbol = 'C12' AND trade_id = pg_temp.tid('1000', 'Bullish')),
+          'C12: the conflict is an open anomaly gap');
+SELECT is(pg_temp.audits('C13', '1000', 'Bullish', 'conflict'), 0, 'C13: confirmed before N: no conflict');
+SELECT is((pg_temp.sig('C14', '1000', 'Bullish')).status, 'active', 'C14: active, no opposite signal yet');
+SELECT is(pg_temp.audits('C14', '1000', 'Bullish', 'conflict'), 0, 'C14: no conflict yet');
 -- C1 2 + C2 2 + C2E 1 + C3B 1 + C4 1 + C5 1 + C6 1 + C11 1
 SELECT is((SELECT (res ->> 'cancellations_inferred')::integer FROM run WHERE name = 'c1'), 10, 'cycle 1 summary: 10 inferred cancellations');
 SELECT is((SELECT cancellations_inferred FROM sync_runs WHERE id = (SELECT (res ->> 'run_id')::bigint FROM run WHERE name = 'c1')), 10,
@@ -148,8 +169,9 @@ SELECT is(ARRAY[
     pg_temp.entry('C5', '1000', 'Bullish', '15:02:00'),   -- before N
     pg_temp.entry('C6', '1000', 'Bullish', '15:03:00'),   -- in N's bar
     pg_temp.sc('C10', '1004', 'Bearish'),
-    pg_temp.sc('C11', '1002', 'Bearish')
-    ], array_fill('accepted'::text, ARRAY[6]), 'later events accepted');
+    pg_temp.sc('C11', '1002', 'Bearish'),
+    pg_temp.sc('C14', '1003', 'Bearish')                  -- after S's ENTRY (15:05)
+    ], array_fill('accepted'::text, ARRAY[7]), 'later events accepted');
 SELECT is((pg_temp.sig('C3B', '1000', 'Bullish')).cancel_detection, 'explicit', 'C3B: the explicit CANCELLED replaces the inference');
 SELECT is((pg_temp.sig('C3B', '1000', 'Bullish')).cancel_reason, 'opposite signal', 'C3B: with its own reason');
 SELECT is((SELECT ARRAY[a.old_value::text, a.new_value::text, a.tier, a.confidence_score::text] FROM sync_audit_log a
@@ -185,6 +207,9 @@ SELECT is((pg_temp.sig('C6', '1000', 'Bullish')).status, 'active', 'C6: confirme
 SELECT is(pg_temp.audits('C6', '1000', 'Bullish', 'cancel_reverted'), 1, 'C6: one cancel_reverted row');
 SELECT is(pg_temp.audits('C6', '1000', 'Bullish', 'conflict'), 0, 'C6: confirmed AT N.signal_time is not after it: no conflict');
 SELECT is((SELECT (res ->> 'cancellations_reverted')::integer FROM run WHERE name = 'c2'), 3, 'cycle 2 summary: 3 reverted (C4, C5, C6)');
+-- C14: the opposite signal arriving after the ENTRY finds the same conflict -----------------------------
+SELECT is(pg_temp.audits('C14', '1000', 'Bullish', 'conflict'), 1,
+          'C14: N arrived after the ENTRY confirmed at 15:05: one conflict, audited in cycle 2');
 -- C10: a signal outside the working set is reached through its new opposite signal ------------------------
 SELECT is((pg_temp.sig('C10', '1000', 'Bullish')).cancelled_by, pg_temp.tid('1004', 'Bearish'),
           'C10: the new opposite signal cancels the earlier (not dirty, pending) one');
@@ -203,6 +228,8 @@ SELECT is((pg_temp.sig('C11', '1002', 'Bearish')).status, 'pending', 'C11: the 1
 INSERT INTO run VALUES ('c3', sigsync.reconcile(p_now => '2025-12-12 15:12:00+00', p_full => true));
 SELECT is((SELECT res ->> 'status' FROM run WHERE name = 'c3'), 'ok', 'cycle 3 (full) ok');
 SELECT is(pg_temp.audits('C9', '1000', 'Bullish', 'conflict'), 1, 'C9: the conflict is audited once, not per cycle');
+SELECT is(pg_temp.audits('C12', '1000', 'Bullish', 'conflict') + pg_temp.audits('C14', '1000', 'Bullish', 'conflict'), 2,
+          'C12, C14: their conflicts are not audited again');
 SELECT is(pg_temp.audits('C4', '1000', 'Bullish', 'conflict') + pg_temp.audits('C4', '1000', 'Bullish', 'cancel_reverted'), 2,
           'C4: reversion and conflict not audited again');
 SELECT is((SELECT count(*)::integer FROM sync_audit_log a
