@@ -79,8 +79,57 @@ def _batches(items, cuts):
     return [items[a:b] for a, b in zip(bounds, bounds[1:]) if b > a]
 
 
+# Arrival orders the properties below found where the registry or its gaps depended on the
+# order (each pinned, so it is tried on every run):
+# - ENTRY_AFTER_INFERENCE: the 10:42 signal's ENTRY (confirmed 10:46) arrives after a cycle that
+#   saw only the 10:45 opposite signal and inferred a cancellation; reverting it audited a
+#   conflict, which rebuilt from the start (the ENTRY already there) was never written;
+# - ENTRY_BEFORE_UPGRADE: a cycle sees the opposite signal at 10:45 (its trade_id) before its
+#   SIGNAL_CREATED moves it to 10:42; the conflict audited then must not keep a gap open;
+# - MFE_AFTER_EXIT: an MFE update of 0 after an EXIT_BE with final_mfe 1.0 was an anomaly only
+#   when the exit had been projected in an earlier call.
+_MFE_S = '{"event_type": "MFE_UPDATE", "trade_id": "20251212_104200000_BULLISH", "timestamp": 1765554300000}'
+_MFE_S_ZERO = '{"event_type": "MFE_UPDATE", "trade_id": "20251212_104200000_BULLISH", "timestamp": 1765554600000, "be_mfe": 0}'
+_SC_S = ('{"event_type": "SIGNAL_CREATED", "trade_id": "20251212_104200000_BULLISH", "direction": "Bullish", '
+         '"signal_time": 1765554120000, "session": "NY AM", "htf_alignment": {"daily": "Bullish"}, '
+         '"signal_price": 25679, "timestamp": 1765554120000}')
+_ENTRY_S = ('{"event_type": "ENTRY", "trade_id": "20251212_104200000_BULLISH", "entry_price": 25680, '
+            '"stop_loss": 25645, "bars_to_confirmation": 1, "timestamp": 1765554360000}')
+_ENTRY_S_EARLY = ('{"event_type": "ENTRY", "trade_id": "20251212_104200000_BULLISH", "entry_price": 25680, '
+                  '"stop_loss": 25645, "bars_to_confirmation": 1, "timestamp": 1765554240000}')
+_BE_S = '{"event_type": "BE_TRIGGERED", "trade_id": "20251212_104200000_BULLISH", "timestamp": 1765554420000}'
+_EXIT_BE_S = ('{"event_type": "EXIT_BE", "trade_id": "20251212_104200000_BULLISH", "exit_price": 25680, '
+              '"final_mfe": 1.0, "timestamp": 1765554540000}')
+_EXIT_SL_S = ('{"event_type": "EXIT_SL", "trade_id": "20251212_104200000_BULLISH", "exit_price": 25645, '
+              '"final_mfe": 1.5, "timestamp": 1765554660000}')
+_SC_N = ('{"event_type": "SIGNAL_CREATED", "trade_id": "20251212_104500000_BEARISH", "direction": "Bearish", '
+         '"signal_time": 1765554120000, "session": "NY AM", "htf_alignment": {"daily": "Bullish"}, '
+         '"signal_price": 25699, "timestamp": 1765554120000}')
+_ENTRY_N = ('{"event_type": "ENTRY", "trade_id": "20251212_104500000_BEARISH", "entry_price": 25700, '
+            '"stop_loss": 25740, "bars_to_confirmation": 1, "timestamp": 1765554240000}')
+_BE_N = '{"event_type": "BE_TRIGGERED", "trade_id": "20251212_104500000_BEARISH", "timestamp": 1765554420000}'
+_EXIT_SL_N = ('{"event_type": "EXIT_SL", "trade_id": "20251212_104500000_BEARISH", "exit_price": 25740, '
+              '"final_mfe": 1.5, "timestamp": 1765554660000}')
+_CANCELLED_N = ('{"event_type": "CANCELLED", "trade_id": "20251212_104500000_BEARISH", "cancel_reason": '
+                '"opposite_signal_appeared", "bars_pending": 2, "cancelled_time": 1765554240000}')
+_HEARTBEAT = '{"type": "HEARTBEAT", "tracked_signals": 0, "indicator_version": "1.0", "timestamp": 1765554120000}'
+
+
+def _found(order: list[str], cuts: list[int]):
+    return (sorted(order), order, cuts)
+
+
+ENTRY_AFTER_INFERENCE = _found([_MFE_S, _MFE_S, _ENTRY_N, _MFE_S, _MFE_S, _BE_S, _SC_N, _ENTRY_S], [3])
+ENTRY_BEFORE_UPGRADE = _found([_ENTRY_S, _ENTRY_N, _BE_S, _EXIT_BE_S, _SC_N, _MFE_S, _BE_N, _EXIT_SL_N, _CANCELLED_N,
+                               _HEARTBEAT], [2])
+MFE_AFTER_EXIT = _found([_MFE_S, _EXIT_BE_S, _MFE_S_ZERO, _SC_S, _ENTRY_S_EARLY, _EXIT_SL_S, _HEARTBEAT, _HEARTBEAT],
+                        [2])
+
+
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(scenarios(), st.sets(st.integers(0, 4)))
+@example(scenario=ENTRY_BEFORE_UPGRADE, cycle_points={0})
+@example(scenario=MFE_AFTER_EXIT, cycle_points=set())
 def test_any_order_with_cycles_in_between_converges(conn, scenario, cycle_points):
     payloads, shuffled, cuts = scenario
     reference = _run(conn, [payloads] if payloads else [], set())
@@ -88,26 +137,11 @@ def test_any_order_with_cycles_in_between_converges(conn, scenario, cycle_points
     assert got == reference, _diff(got, reference)
 
 
-# Found by the property below: the 10:42 signal's ENTRY (confirmed 10:46) arrives after a cycle
-# that saw only the 10:45 opposite signal and inferred a cancellation, so reverting it audited
-# a conflict (an open anomaly gap); rebuilt, the ENTRY is there from the start and nothing was
-# inferred. The conflict (confirmed after the opposite signal) must not depend on that order.
-_S = '{"event_type": "MFE_UPDATE", "trade_id": "20251212_104200000_BULLISH", "timestamp": 1765554300000}'
-_ENTRY_S = ('{"event_type": "ENTRY", "trade_id": "20251212_104200000_BULLISH", "entry_price": 25680, '
-            '"stop_loss": 25645, "bars_to_confirmation": 1, "timestamp": 1765554360000}')
-_ENTRY_N = ('{"event_type": "ENTRY", "trade_id": "20251212_104500000_BEARISH", "entry_price": 25700, '
-            '"stop_loss": 25740, "bars_to_confirmation": 1, "timestamp": 1765554240000}')
-_BE_S = '{"event_type": "BE_TRIGGERED", "trade_id": "20251212_104200000_BULLISH", "timestamp": 1765554420000}'
-_SC_N = ('{"event_type": "SIGNAL_CREATED", "trade_id": "20251212_104500000_BEARISH", "direction": "Bearish", '
-         '"signal_time": 1765554120000, "session": "NY AM", "htf_alignment": {"daily": "Bullish"}, '
-         '"signal_price": 25699, "timestamp": 1765554120000}')
-ENTRY_AFTER_INFERENCE = ([_ENTRY_S, _S, _S, _S, _S, _BE_S, _SC_N, _ENTRY_N],
-                         [_S, _S, _ENTRY_N, _S, _S, _BE_S, _SC_N, _ENTRY_S], [3])
-
-
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(scenarios())
 @example(scenario=ENTRY_AFTER_INFERENCE)
+@example(scenario=ENTRY_BEFORE_UPGRADE)
+@example(scenario=MFE_AFTER_EXIT)
 def test_rebuild_equals_incremental(conn, scenario):
     payloads, shuffled, cuts = scenario
     batches = _batches(shuffled, cuts)

@@ -7,8 +7,10 @@
 -- (1.0) wins through the merge rules. An ENTRY for an inferred-cancelled signal reverts
 -- the inference (audited). A signal with an ENTRY confirmed after the first later opposite
 -- signal N is audited once as a conflict (the indicator disagrees with the rule), whether
--- the inference was made first or the ENTRY arrived before N (arrival order never changes
--- the open gaps). An explicit CANCELLED together with an ENTRY is audited once as a conflict.
+-- the inference was made first or the ENTRY arrived before N (_alternation_conflict; its
+-- anomaly gap stays open while that holds, whatever the arrival order); a signal outside the
+-- working set that gets one is marked for the next cycle. An explicit CANCELLED together with
+-- an ENTRY is audited once as a conflict.
 -- Returns {"inferred": n, "reverted": n}.
 CREATE OR REPLACE FUNCTION sigsync._infer_cancellations(p_run_id bigint, p_symbols text[], p_trade_ids text[])
 RETURNS jsonb
@@ -17,6 +19,8 @@ SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
     v_cands sigsync._candidate[];
+    v_conflict_syms text[];
+    v_conflict_tids text[];
     v_inferred integer;
     v_reverted integer := 0;
     v_bar_s numeric := extract(epoch FROM sigsync._setting_interval('bar_interval'));
@@ -57,7 +61,7 @@ BEGIN
     ),
     opposite AS (
         -- the first strictly later opposite signal (none read for an explicit CANCELLED)
-        SELECT l.symbol, l.trade_id, l.signal_time, l.has_entry, l.confirmation_time, l.has_cancel_fields,
+        SELECT l.symbol, l.trade_id, l.signal_time, l.direction, l.has_entry, l.confirmation_time, l.has_cancel_fields,
                n.trade_id AS opp_trade_id, n.signal_time AS opp_time
           FROM locked l
           LEFT JOIN LATERAL (SELECT n.trade_id, n.signal_time
@@ -76,7 +80,7 @@ BEGIN
           FROM opposite o
     ),
     conflict AS (   -- ... and disagrees with an ENTRY confirmed after it (audited once)
-        INSERT INTO sigsync.sync_audit_log
+        INSERT INTO sigsync.sync_audit_log AS a
                (symbol, trade_id, run_id, action_type, field, old_value, new_value, tier, confidence_score, source, reason)
         SELECT o.symbol, o.trade_id, p_run_id, 'conflict', 'status',
                jsonb_build_object('cancelled_by', o.opp_trade_id, 'cancelled_at', o.opp_time), '"active"'::jsonb,
@@ -84,11 +88,12 @@ BEGIN
                format('confirmed at %s, after the opposite signal %s of %s: the indicator disagrees with the alternation rule',
                       o.confirmation_time, o.opp_trade_id, o.opp_time)
           FROM opposite o
-         WHERE o.has_entry AND o.confirmation_time > o.opp_time
+         WHERE o.has_entry AND o.opp_trade_id IS NOT NULL
+           AND sigsync._alternation_conflict(o.symbol, o.direction, o.signal_time, o.confirmation_time)
            AND NOT EXISTS (SELECT 1 FROM sigsync.sync_audit_log a
                             WHERE a.symbol = o.symbol AND a.trade_id = o.trade_id
                               AND a.action_type = 'conflict' AND a.field = 'status')
-        RETURNING 1
+        RETURNING a.symbol, a.trade_id
     ),
     c AS (
         -- derived facts: recomputed every time; JSON null clears an inference that no longer
@@ -105,10 +110,21 @@ BEGIN
          -- set: a signal with none of them set has nothing to merge (most signals, every cycle)
          WHERE cn.n_trade_id IS NOT NULL OR cn.has_cancel_fields
     )
-    SELECT array_agg(ROW(c.symbol, c.trade_id, c.field, c.value, 'derived', 'rule', 0.9, c.n_time,
-                         'rule:alternation', 'rule:alternation', NULL, NULL)::sigsync._candidate)
-      INTO v_cands
-      FROM c;
+    SELECT (SELECT array_agg(ROW(c.symbol, c.trade_id, c.field, c.value, 'derived', 'rule', 0.9, c.n_time,
+                                 'rule:alternation', 'rule:alternation', NULL, NULL)::sigsync._candidate)
+              FROM c),
+           (SELECT array_agg(x.symbol) FROM conflict x),
+           (SELECT array_agg(x.trade_id) FROM conflict x)
+      INTO v_cands, v_conflict_syms, v_conflict_tids;
+
+    -- a conflict opens an anomaly gap: a signal outside the working set is marked, so that the
+    -- next cycle finds it (those in the set are scored by this cycle)
+    UPDATE sigsync.signals s
+       SET dirty = true
+      FROM unnest(v_conflict_syms, v_conflict_tids) k(symbol, trade_id)
+     WHERE s.symbol = k.symbol AND s.trade_id = k.trade_id AND NOT s.dirty
+       AND NOT EXISTS (SELECT 1 FROM unnest(p_symbols, p_trade_ids) w(symbol, trade_id)
+                        WHERE w.symbol = k.symbol AND w.trade_id = k.trade_id);
 
     -- An ENTRY for an inferred-cancelled signal reverts the inference (the merge below clears
     -- the fields); audit the reversion (a conflict, when confirmed after N, is audited above).

@@ -89,7 +89,12 @@ AS $$
             ('anomaly',              EXISTS (SELECT 1 FROM sigsync.sync_audit_log a
                                               WHERE a.symbol = s.symbol AND a.trade_id = s.trade_id
                                                 AND a.action_type IN ('anomaly', 'conflict')
-                                                AND a.reviewed_at IS NULL))
+                                                AND a.reviewed_at IS NULL
+                                                -- the alternation rule's conflict: while it holds
+                                                AND (a.source IS DISTINCT FROM 'rule:alternation'
+                                                     OR sigsync._alternation_conflict(s.symbol, s.direction,
+                                                                                      s.signal_time,
+                                                                                      s.confirmation_time))))
                  ) g(gap_type, is_open)
                  WHERE g.is_open) og
          CROSS JOIN LATERAL (

@@ -44,28 +44,38 @@ BEGIN
      ) a(field, value, flagged, reason)
      WHERE a.flagged AND p_audit_anomalies;
 
-    -- ... and MFE updates below an earlier MFE (by event time), whichever arrived first, so the
-    -- anomaly does not depend on arrival order: per signal, every update from the earliest new
-    -- one (t0) on, stored or new, against the highest before it: the window over these, and the
-    -- highest before t0 (g, once per signal), which is the stored running max when everything
-    -- projected so far is older (in-order arrival: no look-up), else one range scan per signal.
-    -- Linear in the batch and the signal's history, never a look-up per event. Updates before t0
-    -- need no look: each was checked when it, or the later ones, arrived. Audited once.
+    -- ... and MFE updates below an earlier observation of the same metric (by event time: an
+    -- earlier update, or the final_mfe of an earlier exit, step 3's "obs"), whichever arrived
+    -- first, so the anomaly does not depend on arrival order: per signal, every update from the
+    -- earliest new observation (t0) on, stored or new, against the highest before it: the window
+    -- over these, and the highest before t0 (g, once per signal), which is the stored running
+    -- max when everything projected so far is older (in-order arrival: no look-up), else one
+    -- range scan per signal. Linear in the batch and the signal's history, never a look-up per
+    -- event. Updates before t0 need no look: each was checked when it, or the later ones,
+    -- arrived. Audited once.
     WITH g AS MATERIALIZED (
         SELECT g.symbol, g.trade_id, g.t0,
                CASE WHEN s.evt_be_mfe_at IS NULL THEN NULL
                     WHEN s.evt_be_mfe_at < g.t0 THEN s.evt_be_mfe
-                    ELSE (SELECT max(b.be_mfe) FROM sigsync.automated_signals b
-                           WHERE b.symbol = g.symbol AND b.trade_id = g.trade_id AND b.trade_id IS NOT NULL
-                             AND b."timestamp" < g.t0 AND b.event_type = 'MFE_UPDATE') END AS before_be,
+                    ELSE (SELECT max(b.obs_be) FROM (
+                              SELECT CASE b.event_type WHEN 'MFE_UPDATE' THEN b.be_mfe WHEN 'EXIT_BE' THEN b.final_mfe END
+                                         AS obs_be
+                                FROM sigsync.automated_signals b
+                               WHERE b.symbol = g.symbol AND b.trade_id = g.trade_id AND b.trade_id IS NOT NULL
+                                 AND b."timestamp" < g.t0 AND b.event_type IN ('MFE_UPDATE', 'EXIT_BE')) b
+                           WHERE b.obs_be >= 0) END AS before_be,
                CASE WHEN s.evt_no_be_mfe_at IS NULL THEN NULL
                     WHEN s.evt_no_be_mfe_at < g.t0 THEN s.evt_no_be_mfe
-                    ELSE (SELECT max(b.no_be_mfe) FROM sigsync.automated_signals b
-                           WHERE b.symbol = g.symbol AND b.trade_id = g.trade_id AND b.trade_id IS NOT NULL
-                             AND b."timestamp" < g.t0 AND b.event_type = 'MFE_UPDATE') END AS before_no_be
+                    ELSE (SELECT max(b.obs_no_be) FROM (
+                              SELECT CASE b.event_type WHEN 'MFE_UPDATE' THEN b.no_be_mfe WHEN 'EXIT_SL' THEN b.final_mfe END
+                                         AS obs_no_be
+                                FROM sigsync.automated_signals b
+                               WHERE b.symbol = g.symbol AND b.trade_id = g.trade_id AND b.trade_id IS NOT NULL
+                                 AND b."timestamp" < g.t0 AND b.event_type IN ('MFE_UPDATE', 'EXIT_SL')) b
+                           WHERE b.obs_no_be >= 0) END AS before_no_be
           FROM (SELECT e.symbol, e.trade_id, min(e."timestamp") AS t0
                   FROM sigsync._events(p_symbols, p_ids) e
-                 WHERE e.event_type = 'MFE_UPDATE' AND p_audit_anomalies
+                 WHERE e.event_type IN ('MFE_UPDATE', 'EXIT_BE', 'EXIT_SL') AND p_audit_anomalies
                  GROUP BY e.symbol, e.trade_id) g
           JOIN sigsync.signals s ON s.symbol = g.symbol AND s.trade_id = g.trade_id
     )
@@ -73,19 +83,23 @@ BEGIN
            (symbol, trade_id, action_type, field, new_value, tier, confidence_score, source, reason, event_id)
     SELECT o.symbol, o.trade_id, 'anomaly', m.field, m.value, 'event', 1, 'event:' || o.id,
            'MFE below an earlier MFE', o.id
-      FROM (SELECT o.symbol, o.trade_id, o.id, o.be_mfe, o.no_be_mfe,
-                   greatest(max(o.be_mfe) OVER w, g.before_be) AS prev_be,
-                   greatest(max(o.no_be_mfe) OVER w, g.before_no_be) AS prev_no_be
+      FROM (SELECT o.symbol, o.trade_id, o.id, o.event_type, o.be_mfe, o.no_be_mfe,
+                   greatest(max(o.obs_be) FILTER (WHERE o.obs_be >= 0) OVER w, g.before_be) AS prev_be,
+                   greatest(max(o.obs_no_be) FILTER (WHERE o.obs_no_be >= 0) OVER w, g.before_no_be) AS prev_no_be
               FROM g
-              JOIN sigsync.automated_signals o      -- (trade_id IS NOT NULL: the partial signal index)
+              JOIN (SELECT o.*,
+                           CASE o.event_type WHEN 'MFE_UPDATE' THEN o.be_mfe WHEN 'EXIT_BE' THEN o.final_mfe END AS obs_be,
+                           CASE o.event_type WHEN 'MFE_UPDATE' THEN o.no_be_mfe WHEN 'EXIT_SL' THEN o.final_mfe END
+                               AS obs_no_be
+                      FROM sigsync.automated_signals o) o      -- (trade_id IS NOT NULL: the partial signal index)
                 ON o.symbol = g.symbol AND o.trade_id = g.trade_id AND o.trade_id IS NOT NULL
-               AND o."timestamp" >= g.t0 AND o.event_type = 'MFE_UPDATE'
+               AND o."timestamp" >= g.t0 AND o.event_type IN ('MFE_UPDATE', 'EXIT_BE', 'EXIT_SL')
             WINDOW w AS (PARTITION BY o.symbol, o.trade_id ORDER BY o."timestamp"
                          RANGE BETWEEN UNBOUNDED PRECEDING AND '1 microsecond' PRECEDING)) o
      CROSS JOIN LATERAL (VALUES ('be_mfe', to_jsonb(o.be_mfe), o.be_mfe >= 0 AND o.be_mfe < o.prev_be),
                                 ('no_be_mfe', to_jsonb(o.no_be_mfe), o.no_be_mfe >= 0 AND o.no_be_mfe < o.prev_no_be)
      ) m(field, value, flagged)
-     WHERE m.flagged
+     WHERE o.event_type = 'MFE_UPDATE' AND m.flagged
        AND NOT EXISTS (SELECT 1 FROM sigsync.sync_audit_log a    -- (sync_audit_log_anomaly_event_idx)
                         WHERE a.symbol = o.symbol AND a.event_id = o.id AND a.action_type = 'anomaly'
                           AND a.field = m.field);

@@ -3,7 +3,7 @@
 -- static and running fields, conflicts and anomalies in sync_audit_log, dirty marking.
 BEGIN;
 SET LOCAL search_path = sigsync, public;
-SELECT plan(100);
+SELECT plan(102);
 
 CREATE FUNCTION pg_temp.sig(p_trade_id text) RETURNS sigsync.signals
 LANGUAGE sql AS $$ SELECT s.* FROM sigsync.signals s WHERE s.symbol = 'NQ1!' AND s.trade_id = p_trade_id $$;
@@ -198,6 +198,21 @@ SELECT is((SELECT count(*)::integer FROM sync_audit_log
             WHERE trade_id = '20251212_131000000_BULLISH' AND action_type = 'anomaly' AND field = 'be_mfe'
               AND new_value = '0.6'::jsonb), 1,
           'MFE below an earlier (by event time) MFE is an anomaly even when it arrived first');
+
+-- an exit's final_mfe is an earlier observation too: an MFE update below it after the exit is
+-- an anomaly, whether the exit is projected first (S8B, its running max as stored) or both come
+-- in one call (S8C, the window) -----------------------------------------------------------
+SELECT ok(pg_temp.ok_ingest('{"event_type":"EXIT_BE","trade_id":"20251212_131200000_BULLISH","exit_price":21300,"final_mfe":1.0,"timestamp":1765563540000}')
+      AND pg_temp.ok_ingest('{"event_type":"MFE_UPDATE","trade_id":"20251212_131200000_BULLISH","be_mfe":0.4,"timestamp":1765563600000}')
+      AND (SELECT bool_and(status = 'accepted') FROM sigsync.ingest_many(ARRAY[
+            '{"event_type":"MFE_UPDATE","trade_id":"20251212_131400000_BULLISH","be_mfe":0.4,"timestamp":1765563720000}',
+            '{"event_type":"EXIT_BE","trade_id":"20251212_131400000_BULLISH","exit_price":21300,"final_mfe":1.0,"timestamp":1765563660000}'])),
+    'S8B / S8C an EXIT_BE (final_mfe 1.0) and a later MFE update of 0.4, in two calls / in one');
+SELECT is((SELECT array_agg(l.trade_id ORDER BY l.trade_id) FROM sync_audit_log l
+            WHERE l.trade_id IN ('20251212_131200000_BULLISH', '20251212_131400000_BULLISH')
+              AND l.action_type = 'anomaly' AND l.field = 'be_mfe' AND l.new_value = '0.4'::jsonb),
+          ARRAY['20251212_131200000_BULLISH', '20251212_131400000_BULLISH'],
+          'the MFE below the exit''s final_mfe is one anomaly either way');
 
 -- a negative final_mfe on an exit is a negative MFE: audited, not applied ----------------
 SELECT ok(pg_temp.ok_ingest('{"event_type":"ENTRY","trade_id":"20251212_132000000_BEARISH","entry_price":21300,"stop_loss":21310,"timestamp":1765563720000}')

@@ -10,7 +10,7 @@
 -- One symbol per scenario. Trade_ids are New York times: 10:00 ET = 15:00Z.
 BEGIN;
 SET LOCAL search_path = sigsync, public;
-SELECT plan(75);
+SELECT plan(80);
 
 CREATE FUNCTION pg_temp.ing(p text) RETURNS text
 LANGUAGE sql AS $$ SELECT sigsync.ingest(p) ->> 'status' $$;
@@ -77,8 +77,12 @@ SELECT is(ARRAY[
     pg_temp.sc('C12', '1000', 'Bullish'), pg_temp.entry('C12', '1000', 'Bullish', '15:04:00'), pg_temp.sc('C12', '1003', 'Bearish'),
     pg_temp.sc('C13', '1000', 'Bullish'), pg_temp.entry('C13', '1000', 'Bullish', '15:02:00'), pg_temp.sc('C13', '1003', 'Bearish'),
     -- C14: S's ENTRY confirmed at 15:05 now; N 10:03 arrives after the first cycle
-    pg_temp.sc('C14', '1000', 'Bullish'), pg_temp.entry('C14', '1000', 'Bullish', '15:05:00')
-    ], array_fill('accepted'::text, ARRAY[41]), 'setup events accepted');
+    pg_temp.sc('C14', '1000', 'Bullish'), pg_temp.entry('C14', '1000', 'Bullish', '15:05:00'),
+    -- C15: S confirmed at 15:05; N known only from its ENTRY (signal_time 10:03, from its trade_id),
+    -- until its SIGNAL_CREATED says 09:59 (before S): then the conflict no longer holds
+    pg_temp.sc('C15', '1000', 'Bullish'), pg_temp.entry('C15', '1000', 'Bullish', '15:05:00'),
+    pg_temp.entry('C15', '1003', 'Bearish', '15:04:00')
+    ], array_fill('accepted'::text, ARRAY[44]), 'setup events accepted');
 INSERT INTO run VALUES ('c1', sigsync.reconcile(p_now => '2025-12-12 15:10:00+00'));
 SELECT is((SELECT res ->> 'status' FROM run WHERE name = 'c1'), 'ok', 'cycle 1 ok');
 
@@ -155,6 +159,9 @@ SELECT ok((SELECT gaps ? 'anomaly' FROM signal_health_metrics WHERE symbol = 'C1
 SELECT is(pg_temp.audits('C13', '1000', 'Bullish', 'conflict'), 0, 'C13: confirmed before N: no conflict');
 SELECT is((pg_temp.sig('C14', '1000', 'Bullish')).status, 'active', 'C14: active, no opposite signal yet');
 SELECT is(pg_temp.audits('C14', '1000', 'Bullish', 'conflict'), 0, 'C14: no conflict yet');
+SELECT ok(pg_temp.audits('C15', '1000', 'Bullish', 'conflict') = 1
+          AND (SELECT gaps ? 'anomaly' FROM signal_health_metrics WHERE symbol = 'C15' AND trade_id = pg_temp.tid('1000', 'Bullish')),
+          'C15: N at 10:03 (its trade_id): a conflict, an open anomaly gap');
 -- C1 2 + C2 2 + C2E 1 + C3B 1 + C4 1 + C5 1 + C6 1 + C11 1
 SELECT is((SELECT (res ->> 'cancellations_inferred')::integer FROM run WHERE name = 'c1'), 10, 'cycle 1 summary: 10 inferred cancellations');
 SELECT is((SELECT cancellations_inferred FROM sync_runs WHERE id = (SELECT (res ->> 'run_id')::bigint FROM run WHERE name = 'c1')), 10,
@@ -170,8 +177,9 @@ SELECT is(ARRAY[
     pg_temp.entry('C6', '1000', 'Bullish', '15:03:00'),   -- in N's bar
     pg_temp.sc('C10', '1004', 'Bearish'),
     pg_temp.sc('C11', '1002', 'Bearish'),
-    pg_temp.sc('C14', '1003', 'Bearish')                  -- after S's ENTRY (15:05)
-    ], array_fill('accepted'::text, ARRAY[7]), 'later events accepted');
+    pg_temp.sc('C14', '1003', 'Bearish'),                 -- after S's ENTRY (15:05)
+    pg_temp.ing('{"event_type":"SIGNAL_CREATED","symbol":"C15","trade_id":"20251212_100300000_BEARISH","direction":"Bearish","signal_time":"2025-12-12T14:59:00Z","timestamp":"2025-12-12T14:59:00Z"}')
+    ], array_fill('accepted'::text, ARRAY[8]), 'later events accepted');
 SELECT is((pg_temp.sig('C3B', '1000', 'Bullish')).cancel_detection, 'explicit', 'C3B: the explicit CANCELLED replaces the inference');
 SELECT is((pg_temp.sig('C3B', '1000', 'Bullish')).cancel_reason, 'opposite signal', 'C3B: with its own reason');
 SELECT is((SELECT ARRAY[a.old_value::text, a.new_value::text, a.tier, a.confidence_score::text] FROM sync_audit_log a
@@ -210,6 +218,7 @@ SELECT is((SELECT (res ->> 'cancellations_reverted')::integer FROM run WHERE nam
 -- C14: the opposite signal arriving after the ENTRY finds the same conflict -----------------------------
 SELECT is(pg_temp.audits('C14', '1000', 'Bullish', 'conflict'), 1,
           'C14: N arrived after the ENTRY confirmed at 15:05: one conflict, audited in cycle 2');
+SELECT ok((pg_temp.sig('C14', '1000', 'Bullish')).dirty, 'C14: S, outside the working set, is marked for the next cycle');
 -- C10: a signal outside the working set is reached through its new opposite signal ------------------------
 SELECT is((pg_temp.sig('C10', '1000', 'Bullish')).cancelled_by, pg_temp.tid('1004', 'Bearish'),
           'C10: the new opposite signal cancels the earlier (not dirty, pending) one');
@@ -230,6 +239,13 @@ SELECT is((SELECT res ->> 'status' FROM run WHERE name = 'c3'), 'ok', 'cycle 3 (
 SELECT is(pg_temp.audits('C9', '1000', 'Bullish', 'conflict'), 1, 'C9: the conflict is audited once, not per cycle');
 SELECT is(pg_temp.audits('C12', '1000', 'Bullish', 'conflict') + pg_temp.audits('C14', '1000', 'Bullish', 'conflict'), 2,
           'C12, C14: their conflicts are not audited again');
+SELECT ok((SELECT gaps ? 'anomaly' FROM signal_health_metrics WHERE symbol = 'C14' AND trade_id = pg_temp.tid('1000', 'Bullish')),
+          'C14: its conflict is an open anomaly gap once the signal is checked');
+SELECT is((pg_temp.sig('C15', '1003', 'Bearish')).signal_time, '2025-12-12 14:59:00+00'::timestamptz,
+          'C15: N''s SIGNAL_CREATED moved it to 09:59, before S');
+SELECT ok(pg_temp.audits('C15', '1000', 'Bullish', 'conflict') = 1
+          AND NOT (SELECT gaps ? 'anomaly' FROM signal_health_metrics WHERE symbol = 'C15' AND trade_id = pg_temp.tid('1000', 'Bullish')),
+          'C15: the conflict no longer holds: its audit row stays, its anomaly gap is closed');
 SELECT is(pg_temp.audits('C4', '1000', 'Bullish', 'conflict') + pg_temp.audits('C4', '1000', 'Bullish', 'cancel_reverted'), 2,
           'C4: reversion and conflict not audited again');
 SELECT is((SELECT count(*)::integer FROM sync_audit_log a

@@ -1,0 +1,25 @@
+-- Internal: the indicator disagrees with the alternation rule (DESIGN §7) for a signal it
+-- confirmed: an opposite signal of the same symbol appeared strictly after the signal and
+-- before its confirmation, so the rule would have cancelled it first (the first such signal
+-- is the one it would name). The one home of that condition: _infer_cancellations audits the
+-- conflict when it holds, and _open_gaps keeps the conflict's anomaly gap open only while it
+-- holds, so the gap follows the facts (a later upgrade of either signal_time can end it),
+-- not the order in which the events came.
+CREATE OR REPLACE FUNCTION sigsync._alternation_conflict(p_symbol text, p_direction text, p_signal_time timestamptz,
+                                                         p_confirmation_time timestamptz)
+RETURNS boolean
+LANGUAGE sql
+STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT EXISTS (SELECT 1
+                     FROM sigsync.signals n
+                    WHERE n.symbol = p_symbol
+                      AND n.direction = CASE p_direction WHEN 'Bullish' THEN 'Bearish' WHEN 'Bearish' THEN 'Bullish' END
+                      AND n.signal_time > p_signal_time
+                      AND n.signal_time < p_confirmation_time)
+$$;
+COMMENT ON FUNCTION sigsync._alternation_conflict(text, text, timestamptz, timestamptz) IS
+    'Internal: true when an opposite signal appeared after the signal and before its confirmation (the indicator '
+    'disagrees with the alternation rule).';
+REVOKE ALL ON FUNCTION sigsync._alternation_conflict(text, text, timestamptz, timestamptz) FROM PUBLIC;
