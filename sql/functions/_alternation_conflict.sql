@@ -1,10 +1,11 @@
 -- Internal: the indicator disagrees with the alternation rule (DESIGN §7) for a signal it
 -- confirmed: an opposite signal of the same symbol appeared strictly after the signal and
 -- before its confirmation, so the rule would have cancelled it first (the first such signal
--- is the one it would name). The one home of that condition: _infer_cancellations audits the
--- conflict when it holds, and _open_gaps keeps the conflict's anomaly gap open only while it
--- holds, so the gap follows the facts (a later upgrade of either signal_time can end it),
--- not the order in which the events came.
+-- is the one it would name). _open_gaps keeps the rule's conflict's anomaly gap open only
+-- while this holds, so the gap follows the facts (a later upgrade of either signal_time can
+-- end it), not the order in which the events came. _infer_cancellations, which audits the
+-- conflict, reads the same condition from the first later opposite signal it has looked up
+-- already (confirmation_time > its signal_time): one look-up per signal, not two.
 CREATE OR REPLACE FUNCTION sigsync._alternation_conflict(p_symbol text, p_direction text, p_signal_time timestamptz,
                                                          p_confirmation_time timestamptz)
 RETURNS boolean

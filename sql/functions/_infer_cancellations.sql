@@ -19,8 +19,8 @@ SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
     v_cands sigsync._candidate[];
-    v_conflict_syms text[];
-    v_conflict_tids text[];
+    v_rescore_syms text[];
+    v_rescore_tids text[];
     v_inferred integer;
     v_reverted integer := 0;
     v_bar_s numeric := extract(epoch FROM sigsync._setting_interval('bar_interval'));
@@ -48,6 +48,14 @@ BEGIN
         SELECT p.symbol, p.trade_id
           FROM x
           JOIN sigsync.signals p ON p.symbol = x.symbol AND p.cancelled_by = x.trade_id
+        UNION
+        -- signals whose open conflict names X: X may have moved, and the conflict ended
+        SELECT a.symbol, a.trade_id
+          FROM x
+          JOIN sigsync.sync_audit_log a      -- (sync_audit_log_alternation_conflict_idx)
+            ON a.symbol = x.symbol AND (a.old_value ->> 'cancelled_by') = x.trade_id
+           AND a.action_type = 'conflict' AND a.source = 'rule:alternation' AND a.reviewed_at IS NULL
+         WHERE a.trade_id IS NOT NULL
     ),
     locked AS (
         SELECT s.symbol, s.trade_id, s.signal_time, s.direction, s.has_entry, s.confirmation_time,
@@ -88,12 +96,28 @@ BEGIN
                format('confirmed at %s, after the opposite signal %s of %s: the indicator disagrees with the alternation rule',
                       o.confirmation_time, o.opp_trade_id, o.opp_time)
           FROM opposite o
-         WHERE o.has_entry AND o.opp_trade_id IS NOT NULL
-           AND sigsync._alternation_conflict(o.symbol, o.direction, o.signal_time, o.confirmation_time)
+         -- (_alternation_conflict's condition, read from the first later opposite signal
+         -- found above: the same test without a second look-up per signal)
+         WHERE o.has_entry AND o.confirmation_time > o.opp_time
            AND NOT EXISTS (SELECT 1 FROM sigsync.sync_audit_log a
                             WHERE a.symbol = o.symbol AND a.trade_id = o.trade_id
-                              AND a.action_type = 'conflict' AND a.field = 'status')
+                              AND a.action_type = 'conflict' AND a.field = 'status'
+                              AND a.source = 'rule:alternation')
         RETURNING a.symbol, a.trade_id
+    ),
+    ended AS (   -- ... or no longer does: an open conflict of this rule whose condition ended
+        SELECT o.symbol, o.trade_id
+          FROM opposite o
+         WHERE o.has_entry AND NOT coalesce(o.confirmation_time > o.opp_time, false)
+           AND EXISTS (SELECT 1 FROM sigsync.sync_audit_log a
+                        WHERE a.symbol = o.symbol AND a.trade_id = o.trade_id
+                          AND a.action_type = 'conflict' AND a.field = 'status'
+                          AND a.source = 'rule:alternation' AND a.reviewed_at IS NULL)
+    ),
+    rescore AS (
+        SELECT symbol, trade_id FROM conflict
+        UNION
+        SELECT symbol, trade_id FROM ended
     ),
     c AS (
         -- derived facts: recomputed every time; JSON null clears an inference that no longer
@@ -113,15 +137,15 @@ BEGIN
     SELECT (SELECT array_agg(ROW(c.symbol, c.trade_id, c.field, c.value, 'derived', 'rule', 0.9, c.n_time,
                                  'rule:alternation', 'rule:alternation', NULL, NULL)::sigsync._candidate)
               FROM c),
-           (SELECT array_agg(x.symbol) FROM conflict x),
-           (SELECT array_agg(x.trade_id) FROM conflict x)
-      INTO v_cands, v_conflict_syms, v_conflict_tids;
+           (SELECT array_agg(r.symbol ORDER BY r.symbol, r.trade_id) FROM rescore r),
+           (SELECT array_agg(r.trade_id ORDER BY r.symbol, r.trade_id) FROM rescore r)
+      INTO v_cands, v_rescore_syms, v_rescore_tids;
 
-    -- a conflict opens an anomaly gap: a signal outside the working set is marked, so that the
-    -- next cycle finds it (those in the set are scored by this cycle)
+    -- a conflict opens an anomaly gap, and its end closes it: a signal outside the working set
+    -- is marked, so that the next cycle scores it (those in the set are scored by this cycle)
     UPDATE sigsync.signals s
        SET dirty = true
-      FROM unnest(v_conflict_syms, v_conflict_tids) k(symbol, trade_id)
+      FROM unnest(v_rescore_syms, v_rescore_tids) k(symbol, trade_id)
      WHERE s.symbol = k.symbol AND s.trade_id = k.trade_id AND NOT s.dirty
        AND NOT EXISTS (SELECT 1 FROM unnest(p_symbols, p_trade_ids) w(symbol, trade_id)
                         WHERE w.symbol = k.symbol AND w.trade_id = k.trade_id);
@@ -166,7 +190,8 @@ BEGIN
      WHERE s.has_entry AND s.cancel_detection = 'explicit'
        AND NOT EXISTS (SELECT 1 FROM sigsync.sync_audit_log a
                         WHERE a.symbol = s.symbol AND a.trade_id = s.trade_id
-                          AND a.action_type = 'conflict' AND a.field = 'status');
+                          AND a.action_type = 'conflict' AND a.field = 'status'
+                          AND a.source IS DISTINCT FROM 'rule:alternation');   -- (the rule's own is another)
 
     RETURN jsonb_build_object('inferred', v_inferred, 'reverted', v_reverted);
 END

@@ -3,7 +3,7 @@
 -- static and running fields, conflicts and anomalies in sync_audit_log, dirty marking.
 BEGIN;
 SET LOCAL search_path = sigsync, public;
-SELECT plan(102);
+SELECT plan(104);
 
 CREATE FUNCTION pg_temp.sig(p_trade_id text) RETURNS sigsync.signals
 LANGUAGE sql AS $$ SELECT s.* FROM sigsync.signals s WHERE s.symbol = 'NQ1!' AND s.trade_id = p_trade_id $$;
@@ -213,6 +213,17 @@ SELECT is((SELECT array_agg(l.trade_id ORDER BY l.trade_id) FROM sync_audit_log 
               AND l.action_type = 'anomaly' AND l.field = 'be_mfe' AND l.new_value = '0.4'::jsonb),
           ARRAY['20251212_131200000_BULLISH', '20251212_131400000_BULLISH'],
           'the MFE below the exit''s final_mfe is one anomaly either way');
+
+-- ... and when the new update falls between stored ones (the range scan): EXIT_BE 1.0 at
+-- 13:29, an update of 1.2 at 13:31, then one of 0.4 at 13:30 --------------------------------
+SELECT ok(pg_temp.ok_ingest('{"event_type":"EXIT_BE","trade_id":"20251212_131600000_BULLISH","exit_price":21300,"final_mfe":1.0,"timestamp":1765564140000}')
+      AND pg_temp.ok_ingest('{"event_type":"MFE_UPDATE","trade_id":"20251212_131600000_BULLISH","be_mfe":1.2,"timestamp":1765564260000}')
+      AND pg_temp.ok_ingest('{"event_type":"MFE_UPDATE","trade_id":"20251212_131600000_BULLISH","be_mfe":0.4,"timestamp":1765564200000}'),
+    'S8D an exit, a later update, then an update between them');
+SELECT is((SELECT count(*)::integer FROM sync_audit_log
+            WHERE trade_id = '20251212_131600000_BULLISH' AND action_type = 'anomaly' AND field = 'be_mfe'
+              AND new_value = '0.4'::jsonb), 1,
+          'S8D the update below the earlier exit''s final_mfe is an anomaly (found by the range scan)');
 
 -- a negative final_mfe on an exit is a negative MFE: audited, not applied ----------------
 SELECT ok(pg_temp.ok_ingest('{"event_type":"ENTRY","trade_id":"20251212_132000000_BEARISH","entry_price":21300,"stop_loss":21310,"timestamp":1765563720000}')

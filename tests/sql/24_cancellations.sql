@@ -10,7 +10,7 @@
 -- One symbol per scenario. Trade_ids are New York times: 10:00 ET = 15:00Z.
 BEGIN;
 SET LOCAL search_path = sigsync, public;
-SELECT plan(80);
+SELECT plan(86);
 
 CREATE FUNCTION pg_temp.ing(p text) RETURNS text
 LANGUAGE sql AS $$ SELECT sigsync.ingest(p) ->> 'status' $$;
@@ -81,8 +81,11 @@ SELECT is(ARRAY[
     -- C15: S confirmed at 15:05; N known only from its ENTRY (signal_time 10:03, from its trade_id),
     -- until its SIGNAL_CREATED says 09:59 (before S): then the conflict no longer holds
     pg_temp.sc('C15', '1000', 'Bullish'), pg_temp.entry('C15', '1000', 'Bullish', '15:05:00'),
-    pg_temp.entry('C15', '1003', 'Bearish', '15:04:00')
-    ], array_fill('accepted'::text, ARRAY[44]), 'setup events accepted');
+    pg_temp.entry('C15', '1003', 'Bearish', '15:04:00'),
+    -- C16: as C15, and an explicit CANCELLED for S arrives after the rule's conflict
+    pg_temp.sc('C16', '1000', 'Bullish'), pg_temp.entry('C16', '1000', 'Bullish', '15:05:00'),
+    pg_temp.entry('C16', '1003', 'Bearish', '15:04:00')
+    ], array_fill('accepted'::text, ARRAY[47]), 'setup events accepted');
 INSERT INTO run VALUES ('c1', sigsync.reconcile(p_now => '2025-12-12 15:10:00+00'));
 SELECT is((SELECT res ->> 'status' FROM run WHERE name = 'c1'), 'ok', 'cycle 1 ok');
 
@@ -178,8 +181,10 @@ SELECT is(ARRAY[
     pg_temp.sc('C10', '1004', 'Bearish'),
     pg_temp.sc('C11', '1002', 'Bearish'),
     pg_temp.sc('C14', '1003', 'Bearish'),                 -- after S's ENTRY (15:05)
-    pg_temp.ing('{"event_type":"SIGNAL_CREATED","symbol":"C15","trade_id":"20251212_100300000_BEARISH","direction":"Bearish","signal_time":"2025-12-12T14:59:00Z","timestamp":"2025-12-12T14:59:00Z"}')
-    ], array_fill('accepted'::text, ARRAY[8]), 'later events accepted');
+    pg_temp.ing('{"event_type":"SIGNAL_CREATED","symbol":"C15","trade_id":"20251212_100300000_BEARISH","direction":"Bearish","signal_time":"2025-12-12T14:59:00Z","timestamp":"2025-12-12T14:59:00Z"}'),
+    pg_temp.ing('{"event_type":"CANCELLED","symbol":"C16","trade_id":"20251212_100000000_BULLISH","cancelled_time":"2025-12-12T15:03:00Z","cancel_reason":"opposite signal","bars_pending":3,"cancelled_by":"20251212_100300000_BEARISH"}'),
+    pg_temp.ing('{"event_type":"SIGNAL_CREATED","symbol":"C16","trade_id":"20251212_100300000_BEARISH","direction":"Bearish","signal_time":"2025-12-12T14:59:00Z","timestamp":"2025-12-12T14:59:00Z"}')
+    ], array_fill('accepted'::text, ARRAY[10]), 'later events accepted');
 SELECT is((pg_temp.sig('C3B', '1000', 'Bullish')).cancel_detection, 'explicit', 'C3B: the explicit CANCELLED replaces the inference');
 SELECT is((pg_temp.sig('C3B', '1000', 'Bullish')).cancel_reason, 'opposite signal', 'C3B: with its own reason');
 SELECT is((SELECT ARRAY[a.old_value::text, a.new_value::text, a.tier, a.confidence_score::text] FROM sync_audit_log a
@@ -219,6 +224,20 @@ SELECT is((SELECT (res ->> 'cancellations_reverted')::integer FROM run WHERE nam
 SELECT is(pg_temp.audits('C14', '1000', 'Bullish', 'conflict'), 1,
           'C14: N arrived after the ENTRY confirmed at 15:05: one conflict, audited in cycle 2');
 SELECT ok((pg_temp.sig('C14', '1000', 'Bullish')).dirty, 'C14: S, outside the working set, is marked for the next cycle');
+SELECT ok((pg_temp.sig('C15', '1000', 'Bullish')).dirty,
+          'C15: S, outside the working set, whose conflict named the moved N, is marked for the next cycle');
+SELECT is(pg_temp.audits('C16', '1000', 'Bullish', 'conflict'), 2,
+          'C16: the explicit CANCELLED plus the ENTRY is its own conflict, beside the rule''s');
+
+-- cycle 2b at 15:11:30Z, an ordinary one: it scores what cycle 2 marked
+INSERT INTO run VALUES ('c2b', sigsync.reconcile(p_now => '2025-12-12 15:11:30+00'));
+SELECT is((SELECT res ->> 'status' FROM run WHERE name = 'c2b'), 'ok', 'cycle 2b ok');
+SELECT ok((SELECT gaps ? 'anomaly' FROM signal_health_metrics WHERE symbol = 'C14' AND trade_id = pg_temp.tid('1000', 'Bullish')),
+          'C14: scored by the next ordinary cycle: its conflict is an open anomaly gap');
+SELECT ok(NOT (SELECT gaps ? 'anomaly' FROM signal_health_metrics WHERE symbol = 'C15' AND trade_id = pg_temp.tid('1000', 'Bullish')),
+          'C15: scored by the next ordinary cycle: the conflict ended, its gap is closed');
+SELECT ok((SELECT gaps ? 'anomaly' FROM signal_health_metrics WHERE symbol = 'C16' AND trade_id = pg_temp.tid('1000', 'Bullish')),
+          'C16: N moved too, but the explicit CANCELLED plus ENTRY keeps the anomaly gap open');
 -- C10: a signal outside the working set is reached through its new opposite signal ------------------------
 SELECT is((pg_temp.sig('C10', '1000', 'Bullish')).cancelled_by, pg_temp.tid('1004', 'Bearish'),
           'C10: the new opposite signal cancels the earlier (not dirty, pending) one');
