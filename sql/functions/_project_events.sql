@@ -55,29 +55,25 @@ BEGIN
     -- arrived. Audited once.
     WITH g AS MATERIALIZED (
         SELECT g.symbol, g.trade_id, g.t0,
-               CASE WHEN s.evt_be_mfe_at IS NULL THEN NULL
-                    WHEN s.evt_be_mfe_at < g.t0 THEN s.evt_be_mfe
-                    ELSE (SELECT max(b.obs_be) FROM (
-                              SELECT CASE b.event_type WHEN 'MFE_UPDATE' THEN b.be_mfe WHEN 'EXIT_BE' THEN b.final_mfe END
-                                         AS obs_be
-                                FROM sigsync.automated_signals b
-                               WHERE b.symbol = g.symbol AND b.trade_id = g.trade_id AND b.trade_id IS NOT NULL
-                                 AND b."timestamp" < g.t0 AND b.event_type IN ('MFE_UPDATE', 'EXIT_BE')) b
-                           WHERE b.obs_be >= 0) END AS before_be,
-               CASE WHEN s.evt_no_be_mfe_at IS NULL THEN NULL
-                    WHEN s.evt_no_be_mfe_at < g.t0 THEN s.evt_no_be_mfe
-                    ELSE (SELECT max(b.obs_no_be) FROM (
-                              SELECT CASE b.event_type WHEN 'MFE_UPDATE' THEN b.no_be_mfe WHEN 'EXIT_SL' THEN b.final_mfe END
-                                         AS obs_no_be
-                                FROM sigsync.automated_signals b
-                               WHERE b.symbol = g.symbol AND b.trade_id = g.trade_id AND b.trade_id IS NOT NULL
-                                 AND b."timestamp" < g.t0 AND b.event_type IN ('MFE_UPDATE', 'EXIT_SL')) b
-                           WHERE b.obs_no_be >= 0) END AS before_no_be
+               CASE WHEN s.evt_be_mfe_at < g.t0 THEN s.evt_be_mfe ELSE scan.be END AS before_be,
+               CASE WHEN s.evt_no_be_mfe_at < g.t0 THEN s.evt_no_be_mfe ELSE scan.no_be END AS before_no_be
           FROM (SELECT e.symbol, e.trade_id, min(e."timestamp") AS t0
                   FROM sigsync._events(p_symbols, p_ids) e
                  WHERE e.event_type IN ('MFE_UPDATE', 'EXIT_BE', 'EXIT_SL') AND p_audit_anomalies
                  GROUP BY e.symbol, e.trade_id) g
           JOIN sigsync.signals s ON s.symbol = g.symbol AND s.trade_id = g.trade_id
+          -- the range scan, only for a signal with a projected observation at or after t0
+          LEFT JOIN LATERAL (
+                SELECT max(b.obs_be) FILTER (WHERE b.obs_be >= 0) AS be,
+                       max(b.obs_no_be) FILTER (WHERE b.obs_no_be >= 0) AS no_be
+                  FROM (SELECT CASE b.event_type WHEN 'MFE_UPDATE' THEN b.be_mfe WHEN 'EXIT_BE' THEN b.final_mfe END
+                                   AS obs_be,
+                               CASE b.event_type WHEN 'MFE_UPDATE' THEN b.no_be_mfe WHEN 'EXIT_SL' THEN b.final_mfe END
+                                   AS obs_no_be
+                          FROM sigsync.automated_signals b
+                         WHERE b.symbol = g.symbol AND b.trade_id = g.trade_id AND b.trade_id IS NOT NULL
+                           AND b."timestamp" < g.t0 AND b.event_type IN ('MFE_UPDATE', 'EXIT_BE', 'EXIT_SL')) b
+                 WHERE s.evt_be_mfe_at >= g.t0 OR s.evt_no_be_mfe_at >= g.t0) scan ON true
     )
     INSERT INTO sigsync.sync_audit_log
            (symbol, trade_id, action_type, field, new_value, tier, confidence_score, source, reason, event_id)
