@@ -300,27 +300,10 @@ def signal_filters(params) -> tuple[list[sql.Composable], list[Any], dict]:
     where: list[sql.Composable] = []
     args: list[Any] = []
     shown: dict[str, Any] = {}
-    status = _one(params, "status", 16)
-    if status:
-        if status not in STATUSES:
-            raise BadRequest(f"status: one of {', '.join(STATUSES)}")
-        where.append(sql.SQL("a.status = %s"))
-        args.append(status)
-        shown["status"] = status
-    symbol = _one(params, "symbol", 40)
-    if symbol:
-        if not SYMBOL.fullmatch(symbol):
-            raise BadRequest("symbol: up to 40 characters")
-        where.append(sql.SQL("a.symbol = %s"))
-        args.append(symbol)
-        shown["symbol"] = symbol
-    session = _one(params, "session", 64)
-    if session:
-        if not SESSION.fullmatch(session):
-            raise BadRequest("session: a session name (up to 64 characters)")
-        where.append(sql.SQL("a.session = %s"))
-        args.append(session)
-        shown["session"] = session
+    _equal(params, "status", 16, STATUSES.__contains__, f"status: one of {', '.join(STATUSES)}", where, args, shown)
+    _equal(params, "symbol", 40, SYMBOL.fullmatch, "symbol: up to 40 characters", where, args, shown)
+    _equal(params, "session", 64, SESSION.fullmatch, "session: a session name (up to 64 characters)", where, args,
+           shown)
     day = _one(params, "date", 10)
     if day:
         if not DATE.fullmatch(day):
@@ -352,13 +335,26 @@ def signal_filters(params) -> tuple[list[sql.Composable], list[Any], dict]:
     return where, args, shown
 
 
-def simple_filter(params, name: str, column: str, pattern: re.Pattern) -> tuple[list, list, dict]:
-    value = _one(params, name, 40)
+def _equal(params, name: str, limit: int, valid, message: str, where: list, args: list, shown: dict,
+           column: str | None = None) -> None:
+    """The filter `a.<column> = <parameter name>` when the parameter is given: checked by
+    valid(value), BadRequest(message) otherwise; appended to where, args and shown."""
+    value = _one(params, name, limit)
     if not value:
-        return [], [], {}
-    if not pattern.fullmatch(value):
-        raise BadRequest(f"{name}: not a valid value")
-    return [sql.SQL("a.{} = %s").format(sql.Identifier(column))], [value], {name: value}
+        return
+    if not valid(value):
+        raise BadRequest(message)
+    where.append(sql.SQL("a.{} = %s").format(sql.Identifier(column or name)))
+    args.append(value)
+    shown[name] = value
+
+
+def simple_filter(params, name: str, column: str, pattern: re.Pattern) -> tuple[list, list, dict]:
+    where: list[sql.Composable] = []
+    args: list[Any] = []
+    shown: dict[str, Any] = {}
+    _equal(params, name, 40, pattern.fullmatch, f"{name}: not a valid value", where, args, shown, column)
+    return where, args, shown
 
 
 # -- the reader --------------------------------------------------------------------------------
