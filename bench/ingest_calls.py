@@ -62,7 +62,7 @@ def main(admin: str, before: str, after: str, runs: int) -> None:
     """ingest_many in calls of 1, 40 and 1000 bodies, before and after, side by side."""
     stream = _stream()
     click.echo(f"stream: {len(stream):,} payloads; runs: {runs} of each, alternating")
-    click.echo(f"| call size | before: events/s (payloads/s) | after: events/s (payloads/s) | after / before |")
+    click.echo("| call size | before: events/s (payloads/s) | after: events/s (payloads/s) | after / before |")
     click.echo("|---:|---:|---:|---:|")
     for size in CALL_SIZES:
         bodies = stream[SINGLE_BODIES] if size == 1 else stream

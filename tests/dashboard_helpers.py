@@ -167,6 +167,20 @@ def exact(response) -> object:
 DEMO_TEMPLATE = "sigsync_demo_template"
 
 
+@pytest.fixture(scope="module")
+def demo_db(module_db):
+    """The module's database with the demo's data loaded (import it into a test module)."""
+    load_demo(module_db)
+    return module_db
+
+
+@pytest.fixture(scope="module")
+def server(demo_db):
+    """serve on the demo's data, for a module whose tests do not change it."""
+    with test_serve_helpers.serving(demo_db) as serve:
+        yield serve
+
+
 def _admin(cluster):
     return psycopg.connect(cluster.url("postgres"), autocommit=True)
 

@@ -21,7 +21,7 @@ import pytest
 from psycopg import sql
 from psycopg.conninfo import make_conninfo
 
-from dashboard_helpers import load_demo
+from dashboard_helpers import demo_db  # noqa: F401 (a fixture)
 from sigsync import dashboard, dashboard_data
 from test_serve_helpers import create_token, heartbeat, serving
 
@@ -29,12 +29,6 @@ PATHS = ["/", "/signals", "/signals?status=closed&sort=health", "/signals/NQ1%21
          "/cancelled", "/gaps", "/runs", "/rejected", "/api/signals", "/api/signals/NQ1%21/20251212_042500000_BULLISH",
          "/api/cancelled", "/api/gaps", "/api/health", "/api/runs", "/api/rejected", "/all-signals", "/stats-live",
          "/metrics", "/static/app.js"]
-
-
-@pytest.fixture(scope="module")
-def demo_db(module_db):
-    load_demo(module_db)
-    return module_db
 
 
 @pytest.fixture

@@ -12,20 +12,7 @@ from urllib.parse import quote
 import httpx
 import pytest
 
-from dashboard_helpers import exact, load_demo, pg_json, view_rows
-from test_serve_helpers import serving
-
-
-@pytest.fixture(scope="module")
-def demo_db(module_db):
-    load_demo(module_db)
-    return module_db
-
-
-@pytest.fixture(scope="module")
-def server(demo_db):
-    with serving(demo_db) as serve:
-        yield serve
+from dashboard_helpers import demo_db, exact, pg_json, server, view_rows  # noqa: F401 (fixtures)
 
 
 class Answer:

@@ -5,7 +5,6 @@ Content-Security-Policy allows (no inline script, style or event handler), all i
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 from support import REPO
 

@@ -21,25 +21,12 @@ from urllib.parse import quote
 import psycopg
 import pytest
 
-from dashboard_helpers import (browser_available, chromium, console_errors, demo_copy, demo_template,  # noqa: F401
-                               load_demo, open_page, view_rows, wait_for)
+from dashboard_helpers import (browser_available, chromium, console_errors, demo_copy, demo_db,  # noqa: F401
+                               demo_template, open_page, server, view_rows, wait_for)
 from test_serve_helpers import create_token, serving
 
 PAGES = {"overview": "/", "signals": "/signals", "cancelled": "/cancelled", "gaps": "/gaps", "runs": "/runs",
          "rejected": "/rejected"}
-
-
-@pytest.fixture(scope="module")
-def demo_db(module_db):
-    load_demo(module_db)
-    return module_db
-
-
-@pytest.fixture(scope="module")
-def server(demo_db):
-    """Serves the demo's data, which no test of this module changes."""
-    with serving(demo_db) as serve:
-        yield serve
 
 
 @pytest.fixture

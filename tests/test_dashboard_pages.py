@@ -17,7 +17,6 @@ from __future__ import annotations
 import json
 import random
 import re
-import time
 from datetime import datetime, timedelta, timezone
 from decimal import ROUND_HALF_UP, Decimal
 from html import unescape
@@ -27,7 +26,7 @@ import httpx
 import psycopg
 import pytest
 
-from dashboard_helpers import (browser_available, chromium, console_errors, epoch_ms, exact, ingest, open_page,
+from dashboard_helpers import (browser_available, chromium, console_errors, exact, ingest, open_page,
                                pg_json, view_rows, wait_for)
 from sigsync.dashboard import Fmt
 from sigsync.dashboard_data import cursor_encode

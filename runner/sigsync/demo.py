@@ -16,7 +16,7 @@ from pathlib import Path
 import click
 import psycopg
 from psycopg import sql
-from psycopg.conninfo import conninfo_to_dict, make_conninfo
+from psycopg.conninfo import make_conninfo
 
 from sigsync.app import App, pass_app
 from sigsync.errors import SigsyncError
