@@ -90,11 +90,14 @@ AS $$
                                               WHERE a.symbol = s.symbol AND a.trade_id = s.trade_id
                                                 AND a.action_type IN ('anomaly', 'conflict')
                                                 AND a.reviewed_at IS NULL
-                                                -- the alternation rule's conflict: while it holds
+                                                -- the alternation rule's conflict: while it holds (never
+                                                -- for an explicit CANCELLED, which the rule leaves whole:
+                                                -- its disagreement with the ENTRY is a conflict of its own)
                                                 AND (a.source IS DISTINCT FROM 'rule:alternation'
-                                                     OR sigsync._alternation_conflict(s.symbol, s.direction,
-                                                                                      s.signal_time,
-                                                                                      s.confirmation_time))))
+                                                     OR (s.cancel_detection IS DISTINCT FROM 'explicit'
+                                                         AND sigsync._alternation_conflict(s.symbol, s.direction,
+                                                                                           s.signal_time,
+                                                                                           s.confirmation_time)))))
                  ) g(gap_type, is_open)
                  WHERE g.is_open) og
          CROSS JOIN LATERAL (

@@ -10,7 +10,7 @@
 -- One symbol per scenario. Trade_ids are New York times: 10:00 ET = 15:00Z.
 BEGIN;
 SET LOCAL search_path = sigsync, public;
-SELECT plan(86);
+SELECT plan(87);
 
 CREATE FUNCTION pg_temp.ing(p text) RETURNS text
 LANGUAGE sql AS $$ SELECT sigsync.ingest(p) ->> 'status' $$;
@@ -84,8 +84,10 @@ SELECT is(ARRAY[
     pg_temp.entry('C15', '1003', 'Bearish', '15:04:00'),
     -- C16: as C15, and an explicit CANCELLED for S arrives after the rule's conflict
     pg_temp.sc('C16', '1000', 'Bullish'), pg_temp.entry('C16', '1000', 'Bullish', '15:05:00'),
-    pg_temp.entry('C16', '1003', 'Bearish', '15:04:00')
-    ], array_fill('accepted'::text, ARRAY[47]), 'setup events accepted');
+    pg_temp.entry('C16', '1003', 'Bearish', '15:04:00'),
+    -- C17: the rule's conflict (confirmed 15:03, after N 10:01), then an explicit CANCELLED
+    pg_temp.sc('C17', '1000', 'Bullish'), pg_temp.sc('C17', '1001', 'Bearish'), pg_temp.entry('C17', '1000', 'Bullish', '15:03:00')
+    ], array_fill('accepted'::text, ARRAY[50]), 'setup events accepted');
 INSERT INTO run VALUES ('c1', sigsync.reconcile(p_now => '2025-12-12 15:10:00+00'));
 SELECT is((SELECT res ->> 'status' FROM run WHERE name = 'c1'), 'ok', 'cycle 1 ok');
 
@@ -183,8 +185,9 @@ SELECT is(ARRAY[
     pg_temp.sc('C14', '1003', 'Bearish'),                 -- after S's ENTRY (15:05)
     pg_temp.ing('{"event_type":"SIGNAL_CREATED","symbol":"C15","trade_id":"20251212_100300000_BEARISH","direction":"Bearish","signal_time":"2025-12-12T14:59:00Z","timestamp":"2025-12-12T14:59:00Z"}'),
     pg_temp.ing('{"event_type":"CANCELLED","symbol":"C16","trade_id":"20251212_100000000_BULLISH","cancelled_time":"2025-12-12T15:03:00Z","cancel_reason":"opposite signal","bars_pending":3,"cancelled_by":"20251212_100300000_BEARISH"}'),
-    pg_temp.ing('{"event_type":"SIGNAL_CREATED","symbol":"C16","trade_id":"20251212_100300000_BEARISH","direction":"Bearish","signal_time":"2025-12-12T14:59:00Z","timestamp":"2025-12-12T14:59:00Z"}')
-    ], array_fill('accepted'::text, ARRAY[10]), 'later events accepted');
+    pg_temp.ing('{"event_type":"SIGNAL_CREATED","symbol":"C16","trade_id":"20251212_100300000_BEARISH","direction":"Bearish","signal_time":"2025-12-12T14:59:00Z","timestamp":"2025-12-12T14:59:00Z"}'),
+    pg_temp.ing('{"event_type":"CANCELLED","symbol":"C17","trade_id":"20251212_100000000_BULLISH","cancelled_time":"2025-12-12T15:02:00Z","cancel_reason":"opposite signal","cancelled_by":"20251212_100100000_BEARISH"}')
+    ], array_fill('accepted'::text, ARRAY[11]), 'later events accepted');
 SELECT is((pg_temp.sig('C3B', '1000', 'Bullish')).cancel_detection, 'explicit', 'C3B: the explicit CANCELLED replaces the inference');
 SELECT is((pg_temp.sig('C3B', '1000', 'Bullish')).cancel_reason, 'opposite signal', 'C3B: with its own reason');
 SELECT is((SELECT ARRAY[a.old_value::text, a.new_value::text, a.tier, a.confidence_score::text] FROM sync_audit_log a
@@ -253,7 +256,13 @@ SELECT is((pg_temp.sig('C11', '1002', 'Bearish')).status, 'pending', 'C11: the 1
 -- ---------------------------------------------------------------------------------------------
 -- cycle 3 at 15:12Z: nothing is audited twice
 -- ---------------------------------------------------------------------------------------------
+-- C17: the explicit conflict reviewed; the rule's, made before the CANCELLED came, no longer holds
+UPDATE sync_audit_log SET reviewed_at = now()
+ WHERE symbol = 'C17' AND action_type = 'conflict' AND source IS DISTINCT FROM 'rule:alternation';
 INSERT INTO run VALUES ('c3', sigsync.reconcile(p_now => '2025-12-12 15:12:00+00', p_full => true));
+SELECT ok(pg_temp.audits('C17', '1000', 'Bullish', 'conflict') = 2
+          AND NOT (SELECT gaps ? 'anomaly' FROM signal_health_metrics WHERE symbol = 'C17' AND trade_id = pg_temp.tid('1000', 'Bullish')),
+          'C17: once the explicit conflict is reviewed, no anomaly gap: the rule leaves an explicit CANCELLED whole, as if it had come first');
 SELECT is((SELECT res ->> 'status' FROM run WHERE name = 'c3'), 'ok', 'cycle 3 (full) ok');
 SELECT is(pg_temp.audits('C9', '1000', 'Bullish', 'conflict'), 1, 'C9: the conflict is audited once, not per cycle');
 SELECT is(pg_temp.audits('C12', '1000', 'Bullish', 'conflict') + pg_temp.audits('C14', '1000', 'Bullish', 'conflict'), 2,
