@@ -116,7 +116,7 @@ def test_help():
     done = sigsync("sample", "--help")
     assert done.returncode == 0
     for option in ("--seed", "--days", "--symbol", "--drop", "--lose", "--duplicate", "--reorder",
-                   "--stale-feed", "--missed-exits"):
+                   "--reorder-within", "--single-mfe", "--stale-feed", "--missed-exits"):
         assert option in done.stdout
 
 
@@ -210,3 +210,86 @@ def test_stale_feed_and_lose_thin_the_stream():
     assert not any(e["event_type"] in feed and e["timestamp"] > last_ms - 10 * 60_000 for e in kinds(stale))
     batches = [sum(e["event_type"] == "MFE_UPDATE_BATCH" for e in kinds(out)) for out in (full, lossy)]
     assert batches[0] * 0.3 < batches[1] < batches[0] * 0.7, batches
+
+
+# -- the messy stream: reordered within minutes, duplicated, MFE updates single and batched ----
+
+MESSY = ("--reorder-within", "5", "--duplicate", "0.1", "--single-mfe", "0.5")
+
+
+def bodies(out: Path) -> list[dict]:
+    return [json.loads(line) for line in (out / "events.jsonl").read_text().splitlines()]
+
+
+def as_events(stream: list[dict]) -> list[str]:
+    """The events the bodies stand for (a batch: one MFE_UPDATE per item over the batch's
+    other fields, as ingest reads it), each as sorted-key JSON."""
+    events = []
+    for b in stream:
+        if b["event_type"] == "MFE_UPDATE_BATCH":
+            base = {k: v for k, v in b.items() if k not in ("event_type", "updates")}
+            events += [dict(base, **item, event_type="MFE_UPDATE") for item in b["updates"]]
+        else:
+            events.append(b)
+    return [json.dumps(e, sort_keys=True) for e in events]
+
+
+def test_new_options_same_seed_same_files_and_none_given_changes_nothing():
+    a, b = generate(*MESSY), generate(*MESSY)
+    for name in ("bars.csv", "events.jsonl", "truth.json"):
+        assert (a / name).read_bytes() == (b / name).read_bytes(), name
+    # 0 is "not given": the stream of the other options is the same, byte for byte
+    plain = generate("--duplicate", "0.1", "--reorder", "0.1")
+    zero = generate("--duplicate", "0.1", "--reorder", "0.1", "--reorder-within", "0", "--single-mfe", "0")
+    assert (plain / "events.jsonl").read_bytes() == (zero / "events.jsonl").read_bytes()
+
+
+def test_reorder_within_moves_lines_only_within_their_window():
+    clean, moved = generate("--days", "2"), generate("--days", "2", "--reorder-within", "5")
+    before, after = (clean / "events.jsonl").read_text().splitlines(), (moved / "events.jsonl").read_text().splitlines()
+    assert sorted(before) == sorted(after) and before != after   # the same lines, in another order
+    windows = [json.loads(line)["timestamp"] // 300_000 for line in after]
+    assert windows == sorted(windows)   # no line crosses into another 5-minute window
+    times = [json.loads(line)["timestamp"] for line in after]
+    # not only neighbouring swaps: some lines arrive after lines of events minutes later
+    assert max(t - times[i + 1] for i, t in enumerate(times[:-1])) >= 3 * 60_000
+    per_trade: dict[str, list[str]] = {}
+    for line in after:
+        e = json.loads(line)
+        if "trade_id" in e:
+            per_trade.setdefault(e["trade_id"], []).append(e["event_type"])
+    # some signal's events arrive out of their order (what the projection must cope with)
+    assert any(kinds_of[0] != "SIGNAL_CREATED" for kinds_of in per_trade.values())
+
+
+def test_single_mfe_sends_the_same_events_some_single_some_batched():
+    clean, split = bodies(generate("--days", "2")), bodies(generate("--days", "2", "--single-mfe", "0.5"))
+    assert as_events(split) == as_events(clean)   # the same events, in the same order
+    batches = [sum(b["event_type"] == "MFE_UPDATE_BATCH" for b in s) for s in (clean, split)]
+    assert batches[0] * 0.35 < batches[1] < batches[0] * 0.65, batches
+    singles = [b for b in split if b["event_type"] == "MFE_UPDATE"]
+    assert singles and all("updates" not in b and b["trade_id"] and b["timestamp"] for b in singles)
+
+
+def test_messy_stream_holds_every_event_of_the_clean_one():
+    clean, out = bodies(generate("--days", "2")), generate("--days", "2", *MESSY)
+    messy, lines = bodies(out), (out / "events.jsonl").read_text().splitlines()
+    distinct = len(set(lines))
+    assert 0.07 * distinct < len(lines) - distinct < 0.13 * distinct   # ~10 % of the bodies sent twice
+    assert sorted(set(as_events(messy))) == sorted(as_events(clean))   # every event, none added
+    assert {"MFE_UPDATE", "MFE_UPDATE_BATCH"} <= {b["event_type"] for b in messy}
+
+
+def test_messy_stream_stores_the_clean_streams_events_and_the_same_registry(db):
+    """Ingested, the messy stream stores exactly the clean stream's events (a single
+    MFE_UPDATE is the same event as its batch item: the clean stream sent afterwards is all
+    duplicates), and after a cycle the registry matches the truth as for the clean stream."""
+    clean, messy = generate(), generate(*MESSY)
+    truth = load(db, messy)
+    assert "rejected 0" in truth["ingest"] and "duplicate 0" not in truth["ingest"], truth["ingest"]
+    expected = len(as_events(bodies(clean)))
+    assert scalar(db, "SELECT count(*) FROM sigsync.automated_signals") == expected
+    again = sigsync("--dsn", db, "ingest", clean / "events.jsonl")
+    assert again.returncode == 0 and "accepted 0" in again.stdout, again.stdout
+    assert scalar(db, "SELECT count(*) FROM sigsync.automated_signals") == expected
+    assert mismatches(registry(db), truth) == []

@@ -21,6 +21,7 @@ per trade_id and the recommended reconcile time p_now = last bar ts + 1 minute).
 
 from __future__ import annotations
 
+import itertools
 import json
 import random
 from dataclasses import dataclass, field
@@ -292,11 +293,34 @@ def _line(event: dict) -> str:
     return json.dumps(event, separators=(",", ":"), ensure_ascii=True)
 
 
+def single_updates(batch: dict) -> list[dict]:
+    """A MFE_UPDATE_BATCH as the MFE_UPDATE bodies it stands for: each item over the batch's
+    other fields, as ingest reads a batch (README, Ingest API), so they are the same events."""
+    base = {k: v for k, v in batch.items() if k not in ("event_type", "updates", "timestamp")}
+    return [{"event_type": "MFE_UPDATE", **base, **item, "timestamp": item.get("timestamp", batch["timestamp"])}
+            for item in batch["updates"]]
+
+
+def reorder_within(lines: list[str], times: list[int], minutes: int, rng: random.Random) -> list[str]:
+    """Shuffle the lines whose event times lie in the same window of `minutes` minutes (windows
+    from the epoch, so whole minutes); consecutive lines of one window are shuffled together,
+    so no line moves past a line of another window."""
+    width = minutes * 60_000
+    out: list[str] = []
+    for _window, group in itertools.groupby(zip(times, lines), key=lambda tl: tl[0] // width):
+        part = [line for _t, line in group]
+        rng.shuffle(part)
+        out.extend(part)
+    return out
+
+
 def apply_options(sample: Sample, rng: random.Random, drop: tuple[str, ...] = (), lose: float = 0.0,
                   duplicate: float = 0.0, reorder: float = 0.0, stale_feed: int = 0,
-                  missed_exits: float = 0.0) -> list[str]:
+                  missed_exits: float = 0.0, single_mfe: float = 0.0, reorder_within_minutes: int = 0) -> list[str]:
     """The lines to write: the stream with the dropped kinds removed and the faults applied
-    (in this order: drop, stale feed, lose, missed exits, duplicate, reorder)."""
+    (in this order: drop, stale feed, lose, missed exits, single MFE updates, duplicate,
+    reorder within minutes, reorder). An option left at 0 draws nothing from `rng`, so the
+    other options give the same lines for the same seed with or without it."""
     stale_from = sample.bars[-1].ts - timedelta(minutes=stale_feed - 1) if stale_feed > 0 else None
     out: list[dict] = []
     for e in sample.events:
@@ -315,12 +339,17 @@ def apply_options(sample: Sample, rng: random.Random, drop: tuple[str, ...] = ()
         if kind in ("EXIT_BE", "EXIT_SL") and missed_exits > 0 and rng.random() < missed_exits:
             sample.dropped_exits.append(f"{e['trade_id']}:{kind}")
             continue
+        if kind == "MFE_UPDATE_BATCH" and single_mfe > 0 and rng.random() < single_mfe:
+            out.extend(single_updates(e))
+            continue
         out.append(e)
-    lines = []
+    lines, times = [], []
     for e in out:
-        lines.append(_line(e))
-        if duplicate > 0 and rng.random() < duplicate:
-            lines.append(_line(e))
+        copies = 2 if duplicate > 0 and rng.random() < duplicate else 1
+        lines.extend([_line(e)] * copies)
+        times.extend([e["timestamp"]] * copies)
+    if reorder_within_minutes > 0:
+        lines = reorder_within(lines, times, reorder_within_minutes, rng)
     if reorder > 0:
         i = 0
         while i < len(lines) - 1:
@@ -391,17 +420,24 @@ def _fraction(_ctx, _param, value: float) -> float:
 @click.option("--lose", default=0.0, callback=_fraction, metavar="P", help="Lose this fraction of MFE updates.")
 @click.option("--duplicate", default=0.0, callback=_fraction, metavar="P", help="Send this fraction of events twice.")
 @click.option("--reorder", default=0.0, callback=_fraction, metavar="P", help="Swap neighbouring lines with this probability.")
+@click.option("--reorder-within", "reorder_within_minutes", default=0, type=click.IntRange(0), metavar="MINUTES",
+              help="Shuffle the lines whose event times lie in the same window of MINUTES minutes (before --reorder).")
+@click.option("--single-mfe", default=0.0, callback=_fraction, metavar="P",
+              help="Send this fraction of the MFE_UPDATE_BATCH bodies as one MFE_UPDATE body per update (the same "
+                   "events); the others stay batched.")
 @click.option("--stale-feed", default=0, type=click.IntRange(0), metavar="MINUTES",
               help="No MFE updates and heartbeats in the last MINUTES minutes.")
 @click.option("--missed-exits", default=0.0, callback=_fraction, metavar="P", help="Drop this fraction of EXIT_BE/EXIT_SL events.")
 def sample_cmd(outdir: Path, seed: int, days: int, symbol: str, drop: tuple[str, ...], lose: float,
-               duplicate: float, reorder: float, stale_feed: int, missed_exits: float):
+               duplicate: float, reorder: float, reorder_within_minutes: int, single_mfe: float, stale_feed: int,
+               missed_exits: float):
     """Write a deterministic, realistic data set to OUTDIR: bars.csv (1-minute bars,
     `\\copy sigsync.price_bars FROM 'bars.csv' CSV HEADER`), events.jsonl (the indicator's
     webhook bodies, for `sigsync ingest`) and truth.json (the generator's ground truth per
     trade_id and the reconcile time p_now to use)."""
     counts = write(outdir, seed=seed, days=days, symbol=symbol, drop=tuple(drop), lose=lose, duplicate=duplicate,
-                   reorder=reorder, stale_feed=stale_feed, missed_exits=missed_exits)
+                   reorder=reorder, stale_feed=stale_feed, missed_exits=missed_exits, single_mfe=single_mfe,
+                   reorder_within_minutes=reorder_within_minutes)
     click.echo(f"sample: {counts['signals']} signals, {counts['trades']} trades, {counts['cancellations']} cancellations, "
                f"{counts['events']} events, {counts['bars']} bars -> {outdir}/bars.csv, events.jsonl, truth.json")
 
