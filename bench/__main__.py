@@ -20,6 +20,10 @@ the sample generator, and measures (DESIGN §12):
                 (bench/ingest_costs.py)
   8. dashboard  server time (median, p99) of each dashboard page and API route of `sigsync serve`
                 on the smallest and largest registry, and what /signals loads (bench/dashboard.py)
+  9. messy      ingest_many(1000) of an in-order and a messy stream of the same events (reordered
+                within minutes, 10 % duplicates, single and batched MFE updates), each next to a
+                raw COPY of its rows; with --before REF, every figure also for REF's sql/, side by
+                side, and the cycle figures on a registry of the smallest size (bench/messy.py)
 
 Every figure is the median over --runs runs (latency: over its --latency-events samples).
 Targets are printed next to the figures; the benchmark never fails on a missed target
@@ -28,11 +32,8 @@ Targets are printed next to the figures; the benchmark never fails on a missed t
 
 from __future__ import annotations
 
-import io
 import json
-import math
 import os
-import platform
 import random
 import re
 import shutil
@@ -48,146 +49,14 @@ from pathlib import Path
 
 import click
 import psycopg
-from psycopg import sql
 
-from sigsync.cluster import Cluster
-from sigsync.migrate import Migrator, SqlTree
-from sigsync.paths import sql_dir
-
-from . import data, ingest_costs
+from . import data, ingest_costs, messy
+from .common import (EMPTY, Bench, BenchError, change_signals, ingest, load_registry, pct, raw_copy_rate, stored_rows,
+                     timed_cycle)
 from .dashboard import bench_dashboard
 from .serve import ServeError, bench_serve
 
-EMPTY = "bench_empty"
 LARGE_TABLES = ("signals", "automated_signals", "price_bars", "sync_audit_log", "signal_health_metrics")
-
-
-class BenchError(Exception):
-    pass
-
-
-# -- figures ---------------------------------------------------------------------------------
-
-class Figures:
-    """Every measured figure, in the order measured."""
-
-    def __init__(self) -> None:
-        self.rows: list[dict] = []
-
-    def add(self, key: str, label: str, unit: str, values: list[float], target: str = "",
-            met: bool | None = None, stat: str = "median", note: str = "") -> dict:
-        if not values:
-            raise BenchError(f"{key}: no measurement")
-        value = statistics.median(values) if stat == "median" else values[0]
-        row = {"key": key, "label": label, "unit": unit, "value": value, "stat": stat, "runs": len(values),
-               "min": min(values), "max": max(values), "target": target, "met": met, "note": note}
-        self.rows.append(row)
-        click.echo(f"  {label:<58} {fmt(value, unit):>14}  (n={len(values)}, min {fmt(min(values), unit)}, "
-                   f"max {fmt(max(values), unit)}){'  target ' + target if target else ''}"
-                   f"{'' if met is None else ('  met' if met else '  MISSED')}")
-        return row
-
-    def markdown(self) -> str:
-        out = ["| figure | value | stat | runs | min .. max | target | |", "|---|---:|---|---:|---|---|---|"]
-        for r in self.rows:
-            out.append(f"| {r['label']} | {fmt(r['value'], r['unit'])} | {r['stat']} | {r['runs']} | "
-                       f"{fmt(r['min'], r['unit'])} .. {fmt(r['max'], r['unit'])} | {r['target']} | "
-                       f"{'' if r['met'] is None else ('met' if r['met'] else '**missed**')} |")
-        return "\n".join(out)
-
-
-def fmt(value: float, unit: str) -> str:
-    if unit == "ms":
-        return f"{value:,.1f} ms"
-    if unit == "x":
-        return f"{value:,.2f}x"
-    if unit in ("events/s", "payloads/s"):
-        return f"{value:,.0f} {unit}"
-    return f"{value:,.0f} {unit}".strip()
-
-
-def pct(values: list[float], q: float) -> float:
-    s = sorted(values)
-    return s[max(0, math.ceil(q * len(s)) - 1)]
-
-
-# -- the cluster and its databases -----------------------------------------------------------
-
-class Bench:
-    def __init__(self, work_dir: Path, runs: int):
-        self.work_dir = work_dir
-        self.data_dir = work_dir / "data"
-        self.data_dir.mkdir(parents=True, exist_ok=True)
-        self.cluster = Cluster(work_dir / "cluster")
-        self.runs = runs
-        self.figures = Figures()
-        self.explain = ""
-
-    def url(self, db: str) -> str:
-        return self.cluster.url(db)
-
-    def admin(self) -> psycopg.Connection:
-        return psycopg.connect(self.url("postgres"), autocommit=True)
-
-    def connect(self, db: str) -> psycopg.Connection:
-        return psycopg.connect(self.url(db), autocommit=True)
-
-    def exists(self, db: str) -> bool:
-        with self.admin() as conn:
-            return conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (db,)).fetchone() is not None
-
-    def create(self, db: str, template: str | None = None) -> None:
-        q = sql.SQL("CREATE DATABASE {}").format(sql.Identifier(db))
-        if template:
-            q += sql.SQL(" TEMPLATE {}").format(sql.Identifier(template))
-        with self.admin() as conn:
-            conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(db)))
-            conn.execute(q)
-
-    def drop(self, db: str) -> None:
-        with self.admin() as conn:
-            conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(db)))
-
-    def empty_template(self) -> None:
-        """A migrated, empty database: every measurement on fresh data starts from a copy."""
-        self.create(EMPTY)
-        with self.connect(EMPTY) as conn:
-            Migrator(conn, SqlTree(sql_dir()), echo=lambda _line: None).migrate()
-
-    def machine(self) -> dict:
-        with self.connect(EMPTY) as conn:
-            version = conn.execute("SHOW server_version").fetchone()[0]
-            settings = dict(conn.execute(   # current_setting: with its unit ('128MB', not 16384 × 8kB)
-                "SELECT name, current_setting(name) FROM pg_settings "
-                "WHERE name IN ('shared_buffers', 'work_mem', 'max_wal_size', 'synchronous_commit', 'fsync')"
-            ).fetchall())
-        mem = next((int(line.split()[1]) // 1024 for line in Path("/proc/meminfo").read_text().splitlines()
-                    if line.startswith("MemTotal")), 0)
-        cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
-                    if line.startswith("model name")), platform.processor())
-        return {"cores": os.cpu_count(), "memory_mib": mem, "cpu": cpu, "postgresql": version,
-                "python": platform.python_version(), "settings": settings}
-
-
-# -- loading ----------------------------------------------------------------------------------
-
-def ingest(conn: psycopg.Connection, payloads: list[str], batch: int) -> tuple[int, dict]:
-    """ingest_many in batches; returns (events stored, statuses)."""
-    stored, statuses = 0, {}
-    for i in range(0, len(payloads), batch):
-        for status, n in conn.execute(
-                "SELECT status, coalesce(sum(cardinality(event_ids)) FILTER (WHERE status = 'accepted'), 0) "
-                "FROM sigsync.ingest_many(%s) GROUP BY status", (payloads[i:i + batch],)).fetchall():
-            statuses[status] = statuses.get(status, 0) + 1
-            stored += int(n)
-    return stored, statuses
-
-
-def load_bars(conn: psycopg.Connection, chunks: list[data.Chunk]) -> None:
-    for chunk in chunks:
-        with conn.cursor() as cur, cur.copy(
-                "COPY sigsync.price_bars (symbol, ts, open, high, low, close) FROM STDIN (FORMAT csv, HEADER)") as cp:
-            cp.write(chunk.bars.read_bytes())
 
 
 def build_registry(bench: Bench, size: int) -> dict:
@@ -195,52 +64,17 @@ def build_registry(bench: Bench, size: int) -> dict:
     db = f"bench_n{size}"
     if bench.exists(db):
         with bench.connect(db) as conn:
-            row = conn.execute("SELECT to_regclass('public.bench_built') IS NOT NULL").fetchone()
-            if row[0]:
-                # the registry stays; the schema and functions become this checkout's
-                Migrator(conn, SqlTree(sql_dir()), echo=lambda _line: None).migrate()
-                info = conn.execute("SELECT info FROM public.bench_built").fetchone()[0]
-                click.echo(f"  reusing {db}: {info['signals']:,} signals, {info['events']:,} events")
-                return info
-    chunks = data.chunks(bench.data_dir, "S", size)
-    bench.create(db, EMPTY)
-    started = time.perf_counter()
-    with bench.connect(db) as conn:
-        load_bars(conn, chunks)
-    errors: list[BaseException] = []
-
-    def worker(part: list[data.Chunk]) -> None:
-        try:
+            built = conn.execute("SELECT to_regclass('public.bench_built') IS NOT NULL").fetchone()[0]
+        if built:
+            bench.migrate(db)   # the registry stays; the schema and functions become this checkout's
             with bench.connect(db) as conn:
-                for chunk in part:
-                    ingest(conn, data.lines(chunk), 1000)
-        except BaseException as exc:  # reported below
-            errors.append(exc)
-
-    threads = [threading.Thread(target=worker, args=(chunks[i::2],)) for i in range(2)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    if errors:
-        raise BenchError(f"loading {db} failed: {errors[0]}")
-    load_s = time.perf_counter() - started
-    p_now = max(c.summary()["p_now"] for c in chunks)
+                info = conn.execute("SELECT info FROM public.bench_built").fetchone()[0]
+            click.echo(f"  reusing {db}: {info['signals']:,} signals, {info['events']:,} events")
+            return info
+    info = {"size": size, **load_registry(bench, db, data.chunks(bench.data_dir, "S", size))}
     with bench.connect(db) as conn:
-        t0 = time.perf_counter()
-        first = conn.execute("SELECT sigsync.reconcile(%s, true)", (p_now,)).fetchone()[0]
-        first_ms = (time.perf_counter() - t0) * 1000
-        if first["status"] != "ok":
-            raise BenchError(f"first full cycle on {db}: {first}")
-        conn.execute("VACUUM ANALYZE")
-        signals, events = conn.execute(
-            "SELECT (SELECT count(*) FROM sigsync.signals), (SELECT count(*) FROM sigsync.automated_signals)").fetchone()
-        info = {"size": size, "signals": signals, "events": events, "p_now": p_now, "load_s": round(load_s, 1),
-                "first_full_ms": round(first_ms, 1), "symbols": len(chunks)}
         conn.execute("CREATE TABLE public.bench_built (info jsonb)")
         conn.execute("INSERT INTO public.bench_built VALUES (%s)", (json.dumps(info),))
-    click.echo(f"  built {db}: {signals:,} signals, {events:,} events in {load_s:,.0f} s; "
-               f"first full cycle {first_ms:,.0f} ms")
     return info
 
 
@@ -276,17 +110,8 @@ def bench_ingest(bench: Bench, payload_count: int, largest: dict | None) -> None
                     stream_signals = conn.execute("SELECT count(*) FROM sigsync.signals").fetchone()[0]
                     # the same rows, raw: COPY into a plain table with the log's columns
                     if rows is None:
-                        buf = io.BytesIO()
-                        with conn.cursor() as cur, cur.copy(
-                                "COPY (SELECT * FROM sigsync.automated_signals ORDER BY id) TO STDOUT") as cp:
-                            for block in cp:
-                                buf.write(block)
-                        rows = buf.getvalue()
-                    conn.execute("CREATE TABLE public.raw_copy (LIKE sigsync.automated_signals)")
-                    t0 = time.perf_counter()
-                    with conn.transaction(), conn.cursor() as cur, cur.copy("COPY public.raw_copy FROM STDIN") as cp:
-                        cp.write(rows)
-                    copy_rates.append(n_events / (time.perf_counter() - t0))
+                        rows = stored_rows(conn)
+                    copy_rates.append(raw_copy_rate(conn, rows, n_events))
         click.echo(f"  run {run + 1}/{bench.runs}: batch 1000 {rates[1000][-1]:,.0f} events/s, "
                    f"COPY {copy_rates[-1]:,.0f} events/s")
     bench.drop("bench_ingest")
@@ -320,38 +145,6 @@ def bench_ingest(bench: Bench, payload_count: int, largest: dict | None) -> None
 
 
 # -- 2. cycles ------------------------------------------------------------------------------
-
-def change_signals(conn: psycopg.Connection, run: int, count: int = 100) -> int:
-    """One real new MFE_UPDATE for each of `count` random signals with MFE values (current
-    values repeated, 1 ms after the signal's last event: no anomaly, a real change)."""
-    rows = conn.execute(
-        "SELECT symbol, trade_id, evt_be_mfe, evt_no_be_mfe, evt_mae_global_r, current_price, "
-        "       (extract(epoch FROM last_event_at) * 1000)::bigint "
-        "  FROM sigsync.signals WHERE evt_be_mfe IS NOT NULL AND evt_no_be_mfe IS NOT NULL "
-        " ORDER BY md5(trade_id || %s) LIMIT %s", (str(run), count)).fetchall()
-    payloads = []
-    for symbol, trade_id, be, no_be, mae, price, last_ms in rows:
-        body = {"event_type": "MFE_UPDATE", "symbol": symbol, "trade_id": trade_id, "be_mfe": float(be),
-                "no_be_mfe": float(no_be), "timestamp": last_ms + 1}
-        if mae is not None:
-            body["mae_global_r"] = float(mae)
-        if price is not None:
-            body["current_price"] = float(price)
-        payloads.append(json.dumps(body))
-    stored, statuses = ingest(conn, payloads, len(payloads) or 1)
-    if stored != len(payloads):
-        raise BenchError(f"changing {count} signals: {statuses}")
-    return len(payloads)
-
-
-def timed_cycle(conn: psycopg.Connection, p_now: str, full: bool) -> tuple[float, dict]:
-    t0 = time.perf_counter()
-    summary = conn.execute("SELECT sigsync.reconcile(%s, %s)", (p_now, full)).fetchone()[0]
-    ms = (time.perf_counter() - t0) * 1000
-    if summary["status"] != "ok":
-        raise BenchError(f"cycle failed: {summary}")
-    return ms, summary
-
 
 def bench_cycles(bench: Bench, infos: list[dict]) -> None:
     click.echo("\n2. reconcile cycles")
@@ -638,6 +431,11 @@ def sizes_option(_ctx, _param, value: str) -> list[int]:
                    "--reconcile).")
 @click.option("--serve-clients", type=click.IntRange(min=1, max=1000), default=64, show_default=True,
               help="Concurrent HTTP clients, each POSTing one alert at a time.")
+@click.option("--messy-signals", type=click.IntRange(min=20), default=330, show_default=True,
+              help="Signals' worth of events in the in-order and the messy stream of section 9.")
+@click.option("--before", metavar="REF",
+              help="Section 9 also measures a git ref's sql/ tree, side by side (and the cycles on a registry of "
+                   "the smallest size, loaded with it, against a copy migrated to this checkout).")
 @click.option("--quick", is_flag=True,
               help="A small smoke run (sizes 100,300; 3 runs; short streams): checks that every figure is produced.")
 @click.option("--work-dir", type=click.Path(file_okay=False, path_type=Path),
@@ -648,13 +446,18 @@ def sizes_option(_ctx, _param, value: str) -> list[int]:
 @click.option("--explain", "explain_path", type=click.Path(dir_okay=False, path_type=Path),
               help="Write the EXPLAIN (ANALYZE, BUFFERS) plans of one incremental cycle here.")
 def main(sizes, runs, ingest_payloads, latency_events, concurrency_signals, connections, serve_seconds,
-         serve_clients, quick, work_dir, json_path, explain_path):
+         serve_clients, messy_signals, before, quick, work_dir, json_path, explain_path):
     """Measure sigsync's ingest throughput, cycle cost against registry size, event-to-reconciled
     latency and concurrent ingest, side by side in one run; print every figure with its median
     and its target. Run from the repository root: python -m bench."""
     if quick:
         sizes, runs, ingest_payloads, latency_events, concurrency_signals = [100, 300], 3, 400, 20, 60
-        serve_seconds = 2
+        serve_seconds, messy_signals = 2, 33
+    if before:
+        try:
+            messy.resolve(before)
+        except BenchError as exc:
+            raise click.BadParameter(str(exc), param_hint="--before") from None
     temporary = work_dir is None
     root = Path(tempfile.mkdtemp(prefix="sigsync-bench-", dir="/tmp")) if temporary else work_dir.resolve()
     root.mkdir(parents=True, exist_ok=True)
@@ -679,6 +482,7 @@ def main(sizes, runs, ingest_payloads, latency_events, concurrency_signals, conn
             bench_serve(bench, EMPTY, serve_clients, serve_seconds, history=3000 if quick else 30000)
             bench_ingest_costs(bench, quick)
             bench_dashboard(bench, infos, quick)
+            messy.bench_messy(bench, messy_signals, before, cycle_signals=sizes[0])
     except (BenchError, ServeError) as exc:
         raise click.ClickException(str(exc)) from None
     finally:
@@ -694,9 +498,9 @@ def main(sizes, runs, ingest_payloads, latency_events, concurrency_signals, conn
         explain_path.write_text(bench.explain + "\n")
     broken = [r["label"] for r in bench.figures.rows
               if r["key"] in ("concurrency_lost", "concurrency_deadlocks", "concurrency_errors", "serve_lost",
-                              "serve_single_lost") and not r["met"]]
+                              "serve_single_lost", "messy_lost") and not r["met"]]
     if broken:
-        raise click.ClickException("correctness failure under concurrency: " + "; ".join(broken))
+        raise click.ClickException("correctness failure (events lost, deadlocks or errors): " + "; ".join(broken))
 
 
 if __name__ == "__main__":

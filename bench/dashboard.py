@@ -160,7 +160,8 @@ def clone(conn: psycopg.Connection, factor: int) -> None:
               help="Requests per route (after two warm-up requests each); median and p99 over them.")
 def main(dsn, work_dir, base, sizes, runs):
     """The dashboard's server time per page and API route, and what /signals loads in a browser."""
-    from .__main__ import Bench, Figures, build_registry
+    from .__main__ import build_registry
+    from .common import Bench, Figures
 
     if dsn:
         figures = Figures()

@@ -71,3 +71,15 @@ def lines(chunk: Chunk) -> list[str]:
 def event_count(payloads: list[str]) -> int:
     """Events these payloads become (an MFE_UPDATE_BATCH is one event per update)."""
     return sum(len(json.loads(p).get("updates", [None])) for p in payloads)
+
+
+def distinct_events(payloads: list[str]) -> int:
+    """Distinct events these payloads stand for: each item of a MFE_UPDATE_BATCH over the
+    batch's other fields, as ingest reads it (so a single MFE_UPDATE and the same update in a
+    batch are one event), and a body sent twice once."""
+    seen = set()
+    for p in payloads:
+        body = json.loads(p)
+        for event in sample.single_updates(body) if body.get("event_type") == "MFE_UPDATE_BATCH" else [body]:
+            seen.add(json.dumps(event, sort_keys=True))
+    return len(seen)

@@ -31,6 +31,8 @@ EXPECTED = (
         "runs", "rejected", "api_signals", "api_signal", "api_cancelled", "api_gaps", "api_health", "api_runs",
         "api_rejected")]
     + [f"dash_browser_{what}_{size}" for size in (100, 300) for what in ("requests", "bytes")]
+    # bench/messy.py: in-order and messy stream, each next to its raw COPY
+    + ["messy_inorder", "messy_inorder_copy", "messy_messy", "messy_messy_copy", "messy_lost"]
 )
 
 
@@ -55,6 +57,7 @@ def test_bench_quick_reports_every_figure():
     assert figures["concurrency_deadlocks"]["value"] == 0
     assert figures["concurrency_errors"]["value"] == 0
     assert figures["serve_lost"]["value"] == 0 and figures["serve_single_lost"]["value"] == 0
+    assert figures["messy_lost"]["value"] == 0
     assert report["machine"]["cores"] >= 1 and report["machine"]["postgresql"].startswith("15")
     assert report["command"].startswith("python -m bench --quick")
     explain = (out / "explain.txt").read_text()
@@ -80,3 +83,34 @@ def test_ingest_calls_compares_two_templates_side_by_side(cluster, template_db):
     with psycopg.connect(cluster.url("postgres")) as conn:
         left = conn.execute("SELECT count(*) FROM pg_database WHERE datname = 'bench_ingest_calls'").fetchone()[0]
     assert left == 0   # its copies are dropped
+
+
+MESSY_SIDE_BY_SIDE = ["messy_inorder", "messy_inorder_copy", "messy_messy", "messy_messy_copy"] + [
+    f"messy_cycle_{kind}" for kind in ("idle", "inc", "full")]
+
+
+def test_messy_before_after_reports_every_figure_on_both_and_loses_nothing():
+    """bench/messy.py --before: every figure measured on REF's sql/ and on this checkout's, with
+    the ratio; no event lost on either side. Never a timing."""
+    out = make_tmp_dir("sigsync-bench-messy-")
+    result = subprocess.run([sys.executable, "-m", "bench.messy", "--quick", "--before", "HEAD",
+                             "--json", str(out / "r.json")],
+                            cwd=REPO, env=cli_env(PYTHONPATH=f"{REPO}:{REPO / 'runner'}"),
+                            capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    report = json.loads((out / "r.json").read_text())
+    figures = {f["key"]: f for f in report["figures"]}
+    expected = [key + suffix for key in MESSY_SIDE_BY_SIDE for suffix in ("", "_before", "_ratio")]
+    assert sorted(figures) == sorted(expected + ["messy_lost", "messy_lost_before"])
+    for key, f in figures.items():
+        assert isinstance(f["value"], (int, float)) and math.isfinite(f["value"]), key
+        assert f["label"] in result.stdout, key
+        if f["stat"] == "median":
+            assert f["runs"] == 3, key
+    assert figures["messy_lost"]["value"] == 0 and figures["messy_lost_before"]["value"] == 0
+    assert [s["name"] for s in report["sides"]] == ["before", "after"]
+    assert "| figure | before | after | after / before |" in result.stdout
+    bad = subprocess.run([sys.executable, "-m", "bench.messy", "--quick", "--before", "no-such-ref-xyz"],
+                         cwd=REPO, env=cli_env(PYTHONPATH=f"{REPO}:{REPO / 'runner'}"),
+                         capture_output=True, text=True, timeout=60)
+    assert bad.returncode == 2 and "no-such-ref-xyz" in bad.stderr
