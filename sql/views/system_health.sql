@@ -7,7 +7,14 @@
 --   gaps_detected_last_hour      sum of summary->'gaps_opened' (the net increase of open gaps per
 --                                gap type in a cycle; 0 when absent) over the sync_runs started in
 --                                the last hour
---   gaps_filled_last_hour        sync_audit_log rows fill / upgrade / exit_inferred in the last hour
+--   gaps_filled_last_hour        fills written in the last hour (DESIGN §2, §6): the audit rows of the
+--                                kinds that write a value, fill (into an empty field), upgrade (over a
+--                                lower-confidence value) and refresh (a running metric brought up to
+--                                date: how Tier 2 fills a no_mfe_update gap), by a fill tier (0-3 or a
+--                                rule): not tier 'event', a real event's value replacing a lower-tier
+--                                one (that is the event arriving, not a gap filled). The kinds a cycle
+--                                counts in sync_runs.fills_by_tier; revert (a value cleared), conflict,
+--                                anomaly and the rest write no value (sigsync.action_types)
 --   mean_health                  mean health_score of reconciled signals (rounded to 1 decimal)
 --   alert_level                  the worse of: mean_health < 80 warning, < 50 critical;
 --                                open_gaps > 50 warning, > 100 critical; else ok
@@ -97,7 +104,8 @@ SELECT reg.signals,
        (SELECT count(*)
           FROM sigsync.sync_audit_log a
          WHERE a.action_timestamp > now() - interval '1 hour'
-           AND a.action_type IN ('fill', 'upgrade', 'exit_inferred')) AS gaps_filled_last_hour,
+           AND a.action_type IN ('fill', 'upgrade', 'refresh')
+           AND a.tier IS DISTINCT FROM 'event') AS gaps_filled_last_hour,
        hm.mean_health,
        CASE greatest(lv.health, lv.gaps, lv.stalled, lv.failed)
             WHEN 2 THEN 'critical' WHEN 1 THEN 'warning' ELSE 'ok' END AS alert_level,
@@ -141,10 +149,11 @@ SELECT reg.signals,
 
 COMMENT ON VIEW sigsync.system_health IS
     'One row of system health: signals, active_signals, pct_complete (reconciled signals without open gap, %), '
-    'open_gaps, gaps_detected_last_hour (sum of sync_runs.summary->gaps_opened), gaps_filled_last_hour (audit '
-    'fill/upgrade/exit_inferred), mean_health, alert_level (ok|warning|critical: health < 80 / < 50, open gaps > 50 / '
-    '> 100, the worse wins), indicator_online, last_heartbeat_at, last cycle time / duration / status, error_rate '
-    '(failed share of the last 24 h cycles), open_sync_requests, rejected_last_hour, anomalies_open, '
+    'open_gaps, gaps_detected_last_hour (sum of sync_runs.summary->gaps_opened), gaps_filled_last_hour (fills of '
+    'the last hour: audit rows fill/upgrade/refresh of a fill tier, not of a real event), mean_health, '
+    'alert_level (ok|warning|critical: health < 80 / < 50, open gaps > 50 / > 100, the worse wins), '
+    'indicator_online, last_heartbeat_at, last cycle time / duration / status, error_rate (failed share of the '
+    'last 24 h cycles), open_sync_requests, rejected_last_hour, anomalies_open, '
     'reconciled_signals, last_ok_cycle_at, cycle_lock_holder (pid holding the reconcile lock), '
     'signals_set_aside and alert_reasons; alert_level is also critical when no cycle succeeded for '
     'cycle_stall_after while the registry holds signals. '
