@@ -19,6 +19,7 @@ from psycopg.rows import dict_row
 
 import test_serve_helpers
 from sigsync import demo
+from support import PROJECT_QUEUED_SQL
 from test_serve_helpers import Serve
 
 CHROMIUM = "/usr/bin/chromium"
@@ -115,13 +116,15 @@ def console_errors(driver) -> list[dict]:
 
 
 def ingest(dsn: str, *bodies) -> list[dict]:
-    """Webhook bodies (dicts or text) through sigsync.ingest_many; each must be accepted."""
+    """Webhook bodies (dicts or text) through sigsync.ingest_many; each must be accepted. The MFE
+    updates ingest queues are then projected (as the next cycle's first step would)."""
     import json
 
     texts = [b if isinstance(b, str) else json.dumps(b) for b in bodies]
     with psycopg.connect(dsn, autocommit=True) as conn:
         results = conn.execute("SELECT idx, status, error FROM sigsync.ingest_many(%s::text[]) ORDER BY idx",
                                (texts,)).fetchall()
+        conn.execute(PROJECT_QUEUED_SQL)
     refused = [(texts[i - 1][:200], error) for i, status, error in results if status != "accepted"]
     assert refused == [], refused
     return results

@@ -36,6 +36,12 @@ def cli_env(**extra: str) -> dict[str, str]:
     return env
 
 
+# The first step of a reconcile cycle alone: project the MFE updates ingest queued
+# (sigsync._queued), for a test that reads the registry as the events say, without fills.
+PROJECT_QUEUED_SQL = ("SELECT sigsync._project_queued(NULL, array_agg(symbol), array_agg(trade_id))"
+                      " FROM sigsync.signals WHERE queued_events IS NOT NULL")
+
+
 def sigsync_cmd(*args: str | Path) -> list[str]:
     return [sys.executable, "-m", "sigsync", *map(str, args)]
 

@@ -1,8 +1,9 @@
 """Property: the registry after ingest does not depend on arrival order (DESIGN §3).
 
 The same set of events, ingested in any order, with duplicates and in any batching,
-gives the same `sigsync.signals` rows and `sigsync.indicator_status` rows. Each example
-runs inside a transaction that is rolled back, so examples do not see each other.
+gives the same `sigsync.signals` rows and `sigsync.indicator_status` rows, once the MFE
+updates ingest queues are projected (the first step of the next cycle: sigsync._project_queued).
+Each example runs inside a transaction that is rolled back, so examples do not see each other.
 """
 
 import json
@@ -10,6 +11,8 @@ import json
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+
+from support import PROJECT_QUEUED_SQL
 
 BASE_MS = 1765554120000  # 2025-12-12 10:42:00 America/New_York
 MINUTE = 60_000
@@ -111,6 +114,7 @@ def _ingest_and_read(conn, batches):
             for batch in batches:
                 cur.execute("SELECT status FROM sigsync.ingest_many(%s::text[])", (batch,))
                 assert all(s in ("accepted", "duplicate") for (s,) in cur.fetchall())
+            cur.execute(PROJECT_QUEUED_SQL)
             return _registry(cur)
 
 

@@ -1,7 +1,7 @@
 -- Internal: the per-signal steps of a reconcile cycle (DESIGN §2, §5-9) for the working set
 -- (parallel arrays: symbol, trade_id, source, and dirty_gen as the cycle took the row), in
 -- DESIGN order:
---   gaps before any fill -> Tier 0 / Tier 3 / targets -> cancellations (alternation rule) ->
+--   the events ingest queued (MFE updates) -> gaps before any fill -> Tier 0 / Tier 3 / targets -> cancellations (alternation rule) ->
 --   Tier 2 bar walk -> gaps and health -> clear the work marks and schedule the next check.
 -- Either every step succeeds for all the given signals or the call raises and writes nothing
 -- (reconcile then isolates the signal that fails: _failing_signals). A work mark is cleared only
@@ -25,6 +25,9 @@ DECLARE
     v_check_tids text[];
     v_check_at timestamptz[];
 BEGIN
+    -- the events ingest left to the cycle: the registry as the events say, before any fill
+    PERFORM sigsync._project_queued(p_run_id, p_symbols, p_trade_ids);
+
     -- gaps as found, before this cycle fills anything
     SELECT coalesce(jsonb_object_agg(t.gap_type, t.n), '{}') INTO v_before
       FROM (SELECT g.key AS gap_type, count(*) AS n
@@ -32,14 +35,14 @@ BEGIN
              GROUP BY g.key) t;
 
     -- Tier 0 / Tier 3 / targets
-    PERFORM sigsync._merge_candidates(sigsync._static_fills(p_symbols, p_trade_ids), p_run_id, true);
+    PERFORM sigsync._merge_candidates(sigsync._static_fills(p_symbols, p_trade_ids), p_run_id, true, false);
 
     -- cancellations (may write signals just outside the working set)
     v_cancel := sigsync._infer_cancellations(p_run_id, p_symbols, p_trade_ids);
 
     -- Tier 2 bar walk
     PERFORM sigsync._merge_candidates(sigsync._tier2_candidates(p_now, p_sources, p_symbols, p_trade_ids),
-                                      p_run_id, true);
+                                      p_run_id, true, false);
 
     -- gaps and health
     WITH h AS (

@@ -1,5 +1,5 @@
--- Internal: the events of the log named by (symbol, id), each read by its primary key. The
--- projection's statements start from the events ingest just stored: joined to the log
+-- Internal: the events of the log named by (symbol, id), each read by its primary key (the
+-- events a cycle projects for ingest: _project_queued). Joined to the log
 -- directly, a plan made on stale statistics of a young, fast-growing log could instead scan
 -- every event of a type (every MFE_UPDATE) to find them. p_symbols and p_ids are parallel.
 CREATE OR REPLACE FUNCTION sigsync._events(p_symbols text[], p_ids bigint[])

@@ -172,7 +172,7 @@ BEGIN
     )
     SELECT count(*) INTO v_reverted FROM rev;
 
-    PERFORM sigsync._merge_candidates(v_cands, p_run_id, true);
+    PERFORM sigsync._merge_candidates(v_cands, p_run_id, true, false);
     SELECT count(*) INTO v_inferred
       FROM sigsync.sync_audit_log a
      WHERE a.run_id = p_run_id AND a.field = 'cancel_detection' AND a.source = 'rule:alternation'

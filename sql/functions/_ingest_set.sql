@@ -1,6 +1,6 @@
 -- Internal: the set-based path of ingest (DESIGN §3) for a slice of one call: parse, validate
 -- (_normalize_events), store the accepted events and the rejected payloads, project the new
--- events into the registry (_project_events). One statement for the slice, no per-element
+-- events into the registry or queue them for the next cycle (_project_events). One statement for the slice, no per-element
 -- PL/pgSQL (ingest throughput, DESIGN §12); every step is linear in the slice (arrays are read
 -- by unnest, never by subscript in a loop; a batch's own fields are split off once, not once
 -- per item).
@@ -29,8 +29,7 @@ DECLARE
     v_results jsonb;
     v_codes text[];
     v_messages text[];
-    v_new_symbols text[];
-    v_new_ids bigint[];
+    v_new_events sigsync.automated_signals[];
     v_unseen jsonb;
 BEGIN
     -- Parse. Fast path: the whole slice at once; on any malformed element, one by one.
@@ -176,7 +175,7 @@ BEGIN
                  ORDER BY g.symbol, g.payload_checksum, g.idx, g.item) d
          ORDER BY d.idx, d.item          -- event ids follow the input order
         ON CONFLICT (symbol, payload_checksum) DO NOTHING
-        RETURNING a.symbol, a.id, a.payload_checksum
+        RETURNING a.symbol, a.id, a.payload_checksum, a AS e
     ),
     per_item AS (
         SELECT g.idx, g.item,
@@ -207,8 +206,7 @@ BEGIN
     SELECT (SELECT jsonb_agg(to_jsonb(r) ORDER BY r.idx) FROM results r),
            (SELECT array_agg(v.code ORDER BY v.idx) FROM verdict v),      -- one per element, NULL when good
            (SELECT array_agg(v.msg ORDER BY v.idx) FROM verdict v),
-           (SELECT array_agg(ins.symbol ORDER BY ins.id) FROM ins),
-           (SELECT array_agg(ins.id ORDER BY ins.id) FROM ins),
+           (SELECT array_agg(ins.e ORDER BY ins.symbol, ins.id) FROM ins),
            -- the items of elements with a duplicate whose stored copy this statement could not
            -- see (a concurrent call stored it and committed meanwhile)
            (SELECT jsonb_agg(jsonb_build_object('idx', p.idx, 'item', p.item, 'id', coalesce(p.new_id, p.any_id),
@@ -216,7 +214,7 @@ BEGIN
               FROM per_item p
               JOIN good g ON g.idx = p.idx AND g.item = p.item
              WHERE p.idx IN (SELECT q.idx FROM per_item q WHERE q.any_id IS NULL))
-      INTO v_results, v_codes, v_messages, v_new_symbols, v_new_ids, v_unseen;
+      INTO v_results, v_codes, v_messages, v_new_events, v_unseen;
 
     IF v_unseen IS NOT NULL THEN
         -- a new snapshot sees them: their ids, in item order, in those elements' results
@@ -239,7 +237,7 @@ BEGIN
     IF array_remove(v_codes, NULL) <> '{}' THEN
         PERFORM sigsync._store_rejected(p_payloads, NULL, v_codes, v_messages, p_received_at, p_source);
     END IF;
-    PERFORM sigsync._project_events(v_new_symbols, v_new_ids, true);
+    PERFORM sigsync._project_events(v_new_events, true, NULL, true);   -- (MFE updates: queued for the cycle)
     RETURN coalesce(v_results, '[]'::jsonb);
 END
 $$;

@@ -17,11 +17,14 @@
 -- Writes one audit row per fill (p_audit_fills), per overwrite of a lower-tier value,
 -- and per conflict (two confidence-1.0 sources disagreeing on a static field; noticed once
 -- per signal and field, so a rebuild re-reading the events does not re-open it).
--- Returns the number of fields written. Callers lock the target signals first.
+-- p_run_id: the cycle whose audit rows these are (NULL: an event's). p_outside_cycle: the write
+-- is not a cycle's (it counts in dirty_gen). Returns the number of fields written. Callers lock
+-- the target signals first.
 CREATE OR REPLACE FUNCTION sigsync._merge_candidates(
     p_cands sigsync._candidate[],
     p_run_id bigint,
-    p_audit_fills boolean)
+    p_audit_fills boolean,
+    p_outside_cycle boolean)
 RETURNS integer
 LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
@@ -231,10 +234,10 @@ BEGIN
                   FROM jsonb_populate_record(s, ch.vals) r),
                provenance = (s.provenance || ch.provs) - ch.cleared,
                -- a written signal is marked for the next cycle; dirty_gen counts the changes
-               -- from outside a cycle only (ingest, rebuild): a cycle compares it to clear the
-               -- marks of what it processed (_cycle_signals)
+               -- from outside a cycle only (ingest, rebuild; not the events a cycle projects for
+               -- ingest): a cycle compares it to clear the marks of what it processed (_cycle_signals)
                dirty = true,
-               dirty_gen = s.dirty_gen + CASE WHEN p_run_id IS NULL THEN 1 ELSE 0 END,
+               dirty_gen = s.dirty_gen + CASE WHEN p_outside_cycle THEN 1 ELSE 0 END,
                updated_at = now()
           FROM changes ch
          WHERE s.symbol = ch.symbol AND s.trade_id = ch.trade_id
@@ -248,6 +251,6 @@ BEGIN
     RETURN v_written;
 END
 $$;
-COMMENT ON FUNCTION sigsync._merge_candidates(sigsync._candidate[], bigint, boolean) IS
+COMMENT ON FUNCTION sigsync._merge_candidates(sigsync._candidate[], bigint, boolean, boolean) IS
     'Internal: apply candidate field values to sigsync.signals by the DESIGN §6 precedence rules, with provenance and audit rows.';
-REVOKE ALL ON FUNCTION sigsync._merge_candidates(sigsync._candidate[],bigint,boolean) FROM PUBLIC;
+REVOKE ALL ON FUNCTION sigsync._merge_candidates(sigsync._candidate[],bigint,boolean,boolean) FROM PUBLIC;

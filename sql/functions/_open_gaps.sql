@@ -6,8 +6,7 @@
 -- next_check_at: the earliest later p_now at which time alone can change these gaps or the
 -- walk (the MFE going stale, a stored bar after p_now becoming visible); NULL when nothing
 -- is due.
-DROP FUNCTION IF EXISTS sigsync._open_gaps(timestamptz, text[], text[]);   -- its columns changed
-CREATE FUNCTION sigsync._open_gaps(p_now timestamptz, p_symbols text[], p_trade_ids text[])
+CREATE OR REPLACE FUNCTION sigsync._open_gaps(p_now timestamptz, p_symbols text[], p_trade_ids text[])
 RETURNS TABLE (symbol text, trade_id text, gaps jsonb, confidence jsonb, next_check_at timestamptz)
 LANGUAGE sql
 STABLE

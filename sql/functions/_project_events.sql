@@ -1,48 +1,75 @@
 -- Internal: project events of the log into the registry (the "event" tier).
--- p_symbols/p_ids name the events (parallel arrays). Used by ingest for the events it just
--- stored and by rebuild for the whole log; the result does not depend on the order in which
--- events arrive: static fields keep the first value by event time, running metrics are
--- running max/min by event time, status follows from what is present (DESIGN §3-4).
--- Implausible values are not applied; they are audited as anomalies when p_audit_anomalies
--- (false for rebuild, which re-reads events already audited). Returns fields written.
-CREATE OR REPLACE FUNCTION sigsync._project_events(p_symbols text[], p_ids bigint[], p_audit_anomalies boolean)
+-- p_events: the stored rows themselves (ingest has them from its INSERT, rebuild and the cycle
+-- read them once), so no statement below looks an event up again. Three callers:
+--   ingest  (p_run_id NULL, p_queue): creates or marks the signals rows; MFE_UPDATE events are
+--           only queued on their row (signals.queued_events, in the transaction that stores
+--           them) for the next cycle, which projects them (_project_queued); the rest now;
+--   rebuild (p_run_id NULL, not p_queue): everything now, anomalies not audited again;
+--   a cycle (p_run_id, not p_queue): the queued events of its working set, whose rows it holds.
+-- The result does not depend on the order in which events arrive or are projected: static
+-- fields keep the first value by event time, running metrics are running max/min by event time,
+-- status follows from what is present (DESIGN §3-4). Implausible values are not applied; they
+-- are audited as anomalies when p_audit_anomalies. Returns fields written.
+CREATE OR REPLACE FUNCTION sigsync._project_events(p_events sigsync.automated_signals[], p_audit_anomalies boolean,
+                                                   p_run_id bigint, p_queue boolean)
 RETURNS integer
 LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
     v_tz text := sigsync._setting_text('timezone');
+    v_events sigsync.automated_signals[];
     v_cands sigsync._candidate[];
     v_written integer := 0;
 BEGIN
-    IF p_ids IS NULL OR cardinality(p_ids) = 0 THEN
+    IF p_events IS NULL OR cardinality(p_events) = 0 THEN
         RETURN 0;
     END IF;
 
-    -- 1. one registry row per signal; locks the rows in key order (no deadlock between
-    --    concurrent ingests) and marks them for the next reconcile cycle.
-    INSERT INTO sigsync.signals AS s (symbol, trade_id)
-    SELECT DISTINCT e.symbol, e.trade_id
-      FROM sigsync._events(p_symbols, p_ids) e
-     WHERE e.trade_id IS NOT NULL
-     ORDER BY 1, 2
-    ON CONFLICT (symbol, trade_id) DO UPDATE SET dirty = true, dirty_gen = s.dirty_gen + 1;
+    -- 1. one registry row per signal (outside a cycle); locks the rows in key order (no deadlock
+    --    between concurrent ingests), marks them for the next reconcile cycle and queues the
+    --    events it leaves to the cycle
+    IF p_run_id IS NULL THEN
+        INSERT INTO sigsync.signals AS s (symbol, trade_id, queued_events)
+        SELECT e.symbol, e.trade_id, array_agg(e.id ORDER BY e.id) FILTER (WHERE sigsync._queued(e.event_type, p_queue))
+          FROM unnest(p_events) e
+         WHERE e.trade_id IS NOT NULL
+         GROUP BY e.symbol, e.trade_id
+         ORDER BY 1, 2
+        ON CONFLICT (symbol, trade_id) DO UPDATE
+           SET dirty = true, dirty_gen = s.dirty_gen + 1,
+               queued_events = CASE WHEN excluded.queued_events IS NULL THEN s.queued_events
+                                    ELSE coalesce(s.queued_events, '{}') || excluded.queued_events END;
+    END IF;
+
+    -- the events projected now
+    v_events := p_events;
+    IF p_queue THEN
+        SELECT array_agg(e ORDER BY e.symbol, e.id) INTO v_events
+          FROM unnest(p_events) e
+         WHERE NOT sigsync._queued(e.event_type, p_queue);
+        IF v_events IS NULL THEN
+            RETURN 0;
+        END IF;
+    END IF;
 
     -- 2. anomalies: stored in the log, audited, not applied.
     INSERT INTO sigsync.sync_audit_log
            (symbol, trade_id, action_type, field, new_value, tier, confidence_score, source, reason, event_id)
     SELECT e.symbol, e.trade_id, 'anomaly', a.field, a.value, 'event', 1, 'event:' || e.id, a.reason, e.id
-      FROM sigsync._events(p_symbols, p_ids) e
-      JOIN sigsync.signals s ON s.symbol = e.symbol AND s.trade_id = e.trade_id
+      FROM unnest(v_events) e
      CROSS JOIN LATERAL (VALUES
         ('be_mfe', to_jsonb(e.be_mfe), e.be_mfe < 0, 'negative MFE'),
         ('no_be_mfe', to_jsonb(e.no_be_mfe), e.no_be_mfe < 0, 'negative MFE'),
         ('final_mfe', to_jsonb(e.final_mfe), e.final_mfe < 0, 'negative final MFE'),
         ('mae_global_r', to_jsonb(e.mae_global_r), e.mae_global_r > 0, 'MAE above 0'),
         ('mae_global_r', to_jsonb(e.mae_global_r),
-              e.mae_global_r < -1 AND NOT coalesce(s.exit_time <= e."timestamp", false), 'MAE below -1 before an exit')
+              e.mae_global_r < -1   -- (the signal's row is read only for such a value)
+              AND NOT coalesce((SELECT s.exit_time FROM sigsync.signals s
+                                 WHERE s.symbol = e.symbol AND s.trade_id = e.trade_id) <= e."timestamp", false),
+              'MAE below -1 before an exit')
      ) a(field, value, flagged, reason)
-     WHERE a.flagged AND p_audit_anomalies;
+     WHERE a.flagged AND p_audit_anomalies AND e.trade_id IS NOT NULL;
 
     -- ... and MFE updates below an earlier observation of the same metric (by event time: an
     -- earlier update, or the final_mfe of an earlier exit, step 3's "obs"), whichever arrived
@@ -58,7 +85,7 @@ BEGIN
                CASE WHEN s.evt_be_mfe_at < g.t0 THEN s.evt_be_mfe ELSE scan.be END AS before_be,
                CASE WHEN s.evt_no_be_mfe_at < g.t0 THEN s.evt_no_be_mfe ELSE scan.no_be END AS before_no_be
           FROM (SELECT e.symbol, e.trade_id, min(e."timestamp") AS t0
-                  FROM sigsync._events(p_symbols, p_ids) e
+                  FROM unnest(v_events) e
                  WHERE e.event_type IN ('MFE_UPDATE', 'EXIT_BE', 'EXIT_SL') AND p_audit_anomalies
                  GROUP BY e.symbol, e.trade_id) g
           JOIN sigsync.signals s ON s.symbol = g.symbol AND s.trade_id = g.trade_id
@@ -103,13 +130,37 @@ BEGIN
     -- 3. candidates: event fields, plus the running metrics as complete aggregates.
     WITH ev AS (
         SELECT e.*, CASE WHEN e.event_type = 'SIGNAL_CREATED' THEN '0' ELSE 'event' END AS tier
-          FROM sigsync._events(p_symbols, p_ids) e
+          FROM unnest(v_events) e
          WHERE e.trade_id IS NOT NULL
+    ),
+    proposers AS (
+        -- the events whose field candidates can win (all at confidence 1.0), so that a signal's
+        -- hundreds of MFE updates make a few candidates, not hundreds: of the events that propose
+        -- the same static values (same type and fields), the first by (event time, key), which
+        -- the merge would keep among them (static: the first by event time); and per signal the
+        -- latest event with a current price (latest: the latest wins)
+        SELECT r.*
+          FROM (SELECT e.*,
+                       CASE WHEN row_number() OVER (
+                                 PARTITION BY e.symbol, e.trade_id, e.event_type, e.source, e.direction, e.signal_time,
+                                              e.session, e.htf_alignment, e.signal_price, e.confirmation_time,
+                                              e.bars_to_confirmation, e.entry_price, e.stop_loss, e.exit_price,
+                                              e.final_mfe, e.cancelled_time, e.cancelled_by, e.cancel_reason,
+                                              e.bars_pending,
+                                              CASE WHEN e.event_type IN ('BE_TRIGGERED', 'EXIT_BE', 'EXIT_SL', 'CANCELLED')
+                                                   THEN e."timestamp" END
+                                 ORDER BY e."timestamp", left(e.payload_checksum, 16)) = 1 THEN 'static' END AS static_kind,
+                       CASE WHEN e.current_price IS NOT NULL
+                                 AND row_number() OVER (PARTITION BY e.symbol, e.trade_id, e.current_price IS NOT NULL
+                                                        ORDER BY e."timestamp" DESC, left(e.payload_checksum, 16)) = 1
+                            THEN 'latest' END AS latest_kind
+                  FROM ev e) r
+         WHERE r.static_kind IS NOT NULL OR r.latest_kind IS NOT NULL
     ),
     fields AS (
         SELECT ROW(e.symbol, e.trade_id, f.field, f.value, f.kind, e.tier, 1.0, e."timestamp",
                    left(e.payload_checksum, 16), 'event:' || e.id, e.event_type, e.id)::sigsync._candidate AS c
-          FROM ev e
+          FROM proposers e
          CROSS JOIN LATERAL (VALUES
             ('source',               to_jsonb(e.source), 'static'),
             ('direction',            to_jsonb(e.direction), 'static'),
@@ -136,7 +187,7 @@ BEGIN
             ('bars_pending',         CASE WHEN e.event_type = 'CANCELLED' THEN to_jsonb(e.bars_pending) END, 'static'),
             ('cancel_detection',     CASE WHEN e.event_type = 'CANCELLED' THEN '"explicit"'::jsonb END, 'static')
          ) f(field, value, kind)
-         WHERE f.value IS NOT NULL AND f.value <> 'null'::jsonb
+         WHERE f.value IS NOT NULL AND f.value <> 'null'::jsonb AND f.kind IN (e.static_kind, e.latest_kind)
     ),
     obs AS (   -- observations of the running metrics (implausible ones left out)
         SELECT e.symbol, e.trade_id, o.metric, o.v, e."timestamp" AS at
@@ -152,17 +203,18 @@ BEGIN
          WHERE o.v IS NOT NULL
            AND (o.metric = 'mae_global_r' AND o.v <= 0 OR o.metric <> 'mae_global_r' AND o.v >= 0)
     ),
-    agg AS (
+    agg AS (   -- (the events aggregated first, then their signal's row read once)
         SELECT o.symbol, o.trade_id, o.metric,
-               CASE o.metric WHEN 'mae_global_r' THEN least(min(o.v), min(s.evt_mae_global_r))
-                             WHEN 'be_mfe' THEN greatest(max(o.v), max(s.evt_be_mfe))
-                             ELSE greatest(max(o.v), max(s.evt_no_be_mfe)) END AS v,
-               greatest(max(o.at), CASE o.metric WHEN 'mae_global_r' THEN max(s.evt_mae_global_r_at)
-                                                 WHEN 'be_mfe' THEN max(s.evt_be_mfe_at)
-                                                 ELSE max(s.evt_no_be_mfe_at) END) AS at
-          FROM obs o
+               CASE o.metric WHEN 'mae_global_r' THEN least(o.v_min, s.evt_mae_global_r)
+                             WHEN 'be_mfe' THEN greatest(o.v_max, s.evt_be_mfe)
+                             ELSE greatest(o.v_max, s.evt_no_be_mfe) END AS v,
+               greatest(o.at, CASE o.metric WHEN 'mae_global_r' THEN s.evt_mae_global_r_at
+                                            WHEN 'be_mfe' THEN s.evt_be_mfe_at
+                                            ELSE s.evt_no_be_mfe_at END) AS at
+          FROM (SELECT o.symbol, o.trade_id, o.metric, min(o.v) AS v_min, max(o.v) AS v_max, max(o.at) AS at
+                  FROM obs o
+                 GROUP BY o.symbol, o.trade_id, o.metric) o
           JOIN sigsync.signals s ON s.symbol = o.symbol AND s.trade_id = o.trade_id
-         GROUP BY o.symbol, o.trade_id, o.metric
     ),
     running AS (
         SELECT ROW(a.symbol, a.trade_id, a.metric, to_jsonb(a.v), 'running', 'event', 1.0, a.at,
@@ -178,13 +230,14 @@ BEGIN
     times AS (
         SELECT ROW(e.symbol, e.trade_id, x.field, x.value, 'set', 'event', 1.0, NULL, '', 'events', NULL, NULL)::sigsync._candidate AS c
           FROM (SELECT e.symbol, e.trade_id,
-                       least(min(e."timestamp"), s.first_event_at) AS first_at,
-                       greatest(max(e."timestamp"), s.last_event_at) AS last_at,
-                       greatest(max(e."timestamp") FILTER (WHERE e.event_type = 'MFE_UPDATE'),
-                                s.last_mfe_update_at) AS mfe_at
-                  FROM ev e
-                  JOIN sigsync.signals s ON s.symbol = e.symbol AND s.trade_id = e.trade_id
-                 GROUP BY e.symbol, e.trade_id, s.first_event_at, s.last_event_at, s.last_mfe_update_at) e
+                       least(e.first_at, s.first_event_at) AS first_at,
+                       greatest(e.last_at, s.last_event_at) AS last_at,
+                       greatest(e.mfe_at, s.last_mfe_update_at) AS mfe_at
+                  FROM (SELECT e.symbol, e.trade_id, min(e."timestamp") AS first_at, max(e."timestamp") AS last_at,
+                               max(e."timestamp") FILTER (WHERE e.event_type = 'MFE_UPDATE') AS mfe_at
+                          FROM ev e
+                         GROUP BY e.symbol, e.trade_id) e
+                  JOIN sigsync.signals s ON s.symbol = e.symbol AND s.trade_id = e.trade_id) e
          CROSS JOIN LATERAL (VALUES ('first_event_at', to_jsonb(e.first_at)),
                                     ('last_event_at', to_jsonb(e.last_at)),
                                     ('last_mfe_update_at', to_jsonb(e.mfe_at))) x(field, value)
@@ -194,7 +247,7 @@ BEGIN
       INTO v_cands
       FROM (SELECT c FROM fields UNION ALL SELECT c FROM running UNION ALL SELECT c FROM times) u;
 
-    v_written := sigsync._merge_candidates(v_cands, NULL, false);
+    v_written := sigsync._merge_candidates(v_cands, NULL, false, p_run_id IS NULL);
 
     -- 4. the indicator link: latest heartbeat / sync status per source, by event time.
     INSERT INTO sigsync.indicator_status AS i
@@ -213,7 +266,7 @@ BEGIN
                                                  'tracking', to_jsonb(e.tracking), 'not_tracking', to_jsonb(e.not_tracking))
                               ORDER BY e."timestamp" DESC, e.payload_checksum)
                        FILTER (WHERE e.event_type = 'SYNC_STATUS')) -> 0 AS ss
-              FROM sigsync._events(p_symbols, p_ids) e
+              FROM unnest(v_events) e
              WHERE e.event_type IN ('HEARTBEAT', 'SYNC_STATUS')
              GROUP BY e.source
              ORDER BY e.source) l
@@ -242,6 +295,7 @@ BEGIN
     RETURN v_written;
 END
 $$;
-COMMENT ON FUNCTION sigsync._project_events(text[], bigint[], boolean) IS
-    'Internal: project the named events into sigsync.signals (arrival-order independent) and sigsync.indicator_status.';
-REVOKE ALL ON FUNCTION sigsync._project_events(text[],bigint[],boolean) FROM PUBLIC;
+COMMENT ON FUNCTION sigsync._project_events(sigsync.automated_signals[], boolean, bigint, boolean) IS
+    'Internal: project the given stored events into sigsync.signals (arrival-order independent) and '
+    'sigsync.indicator_status; with p_queue, MFE_UPDATE events are queued for the next cycle instead.';
+REVOKE ALL ON FUNCTION sigsync._project_events(sigsync.automated_signals[], boolean, bigint, boolean) FROM PUBLIC;

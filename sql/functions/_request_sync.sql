@@ -2,7 +2,6 @@
 -- indicator can fill (no_mfe_update, no_mae), that the indicator can answer for and that no
 -- open request covers yet, write ONE row into the outbox sigsync.sync_requests and send
 -- NOTIFY sigsync_sync_request (payload: the request id). Returns the number of signals asked for.
-DROP FUNCTION IF EXISTS sigsync._request_sync(bigint, timestamptz, text[], text[]);   -- now takes the sources too
 CREATE OR REPLACE FUNCTION sigsync._request_sync(p_run_id bigint, p_now timestamptz, p_sources text[], p_symbols text[],
                                                  p_trade_ids text[])
 RETURNS integer

@@ -2,8 +2,7 @@
 -- store them in sigsync.signal_health_metrics, writing a row only when it changed (a second
 -- cycle at the same time writes nothing). Returns every signal's gaps, score and next
 -- time-driven check. Used by reconcile and by update_signal_health.
-DROP FUNCTION IF EXISTS sigsync._store_health(timestamptz, text[], text[]);   -- its columns changed
-CREATE FUNCTION sigsync._store_health(p_now timestamptz, p_symbols text[], p_trade_ids text[])
+CREATE OR REPLACE FUNCTION sigsync._store_health(p_now timestamptz, p_symbols text[], p_trade_ids text[])
 RETURNS TABLE (symbol text, trade_id text, gaps jsonb, health_score integer, next_check_at timestamptz)
 LANGUAGE sql
 SET search_path = pg_catalog, pg_temp

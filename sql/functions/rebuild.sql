@@ -13,17 +13,21 @@ DECLARE
 BEGIN
     PERFORM 1 FROM sigsync.cycle_lock FOR UPDATE;                   -- no cycle while rebuilding
     LOCK TABLE sigsync.signals IN EXCLUSIVE MODE;                   -- ingest waits; reads go on
+    -- the MFE updates still queued have not been checked for anomalies: their projection (and
+    -- audit) first, as the next cycle would have done; the projection below audits nothing again
+    PERFORM sigsync._project_queued(NULL, array_agg(s.symbol), array_agg(s.trade_id))
+       FROM sigsync.signals s WHERE s.queued_events IS NOT NULL;
     DELETE FROM sigsync.signals;   -- signal_health_metrics stay: the next cycle keeps each open gap's 'since'
 
     FOR v_chunk IN
-        SELECT array_agg(e.symbol) AS syms, array_agg(e.id) AS ids
-          FROM (SELECT e.symbol, e.id,
+        SELECT array_agg(e.e ORDER BY e.symbol, e.id) AS events
+          FROM (SELECT e.symbol, e.id, e AS e,
                        dense_rank() OVER (ORDER BY e.symbol, coalesce(e.trade_id, '')) / 500 AS chunk
                   FROM sigsync.automated_signals e) e
          GROUP BY e.chunk
          ORDER BY e.chunk
     LOOP
-        PERFORM sigsync._project_events(v_chunk.syms, v_chunk.ids, false);
+        PERFORM sigsync._project_events(v_chunk.events, false, NULL, false);   -- (nothing queued)
     END LOOP;
 
     SELECT count(*) INTO v_count FROM sigsync.signals;

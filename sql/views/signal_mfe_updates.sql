@@ -4,7 +4,8 @@
 --   event_id        the event (automated_signals.id)
 --   at              its event time ("timestamp"); rows in event-time order by (at, event_id)
 --   be_mfe, no_be_mfe, mae_global_r, current_price   as reported (NULL when not sent)
---   anomaly         the update was flagged as an anomaly when it was ingested (an audit row
+--   anomaly         the update was flagged as an anomaly when it was projected (by the cycle
+--                   after its ingest: _project_queued; an audit row
 --                   action_type 'anomaly' of sync_audit_log names this event): stored in the log,
 --                   but the flagged values were not applied to the registry
 --   anomaly_fields  which of its values were flagged (be_mfe, no_be_mfe, mae_global_r), sorted
@@ -46,7 +47,7 @@ SELECT s.symbol,
 COMMENT ON VIEW sigsync.signal_mfe_updates IS
     'The MFE/MAE updates the indicator reported for each signal (every MFE_UPDATE, batch items included; the '
     'last 5000 by event time): event_id, at (event time), be_mfe, no_be_mfe, mae_global_r, current_price, and '
-    'anomaly / anomaly_fields: flagged when ingested (audit action anomaly), stored but not applied. Example: '
+    'anomaly / anomaly_fields: flagged when projected (the cycle after ingest; audit action anomaly), stored but not applied. Example: '
     'SELECT at, no_be_mfe, mae_global_r, anomaly FROM sigsync.signal_mfe_updates WHERE symbol = ''NQ1!'' AND '
     'trade_id = ''20251212_104200000_BULLISH'' ORDER BY at, event_id;';
 

@@ -3,12 +3,24 @@
 -- static and running fields, conflicts and anomalies in sync_audit_log, dirty marking.
 BEGIN;
 SET LOCAL search_path = sigsync, public;
-SELECT plan(104);
+SELECT plan(115);
 
 CREATE FUNCTION pg_temp.sig(p_trade_id text) RETURNS sigsync.signals
 LANGUAGE sql AS $$ SELECT s.* FROM sigsync.signals s WHERE s.symbol = 'NQ1!' AND s.trade_id = p_trade_id $$;
+-- ingest leaves MFE updates to the next cycle (sigsync._queued): the tests below read the
+-- registry after ingest and that projection (S10 checks the queue itself)
+CREATE FUNCTION pg_temp.project_queued() RETURNS integer
+LANGUAGE sql AS $$
+    SELECT coalesce(sigsync._project_queued(NULL, array_agg(symbol), array_agg(trade_id)), 0)
+      FROM sigsync.signals WHERE queued_events IS NOT NULL $$;
 CREATE FUNCTION pg_temp.ok_ingest(p text) RETURNS boolean
-LANGUAGE sql AS $$ SELECT sigsync.ingest(p) ->> 'status' = 'accepted' $$;
+LANGUAGE plpgsql AS $$
+DECLARE
+    v_ok boolean := sigsync.ingest(p) ->> 'status' = 'accepted';
+BEGIN
+    PERFORM pg_temp.project_queued();
+    RETURN v_ok;
+END $$;
 
 -- S1: a full life -- SIGNAL_CREATED ----------------------------------------------------
 SELECT ok(pg_temp.ok_ingest(
@@ -171,6 +183,7 @@ SELECT n, sigsync.ingest(p) AS res FROM (VALUES
     (2, '{"event_type":"MFE_UPDATE","trade_id":"20251212_130000000_BULLISH","mae_global_r":0.2,"timestamp":1765562580000}'),
     (3, '{"event_type":"MFE_UPDATE","trade_id":"20251212_130000000_BULLISH","mae_global_r":-1.5,"timestamp":1765562640000}'),
     (4, '{"event_type":"MFE_UPDATE","trade_id":"20251212_130000000_BULLISH","be_mfe":0.6,"timestamp":1765562700000}')) v(n, p);
+SELECT pg_temp.project_queued();
 SELECT is((SELECT array_agg(res ->> 'status' ORDER BY n) FROM anomaly_in), ARRAY['accepted','accepted','accepted','accepted'],
           'implausible updates are accepted (stored in the log)');
 SELECT is((SELECT count(*)::integer FROM automated_signals a JOIN anomaly_in i ON a.id = (i.res -> 'event_ids' ->> 0)::bigint), 4,
@@ -208,6 +221,7 @@ SELECT ok(pg_temp.ok_ingest('{"event_type":"EXIT_BE","trade_id":"20251212_131200
             '{"event_type":"MFE_UPDATE","trade_id":"20251212_131400000_BULLISH","be_mfe":0.4,"timestamp":1765563720000}',
             '{"event_type":"EXIT_BE","trade_id":"20251212_131400000_BULLISH","exit_price":21300,"final_mfe":1.0,"timestamp":1765563660000}'])),
     'S8B / S8C an EXIT_BE (final_mfe 1.0) and a later MFE update of 0.4, in two calls / in one');
+SELECT pg_temp.project_queued();
 SELECT is((SELECT array_agg(l.trade_id ORDER BY l.trade_id) FROM sync_audit_log l
             WHERE l.trade_id IN ('20251212_131200000_BULLISH', '20251212_131400000_BULLISH')
               AND l.action_type = 'anomaly' AND l.field = 'be_mfe' AND l.new_value = '0.4'::jsonb),
@@ -263,6 +277,44 @@ SELECT is((SELECT tracked_signals FROM indicator_status WHERE source = 'indicato
 SELECT ok(pg_temp.ok_ingest('{"event_type":"HEARTBEAT","source":"tv-alt","tracked_signals":1,"timestamp":1765556000000}'),
     'a heartbeat from another source');
 SELECT is((SELECT tracked_signals FROM indicator_status WHERE source = 'tv-alt'), 1, 'indicator_status is per source');
+
+-- S10: ingest queues an MFE update on its signal's row, in the transaction that stores it; the
+-- next cycle projects it, and its own projection does not keep the signal marked -----------
+SELECT ok(sigsync.ingest('{"event_type":"ENTRY","trade_id":"20251212_140000000_BULLISH","entry_price":21400,"stop_loss":21390,"timestamp":1765566000000}') ->> 'status' = 'accepted'
+      AND sigsync.ingest('{"event_type":"MFE_UPDATE_BATCH","timestamp":1765566120000,"updates":[{"trade_id":"20251212_140000000_BULLISH","be_mfe":0.7,"no_be_mfe":0.7,"mae_global_r":-0.1,"current_price":21407}]}') ->> 'status' = 'accepted'
+      AND sigsync.ingest('{"event_type":"MFE_UPDATE","trade_id":"20251212_140000000_BULLISH","be_mfe":0.5,"timestamp":1765566060000}') ->> 'status' = 'accepted',
+    'S10 an ENTRY, then a batch of one MFE update and an earlier, lower single update');
+SELECT is((SELECT array_agg(a.id ORDER BY a.id) FROM automated_signals a
+            WHERE a.trade_id = '20251212_140000000_BULLISH' AND a.event_type = 'MFE_UPDATE'),
+          (pg_temp.sig('20251212_140000000_BULLISH')).queued_events,
+          'S10 both updates are stored and queued on the row, in arrival order');
+SELECT ok((pg_temp.sig('20251212_140000000_BULLISH')).entry_price = 21400
+          AND (pg_temp.sig('20251212_140000000_BULLISH')).be_mfe IS NULL
+          AND (pg_temp.sig('20251212_140000000_BULLISH')).current_price IS NULL,
+          'S10 ingest projects the ENTRY now and leaves the updates to the cycle');
+SELECT is((SELECT count(*)::integer FROM sync_audit_log
+            WHERE trade_id = '20251212_140000000_BULLISH' AND action_type = 'anomaly'), 0,
+          'S10 the late, lower update is not judged before its projection');
+SELECT is(sigsync.reconcile() ->> 'status', 'ok', 'S10 a reconcile cycle');
+SELECT results_eq(
+    $$SELECT be_mfe, no_be_mfe, mae_global_r, current_price, last_mfe_update_at, queued_events, dirty
+        FROM sigsync.signals WHERE trade_id = '20251212_140000000_BULLISH'$$,
+    $$VALUES (0.7, 0.7, -0.1, 21407::numeric, to_timestamp(1765566120), NULL::bigint[], false)$$,
+    'S10 the cycle projected the updates (running max, latest price), emptied the queue and cleared the mark');
+SELECT is((SELECT count(*)::integer FROM sync_audit_log
+            WHERE trade_id = '20251212_140000000_BULLISH' AND action_type = 'anomaly' AND field = 'be_mfe'), 0,
+          'S10 an update earlier by event time than a higher one is no anomaly');
+SELECT is(sigsync.ingest('{"event_type":"MFE_UPDATE","trade_id":"20251212_140000000_BULLISH","be_mfe":0.2,"timestamp":1765566180000}') ->> 'status',
+          'accepted', 'S10 a later update below the max, queued');
+SELECT is(rebuild() > 0, true, 'S10 rebuild');
+SELECT is((SELECT count(*)::integer FROM sync_audit_log
+            WHERE trade_id = '20251212_140000000_BULLISH' AND action_type = 'anomaly' AND field = 'be_mfe'
+              AND new_value = '0.2'::jsonb), 1,
+          'S10 rebuild checks what was still queued: the update below an earlier one is one anomaly');
+SELECT results_eq(
+    $$SELECT be_mfe, current_price, queued_events FROM sigsync.signals WHERE trade_id = '20251212_140000000_BULLISH'$$,
+    $$VALUES (0.7, 21407::numeric, NULL::bigint[])$$,
+    'S10 rebuild projects every event at once: nothing queued');
 
 SELECT * FROM finish();
 ROLLBACK;

@@ -105,8 +105,14 @@ SELECT throws_ok(format('DELETE FROM sigsync.%I', t), '42501', NULL, format('sig
   FROM unnest(ARRAY['automated_signals', 'signals', 'rejected_events', 'settings', 'sync_audit_log']) t;
 SELECT throws_ok($$TRUNCATE sigsync.rejected_events$$, '42501', NULL, 'sigsync_ingest cannot TRUNCATE rejected_events');
 RESET ROLE;
+-- (ingest leaves MFE updates to the next cycle, sigsync._queued: projected here as its first step does)
+CREATE FUNCTION pg_temp.project_queued() RETURNS integer
+LANGUAGE sql AS $$
+    SELECT coalesce(sigsync._project_queued(NULL, array_agg(symbol), array_agg(trade_id)), 0)
+      FROM sigsync.signals WHERE queued_events IS NOT NULL $$;
 SELECT is((SELECT count(*)::integer FROM sigsync.automated_signals WHERE event_type = 'MFE_UPDATE'), 3,
           'the three MFE updates sent as sigsync_ingest are stored');
+SELECT pg_temp.project_queued();
 SELECT is((SELECT be_mfe FROM sigsync.signals WHERE trade_id = '20251212_104200000_BULLISH'), 0.9,
           'and projected into the registry');
 SELECT is((SELECT count(*)::integer FROM sigsync.rejected_events WHERE payload = 'not json'), 1,

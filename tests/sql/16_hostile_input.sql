@@ -76,6 +76,12 @@ SELECT is((SELECT array_agg(symbol || ':' || event_type ORDER BY id) FROM sigsyn
           ARRAY['OK1:ENTRY', 'OK1:MFE_UPDATE', 'OK2:ENTRY'], 'only the good events are in the log (nothing half-stored)');
 SELECT is((SELECT array_agg(symbol ORDER BY symbol) FROM sigsync.signals WHERE symbol IN ('OK1', 'OK2', 'BOOM', 'PROJ')),
           ARRAY['OK1', 'OK2'], 'only the good signals are in the registry');
+-- (ingest leaves MFE updates to the next cycle, sigsync._queued: projected here as its first step does)
+CREATE FUNCTION pg_temp.project_queued() RETURNS integer
+LANGUAGE sql AS $$
+    SELECT coalesce(sigsync._project_queued(NULL, array_agg(symbol), array_agg(trade_id)), 0)
+      FROM sigsync.signals WHERE queued_events IS NOT NULL $$;
+SELECT pg_temp.project_queued();
 SELECT is((SELECT be_mfe FROM sigsync.signals WHERE symbol = 'OK1'), 0.5, 'the good elements are projected');
 SELECT is((SELECT array_agg(message ORDER BY id) FROM sigsync.rejected_events WHERE error_code = 'internal_error'),
           ARRAY['event insert failed for BOOM', 'projection failed (check_violation)'],

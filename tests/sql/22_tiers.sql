@@ -10,8 +10,20 @@ BEGIN;
 SET LOCAL search_path = sigsync, public;
 SELECT plan(65);
 
+-- ingest leaves MFE updates to the next cycle (sigsync._queued): pg_temp.ing also projects
+-- them, as that cycle's first step does, so the registry reads as the events say
+CREATE FUNCTION pg_temp.project_queued() RETURNS integer
+LANGUAGE sql AS $$
+    SELECT coalesce(sigsync._project_queued(NULL, array_agg(symbol), array_agg(trade_id)), 0)
+      FROM sigsync.signals WHERE queued_events IS NOT NULL $$;
 CREATE FUNCTION pg_temp.ing(p text) RETURNS text
-LANGUAGE sql AS $$ SELECT sigsync.ingest(p) ->> 'status' $$;
+LANGUAGE plpgsql AS $$
+DECLARE
+    v_status text := sigsync.ingest(p) ->> 'status';
+BEGIN
+    PERFORM pg_temp.project_queued();
+    RETURN v_status;
+END $$;
 CREATE FUNCTION pg_temp.sig(p_symbol text, p_trade_id text) RETURNS sigsync.signals
 LANGUAGE sql AS $$ SELECT s.* FROM sigsync.signals s WHERE s.symbol = p_symbol AND s.trade_id = p_trade_id $$;
 -- "tier/confidence/source" of one field
