@@ -134,7 +134,7 @@ BEGIN
          -- set: a signal with none of them set has nothing to merge (most signals, every cycle)
          WHERE cn.n_trade_id IS NOT NULL OR cn.has_cancel_fields
     )
-    SELECT (SELECT array_agg(ROW(c.symbol, c.trade_id, c.field, c.value, 'derived', 'rule', 0.9, c.n_time,
+    SELECT (SELECT array_agg(ROW(c.symbol, c.trade_id, c.field, c.value, 'derived', 'rule', NULL, c.n_time,
                                  'rule:alternation', 'rule:alternation', NULL, NULL)::sigsync._candidate)
               FROM c),
            (SELECT array_agg(r.symbol ORDER BY r.symbol, r.trade_id) FROM rescore r),

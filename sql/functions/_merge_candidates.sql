@@ -36,8 +36,11 @@ BEGIN
         RETURN 0;
     END IF;
 
-    WITH c AS (
-        SELECT * FROM unnest(p_cands)
+    WITH c AS (   -- each candidate with its tier's confidence (sigsync.tiers: declared there, once)
+        SELECT u.symbol, u.trade_id, u.field, u.value, u.kind, u.tier, t.confidence, u.at, u.key, u.source,
+               u.event_type, u.event_id
+          FROM unnest(p_cands) u
+          JOIN sigsync.tiers t ON t.tier = u.tier
     ),
     best AS (
         SELECT DISTINCT ON (c.symbol, c.trade_id, c.field) c.*

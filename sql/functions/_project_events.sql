@@ -158,7 +158,7 @@ BEGIN
          WHERE r.static_kind IS NOT NULL OR r.latest_kind IS NOT NULL
     ),
     fields AS (
-        SELECT ROW(e.symbol, e.trade_id, f.field, f.value, f.kind, e.tier, 1.0, e."timestamp",
+        SELECT ROW(e.symbol, e.trade_id, f.field, f.value, f.kind, e.tier, NULL, e."timestamp",
                    left(e.payload_checksum, 16), 'event:' || e.id, e.event_type, e.id)::sigsync._candidate AS c
           FROM proposers e
          CROSS JOIN LATERAL (VALUES
@@ -217,18 +217,18 @@ BEGIN
           JOIN sigsync.signals s ON s.symbol = o.symbol AND s.trade_id = o.trade_id
     ),
     running AS (
-        SELECT ROW(a.symbol, a.trade_id, a.metric, to_jsonb(a.v), 'running', 'event', 1.0, a.at,
+        SELECT ROW(a.symbol, a.trade_id, a.metric, to_jsonb(a.v), 'running', 'event', NULL, a.at,
                    '', 'events', NULL, NULL)::sigsync._candidate AS c
           FROM agg a
         UNION ALL
-        SELECT ROW(a.symbol, a.trade_id, x.field, x.value, 'set', 'event', 1.0, a.at,
+        SELECT ROW(a.symbol, a.trade_id, x.field, x.value, 'set', 'event', NULL, a.at,
                    '', 'events', NULL, NULL)::sigsync._candidate
           FROM agg a
          CROSS JOIN LATERAL (VALUES ('evt_' || a.metric, to_jsonb(a.v)),
                                     ('evt_' || a.metric || '_at', to_jsonb(a.at))) x(field, value)
     ),
     times AS (
-        SELECT ROW(e.symbol, e.trade_id, x.field, x.value, 'set', 'event', 1.0, NULL, '', 'events', NULL, NULL)::sigsync._candidate AS c
+        SELECT ROW(e.symbol, e.trade_id, x.field, x.value, 'set', 'event', NULL, NULL, '', 'events', NULL, NULL)::sigsync._candidate AS c
           FROM (SELECT e.symbol, e.trade_id,
                        least(e.first_at, s.first_event_at) AS first_at,
                        greatest(e.last_at, s.last_event_at) AS last_at,

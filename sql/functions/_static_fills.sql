@@ -1,9 +1,10 @@
--- Internal: fill candidates computed from a signal's own fields (DESIGN §6):
---   Tier 3 (0.9): signal_time, signal_date, direction parsed from the trade_id;
---                 session from signal_time and sigsync.sessions;
---   Tier 0 (1.0) / Tier 3 (0.9): bars_to_confirmation = (confirmation_time - signal_time) / bar_interval,
---                 Tier 0 when signal_time came from SIGNAL_CREATED (or an event), else Tier 3;
---   Tier 2 (0.8): targets_extended = entry +/- k*R for k in target_multiples.
+-- Internal: fill candidates computed from a signal's own fields (DESIGN §6; each tier's
+-- confidence is in sigsync.tiers):
+--   Tier 3: signal_time, signal_date, direction parsed from the trade_id;
+--           session from signal_time and sigsync.sessions;
+--   Tier 0 / Tier 3: bars_to_confirmation = (confirmation_time - signal_time) / bar_interval,
+--           Tier 0 when signal_time came from SIGNAL_CREATED (or an event), else Tier 3;
+--   Tier 2: targets_extended = entry +/- k*R for k in target_multiples.
 CREATE OR REPLACE FUNCTION sigsync._static_fills(p_symbols text[], p_trade_ids text[])
 RETURNS sigsync._candidate[]
 LANGUAGE sql
@@ -34,22 +35,21 @@ AS $$
                  WHERE x.key IN ('signal_time', 'confirmation_time')) pv
     ),
     c AS MATERIALIZED (   -- each value computed once (the filter below would repeat it per branch)
-        SELECT s.symbol, s.trade_id, 'signal_time' AS field, to_jsonb(s.p_time) AS value, '3' AS tier, 0.9 AS conf,
+        SELECT s.symbol, s.trade_id, 'signal_time' AS field, to_jsonb(s.p_time) AS value, '3' AS tier,
                s.p_time AS at, 'rule:trade_id' AS source
           FROM s
         UNION ALL
-        SELECT s.symbol, s.trade_id, 'signal_date', to_jsonb(s.p_date), '3', 0.9, s.p_time, 'rule:trade_id' FROM s
+        SELECT s.symbol, s.trade_id, 'signal_date', to_jsonb(s.p_date), '3', s.p_time, 'rule:trade_id' FROM s
         UNION ALL
-        SELECT s.symbol, s.trade_id, 'direction', to_jsonb(s.p_dir), '3', 0.9, s.p_time, 'rule:trade_id' FROM s
+        SELECT s.symbol, s.trade_id, 'direction', to_jsonb(s.p_dir), '3', s.p_time, 'rule:trade_id' FROM s
         UNION ALL
         SELECT s.symbol, s.trade_id, 'session', to_jsonb(sigsync._session_at(coalesce(s.signal_time, s.p_time), s.tz)),
-               '3', 0.9, coalesce(s.signal_time, s.p_time), 'rule:session_windows'
+               '3', coalesce(s.signal_time, s.p_time), 'rule:session_windows'
           FROM s
         UNION ALL
         SELECT s.symbol, s.trade_id, 'bars_to_confirmation',
                to_jsonb(sigsync._bars_between(coalesce(s.signal_time, s.p_time), s.confirmation_time, s.bar_s)),
                CASE WHEN s.from_events THEN '0' ELSE '3' END,
-               CASE WHEN s.from_events THEN 1.0 ELSE 0.9 END,
                s.confirmation_time,
                CASE WHEN s.signal_time_from_event THEN 'rule:signal_created_to_entry' ELSE 'rule:trade_id_to_entry' END
           FROM s
@@ -61,11 +61,11 @@ AS $$
                                                         * m.k::numeric * abs(s.entry_price - s.stop_loss)
                                         ORDER BY m.k::numeric)
                   FROM jsonb_array_elements_text(s.multiples) m(k)),
-               '2', 0.8, coalesce(s.confirmation_time, s.signal_time, s.p_time), 'rule:targets'
+               '2', coalesce(s.confirmation_time, s.signal_time, s.p_time), 'rule:targets'
           FROM s
          WHERE s.entry_price IS NOT NULL AND s.stop_loss IS NOT NULL AND s.entry_price <> s.stop_loss
     )
-    SELECT coalesce(array_agg(ROW(c.symbol, c.trade_id, c.field, c.value, 'derived', c.tier, c.conf, c.at,
+    SELECT coalesce(array_agg(ROW(c.symbol, c.trade_id, c.field, c.value, 'derived', c.tier, NULL, c.at,
                                   c.source, c.source, NULL, NULL)::sigsync._candidate), '{}')
       FROM c
      WHERE c.value IS NOT NULL AND c.value <> 'null'::jsonb

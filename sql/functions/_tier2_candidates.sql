@@ -39,17 +39,17 @@ AS $$
     ),
     c AS (
         SELECT m.symbol, m.trade_id, m.field, to_jsonb(m.t2) AS value, 'replace' AS kind, m.t2_at AS at,
-               '2' AS tier, 0.8 AS conf
+               '2' AS tier
           FROM metric m
          WHERE m.real_at IS NULL OR m.t2_at > m.real_at
         UNION ALL
-        SELECT m.symbol, m.trade_id, m.field, to_jsonb(m.real), 'replace', m.real_at, 'event', 1.0
+        SELECT m.symbol, m.trade_id, m.field, to_jsonb(m.real), 'replace', m.real_at, 'event'
           FROM metric m
          WHERE m.real_at IS NOT NULL AND m.t2_at <= m.real_at
         UNION ALL
         -- inferred BE trigger / EXIT_BE / EXIT_SL (missed exits)
         SELECT w.symbol, w.trade_id, x.field, coalesce(x.value, 'null'::jsonb), 'derived',
-               coalesce(x.at, w.as_of), '2', 0.8
+               coalesce(x.at, w.as_of), '2'
           FROM walk w
          CROSS JOIN LATERAL (VALUES
             ('be_triggered_at', to_jsonb(w.trigger_ts), w.trigger_ts, w.cur_trigger IS NOT NULL),
@@ -65,7 +65,7 @@ AS $$
          -- a JSON null only clears a field that is set: none to merge for an empty one
          WHERE x.value IS NOT NULL OR x.is_set
     )
-    SELECT coalesce(array_agg(ROW(c.symbol, c.trade_id, c.field, c.value, c.kind, c.tier, c.conf, c.at,
+    SELECT coalesce(array_agg(ROW(c.symbol, c.trade_id, c.field, c.value, c.kind, c.tier, NULL, c.at,
                                   CASE WHEN c.tier = '2' THEN 'rule:bar_walk' ELSE 'events' END,
                                   CASE WHEN c.tier = '2' THEN 'rule:bar_walk' ELSE 'events' END,
                                   NULL, NULL)::sigsync._candidate), '{}')
