@@ -12,12 +12,15 @@ AS $$
                     THEN (SELECT coalesce(jsonb_object_agg(e, true), '{}') FROM jsonb_array_elements_text(gaps) e)
                     ELSE coalesce(gaps, '{}') END AS v
     ),
-    open_weight AS (
-        SELECT coalesce(sum(t.weight), 0) AS w
+    open AS (   -- the open gaps: a known gap type whose entry is not false/null (as signal_gaps reads them)
+        SELECT t.gap_type, t.weight
           FROM g JOIN sigsync.gap_types t ON g.v ? t.gap_type
          WHERE g.v -> t.gap_type NOT IN ('false'::jsonb, 'null'::jsonb)
     ),
-    fill_weight AS (
+    open_weight AS (
+        SELECT coalesce(sum(o.weight), 0) AS w FROM open o
+    ),
+    fill_weight AS (   -- the gap types filled below confidence 1 that are not open
         SELECT coalesce(sum(x.weight * (1 - x.conf)), 0) AS w
           FROM (SELECT t.gap_type, t.weight,
                        min(least(1, greatest(0, (c.value #>> '{}')::numeric))) AS conf
@@ -25,7 +28,7 @@ AS $$
                  CROSS JOIN LATERAL jsonb_each(CASE WHEN jsonb_typeof(g.v -> 'confidence') = 'object'
                                                    THEN g.v -> 'confidence' ELSE '{}' END) c
                   JOIN sigsync.gap_types t ON t.gap_type = c.key OR c.key = ANY (t.fields)
-                 WHERE NOT (g.v ? t.gap_type AND g.v -> t.gap_type NOT IN ('false'::jsonb, 'null'::jsonb))
+                 WHERE t.gap_type NOT IN (SELECT o.gap_type FROM open o)
                  GROUP BY t.gap_type, t.weight) x
     )
     SELECT greatest(0, least(100, round(100 - open_weight.w - fill_weight.w)))::integer

@@ -1,13 +1,14 @@
 -- indicator_link: the link to each reporting indicator (one row per source of
 -- sigsync.indicator_status), for a reader: when it was last heard from, whether it counts as
--- online (a HEARTBEAT within the heartbeat_timeout setting of now()), since when it is
+-- online (a HEARTBEAT within the heartbeat_timeout setting of now(): sigsync._indicator_online,
+-- the one home of that rule), since when it is
 -- offline (last heartbeat + heartbeat_timeout; NULL while online or when it never sent one),
 -- what it says it tracks (counts only, not the lists), its version, and its last SYNC_STATUS.
 CREATE VIEW sigsync.indicator_link AS
 SELECT i.source,
        i.last_heartbeat_at,
-       coalesce(i.last_heartbeat_at >= now() - t.timeout, false)             AS online,
-       CASE WHEN i.last_heartbeat_at < now() - t.timeout
+       sigsync._indicator_online(i.last_heartbeat_at, now())                 AS online,
+       CASE WHEN NOT sigsync._indicator_online(i.last_heartbeat_at, now())
             THEN i.last_heartbeat_at + t.timeout END                         AS offline_since,
        i.tracked_signals,
        i.indicator_version,
@@ -16,8 +17,8 @@ SELECT i.source,
        coalesce(cardinality(i.not_tracking), 0)                              AS not_tracking_count,
        i.updated_at
   FROM sigsync.indicator_status i
- CROSS JOIN (SELECT coalesce((SELECT (s.value #>> '{}')::interval FROM sigsync.settings s
-                               WHERE s.key = 'heartbeat_timeout'), interval '5 minutes') AS timeout) t;
+ CROSS JOIN (SELECT (s.value #>> '{}')::interval AS timeout      -- (when the timeout ran out)
+               FROM sigsync.settings s WHERE s.key = 'heartbeat_timeout') t;
 
 COMMENT ON VIEW sigsync.indicator_link IS
     'The link to each indicator (source): last_heartbeat_at, online (a HEARTBEAT within heartbeat_timeout), '

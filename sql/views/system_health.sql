@@ -109,9 +109,7 @@ SELECT reg.signals,
        hm.mean_health,
        CASE greatest(lv.health, lv.gaps, lv.stalled, lv.failed)
             WHEN 2 THEN 'critical' WHEN 1 THEN 'warning' ELSE 'ok' END AS alert_level,
-       coalesce(ind.last_heartbeat_at >= now() - coalesce(
-                    (SELECT (st.value #>> '{}')::interval FROM sigsync.settings st WHERE st.key = 'heartbeat_timeout'),
-                    interval '5 minutes'), false) AS indicator_online,
+       EXISTS (SELECT 1 FROM sigsync.indicator_link l WHERE l.online) AS indicator_online,   -- (its rule: there)
        ind.last_heartbeat_at,
        (SELECT coalesce(lc.finished_at, lc.started_at) FROM last_cycle lc) AS last_cycle_at,
        (SELECT lc.duration_ms FROM last_cycle lc)                          AS last_cycle_duration_ms,
