@@ -218,6 +218,19 @@ def test_0008_refuses_rejected_rows_whose_code_sigsync_never_wrote(empty_db, tmp
     assert versions(empty_db)[-1] == "0008"
 
 
+def test_0011_retypes_inferred_exits_and_refuses_notes(empty_db, tmp_path):
+    run(empty_db, tree_up_to(tmp_path, "0008"))
+    query(empty_db, """
+        INSERT INTO sigsync.sync_audit_log (symbol, trade_id, action_type, field, reason)
+        VALUES ('NQ1!', 'x', 'exit_inferred', 'exit_time', 'by hand'), ('NQ1!', 'x', 'info', NULL, 'a note')""")
+    with pytest.raises(MigrationError, match="holds 1 rows of action type info"):
+        run(empty_db, tree_up_to(tmp_path, "0011"))
+    assert versions(empty_db)[-1] == "0008"
+    query(empty_db, "DELETE FROM sigsync.sync_audit_log WHERE action_type = 'info'")
+    run(empty_db, tree_up_to(tmp_path, "0011"))
+    assert query(empty_db, "SELECT action_type, reason FROM sigsync.sync_audit_log") == [("fill", "by hand")]
+
+
 def test_second_migrate_is_a_no_op(empty_db):
     run(empty_db)
     before = query(empty_db, "SELECT name, checksum, applied_at FROM sigsync.sigsync_migrations ORDER BY 1")

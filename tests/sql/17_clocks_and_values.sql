@@ -67,8 +67,8 @@ UPDATE sigsync.settings SET value = '"5 minutes"' WHERE key = 'max_clock_skew';
 
 -- 4. cycles at a wrong time, retention by the wall clock ---------------------------------------------
 INSERT INTO sigsync.sync_audit_log (symbol, trade_id, action_type, reason, action_timestamp)
-VALUES ('NQ1!', 'x', 'info', 'ten days old', now() - interval '10 days'),
-       ('NQ1!', 'x', 'info', 'two years old', now() - interval '730 days');
+VALUES ('NQ1!', 'x', 'revert', 'ten days old', now() - interval '10 days'),
+       ('NQ1!', 'x', 'revert', 'two years old', now() - interval '730 days');
 INSERT INTO sigsync.sync_runs (trigger, p_now, started_at, status) VALUES ('manual', now(), now() - interval '10 days', 'ok');
 SELECT throws_ok($$SELECT sigsync.reconcile('2100-01-01')$$, '22023', NULL,
                  'reconcile at a p_now in 2100 is refused (invalid_parameter_value)');
@@ -77,12 +77,12 @@ SELECT throws_like($$SELECT sigsync.reconcile(now() + interval '1 hour')$$, '%la
 SELECT is((SELECT count(*)::integer FROM sigsync.sync_audit_log WHERE reason = 'ten days old'), 1,
           'the refused cycle deleted no audit row');
 SELECT is(sigsync.reconcile(now() + interval '1 minute') ->> 'status', 'ok', 'a p_now within max_clock_skew runs');
-SELECT is((SELECT array_agg(reason) FROM sigsync.sync_audit_log WHERE action_type = 'info'), ARRAY['ten days old'],
+SELECT is((SELECT array_agg(reason) FROM sigsync.sync_audit_log WHERE action_type = 'revert' AND trade_id = 'x'), ARRAY['ten days old'],
           'retention by the wall clock: the row past audit_retention went, the ten-day one stayed');
 SELECT is((SELECT count(*)::integer FROM sigsync.sync_runs WHERE started_at < now() - interval '9 days'), 1,
           'the ten-day-old run is kept (run_retention 30 days)');
 INSERT INTO sigsync.sync_audit_log (symbol, trade_id, action_type, reason, action_timestamp)
-VALUES ('NQ1!', 'x', 'info', 'four hundred days old', now() - interval '400 days');
+VALUES ('NQ1!', 'x', 'revert', 'four hundred days old', now() - interval '400 days');
 SELECT is(sigsync.reconcile(now() - interval '100 days') ->> 'status', 'ok', 'a cycle evaluated 100 days ago');
 SELECT is((SELECT count(*)::integer FROM sigsync.sync_audit_log WHERE reason = 'four hundred days old'), 1,
           '... deletes less, never more: the 400-day-old row is 300 days old by its p_now');

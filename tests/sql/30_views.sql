@@ -342,7 +342,7 @@ INSERT INTO sigsync.sync_runs (trigger, p_now, started_at, finished_at, duration
 INSERT INTO sigsync.sync_audit_log (symbol, trade_id, action_type, field, reason, reviewed_at, action_timestamp) VALUES
     ('NQ1!', 'x', 'fill', 'session', 'r', NULL, now() - interval '10 minutes'),
     ('NQ1!', 'x', 'upgrade', 'session', 'r', NULL, now() - interval '20 minutes'),
-    ('NQ1!', 'x', 'exit_inferred', 'exit_time', 'r', NULL, now() - interval '30 minutes'),
+    ('NQ1!', 'x', 'revert', 'exit_time', 'r', NULL, now() - interval '30 minutes'),
     ('NQ1!', 'x', 'refresh', 'be_mfe', 'r', NULL, now() - interval '5 minutes'),
     ('NQ1!', 'x', 'fill', 'session', 'r', NULL, now() - interval '2 hours'),
     ('NQ1!', 'x', 'anomaly', 'be_mfe', 'r', NULL, now() - interval '3 hours'),
@@ -369,7 +369,7 @@ SELECT is((SELECT alert_level FROM sigsync.system_health), 'warning', 'system_he
 SELECT is((SELECT gaps_detected_last_hour FROM sigsync.system_health), 8::bigint,
           'system_health.gaps_detected_last_hour: summary gaps_opened of the runs of the last hour (3 + 5)');
 SELECT is((SELECT gaps_filled_last_hour FROM sigsync.system_health), 3::bigint,
-          'system_health.gaps_filled_last_hour: fill / upgrade / exit_inferred in the last hour');
+          'system_health.gaps_filled_last_hour: fill / upgrade / refresh in the last hour (a revert writes no value)');
 SELECT is((SELECT (last_cycle_status, last_cycle_duration_ms)::text FROM sigsync.system_health),
           '(error,15)', 'system_health: the last cycle (a skipped call is not a cycle)');
 SELECT is((SELECT last_cycle_at FROM sigsync.system_health), now() - interval '10 minutes' + interval '15 ms',

@@ -12,8 +12,8 @@ INSERT INTO sigsync.sync_requests (trade_ids, symbols, reason, created_at, statu
 VALUES ('{20251212_104200000_BULLISH}', '{NQ1!}', 'no_mfe_update', now() - interval '40 days', 'answered'),
        ('{20251212_104200000_BULLISH}', '{NQ1!}', 'no_mfe_update', now() - interval '1 minute', 'open');
 INSERT INTO sigsync.sync_audit_log (symbol, trade_id, action_type, reason, action_timestamp)
-VALUES ('NQ1!', '20251212_104200000_BULLISH', 'info', 'old', now() - interval '400 days'),
-       ('NQ1!', '20251212_104200000_BULLISH', 'info', 'kept', now() - interval '40 days');
+VALUES ('NQ1!', '20251212_104200000_BULLISH', 'revert', 'old', now() - interval '400 days'),
+       ('NQ1!', '20251212_104200000_BULLISH', 'revert', 'kept', now() - interval '40 days');
 
 SELECT is(sigsync.reconcile() ->> 'status', 'ok', 'a cycle runs');
 SELECT is((SELECT count(*) FROM sigsync.sync_runs WHERE started_at < now() - interval '30 days'), 0::bigint,
@@ -22,12 +22,12 @@ SELECT is((SELECT count(*) FROM sigsync.sync_runs WHERE started_at = now() - int
           'younger runs are kept');
 SELECT is((SELECT array_agg(status) FROM sigsync.sync_requests), '{open}'::text[],
           'closed requests past run_retention are pruned; a fresh open one is kept');
-SELECT is((SELECT array_agg(reason) FROM sigsync.sync_audit_log WHERE action_type = 'info'), '{kept}'::text[],
+SELECT is((SELECT array_agg(reason) FROM sigsync.sync_audit_log WHERE action_type = 'revert' AND reason IN ('old', 'kept')), '{kept}'::text[],
           'audit rows are kept for audit_retention (longer than run history), then pruned');
 
 UPDATE sigsync.settings SET value = '"20 days"' WHERE key = 'audit_retention';
 SELECT is(((sigsync.reconcile() ->> 'pruned')::int >= 1), true, 'the summary counts pruned rows');
-SELECT is((SELECT count(*) FROM sigsync.sync_audit_log WHERE action_type = 'info'), 0::bigint,
+SELECT is((SELECT count(*) FROM sigsync.sync_audit_log WHERE action_type = 'revert' AND reason IN ('old', 'kept')), 0::bigint,
           'the retention settings drive the pruning');
 SELECT is((sigsync.reconcile() ->> 'pruned')::int, 0, 'nothing left to prune: nothing deleted');
 

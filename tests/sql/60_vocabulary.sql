@@ -75,8 +75,8 @@ SELECT is((SELECT count(*)::integer FROM sigsync.error_codes WHERE meaning = '')
 -- ---------------------------------------------------------------------------------------------
 SELECT set_eq($$SELECT action_type FROM sigsync.action_types$$,
               ARRAY['fill', 'upgrade', 'refresh', 'revert', 'cancel_reverted', 'conflict', 'anomaly', 'sync_request',
-                    'sync_timeout', 'error', 'info', 'exit_inferred'],
-              'the audit action types (cancel_inferred, which nothing writes, is gone)');
+                    'sync_timeout', 'error'],
+              'the audit action types (cancel_inferred, info and exit_inferred, which nothing writes, are gone)');
 SELECT throws_ok($$INSERT INTO sigsync.sync_audit_log (symbol, trade_id, action_type, reason)
                    VALUES ('NQ1!', 'x', 'cancel_inferred', 'r')$$, '23503', NULL,
                  'sync_audit_log refuses an action type sigsync.action_types does not declare');
