@@ -80,7 +80,10 @@ WITH body AS (
                    -- (down to level 16: deeper is too_deep, and an unbounded descent would exhaust the stack)
                    jsonb_path_exists(u.body, 'strict $.**{0 to 16} ? (@.type() == "number" && (@ > 1e15 || @ < -1e15
                                                              || (@ != 0 && @ < 1e-15 && @ > -1e-15)))')
-                       AS wild_number
+                       AS wild_number,
+                   -- a number written with trailing zeros after its point (1.50) may be anywhere in the
+                   -- text (in a string too: then the body is canonicalised for nothing, never wrongly)
+                   u.body::text ~ '[0-9][.][0-9]*0([^0-9]|$)' AS has_trailing_zeros
               FROM unnest(p_bodies) WITH ORDINALITY u(body, o)) y
 ),
 kv AS (   -- every top-level field of every body, once
@@ -132,13 +135,15 @@ text_err AS (
      ORDER BY kv.ord, k.o
 ),
 -- canonical payload: duplicates are the same canonical payload; numbers compare by value
--- (1.5 and 1.50 are the same payload)
+-- (1.5 and 1.50 are the same payload). Rebuilt only for a body with a number to trim: any other
+-- body is its own canonical form (typed: canon_fields)
 canon AS (
     SELECT kv.ord,
            jsonb_object_agg(kv.key, CASE WHEN jsonb_typeof(kv.value) = 'number'
                                          THEN to_jsonb(trim_scale((kv.value #>> '{}')::numeric))
                                          ELSE kv.value END) AS fields
       FROM kv
+      JOIN body y ON y.ord = kv.ord AND y.has_trailing_zeros
      WHERE kv.key NOT IN ('type', 'event_type', 'symbol', 'source')
      GROUP BY kv.ord
 ),
@@ -173,7 +178,8 @@ typed AS MATERIALIZED (   -- (computed once: later steps read its columns severa
            CASE WHEN ne.code IS NULL THEN (y.b ->> 'stop_loss')::numeric END AS stop,
            cb.trade_id AS cancelled_by, cb.signal_time AS cancelled_by_time,
            te.msg AS text_msg,
-           c.fields AS canon
+           CASE WHEN y.has_trailing_zeros THEN c.fields
+                ELSE nullif(y.b - 'type' - 'event_type' - 'symbol' - 'source', '{}') END AS canon
       FROM body y
       LEFT JOIN cbid cb ON jsonb_typeof(y.b -> 'cancelled_by') = 'string' AND cb.raw = y.b ->> 'cancelled_by'
       LEFT JOIN text_err te ON te.ord = y.ord
