@@ -57,6 +57,13 @@ BEGIN
            (SELECT coalesce(array_agg(h.next_check_at ORDER BY h.symbol, h.trade_id), '{}') FROM h WHERE h.next_check_at IS NOT NULL)
       INTO v_after, v_health, v_check_syms, v_check_tids, v_check_at;
 
+    -- ... and the signals outside the set whose alternation conflict began or ended (scored in
+    -- the cycle that changed them, as if they were in the set; marked: the next one processes them)
+    PERFORM count(*)
+       FROM sigsync._store_health(p_now,
+                                  ARRAY(SELECT jsonb_array_elements_text(v_cancel -> 'rescore_symbols')),
+                                  ARRAY(SELECT jsonb_array_elements_text(v_cancel -> 'rescore_trade_ids')));
+
     -- the work is done: clear the marks of the signals processed here (unless changed from
     -- outside since the cycle took them), and schedule their next time-driven check: the
     -- earliest of the gap rules' and of the end of a timed-out sync request's hold

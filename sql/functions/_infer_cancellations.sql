@@ -11,7 +11,8 @@
 -- anomaly gap stays open while that holds, whatever the arrival order); a signal outside the
 -- working set that gets one is marked for the next cycle. An explicit CANCELLED together with
 -- an ENTRY is audited once as a conflict.
--- Returns {"inferred": n, "reverted": n}.
+-- Returns {"inferred": n, "reverted": n, "rescore_symbols": [...], "rescore_trade_ids": [...]}: the
+-- signals outside the working set whose conflict began or ended, for the cycle to score.
 CREATE OR REPLACE FUNCTION sigsync._infer_cancellations(p_run_id bigint, p_symbols text[], p_trade_ids text[])
 RETURNS jsonb
 LANGUAGE plpgsql
@@ -142,13 +143,19 @@ BEGIN
       INTO v_cands, v_rescore_syms, v_rescore_tids;
 
     -- a conflict opens an anomaly gap, and its end closes it: a signal outside the working set
-    -- is marked, so that the next cycle scores it (those in the set are scored by this cycle)
+    -- is marked, so that the next cycle processes it, and is returned, so that this cycle scores
+    -- it too (its gap opens or closes in the cycle that changed it, as for one in the set; the
+    -- rows are held: 'locked' above)
+    SELECT coalesce(array_agg(k.symbol ORDER BY k.symbol, k.trade_id), '{}'),
+           coalesce(array_agg(k.trade_id ORDER BY k.symbol, k.trade_id), '{}')
+      INTO v_rescore_syms, v_rescore_tids
+      FROM unnest(v_rescore_syms, v_rescore_tids) k(symbol, trade_id)
+     WHERE NOT EXISTS (SELECT 1 FROM unnest(p_symbols, p_trade_ids) w(symbol, trade_id)
+                        WHERE w.symbol = k.symbol AND w.trade_id = k.trade_id);
     UPDATE sigsync.signals s
        SET dirty = true
       FROM unnest(v_rescore_syms, v_rescore_tids) k(symbol, trade_id)
-     WHERE s.symbol = k.symbol AND s.trade_id = k.trade_id AND NOT s.dirty
-       AND NOT EXISTS (SELECT 1 FROM unnest(p_symbols, p_trade_ids) w(symbol, trade_id)
-                        WHERE w.symbol = k.symbol AND w.trade_id = k.trade_id);
+     WHERE s.symbol = k.symbol AND s.trade_id = k.trade_id AND NOT s.dirty;
 
     -- An ENTRY for an inferred-cancelled signal reverts the inference (the merge below clears
     -- the fields); audit the reversion (a conflict, when confirmed after N, is audited above).
@@ -193,7 +200,8 @@ BEGIN
                           AND a.action_type = 'conflict' AND a.field = 'status'
                           AND a.source IS DISTINCT FROM 'rule:alternation');   -- (the rule's own is another)
 
-    RETURN jsonb_build_object('inferred', v_inferred, 'reverted', v_reverted);
+    RETURN jsonb_build_object('inferred', v_inferred, 'reverted', v_reverted,
+                              'rescore_symbols', to_jsonb(v_rescore_syms), 'rescore_trade_ids', to_jsonb(v_rescore_tids));
 END
 $$;
 COMMENT ON FUNCTION sigsync._infer_cancellations(bigint, text[], text[]) IS
