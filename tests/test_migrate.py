@@ -231,6 +231,21 @@ def test_0011_retypes_inferred_exits_and_refuses_notes(empty_db, tmp_path):
     assert query(empty_db, "SELECT action_type, reason FROM sigsync.sync_audit_log") == [("fill", "by hand")]
 
 
+def test_0009_rollback_waits_for_the_queue_of_mfe_updates(empty_db):
+    """Rolling back 0009 would drop updates ingest stored but no cycle projected yet: refused."""
+    run(empty_db)
+    query(empty_db, """SELECT sigsync.ingest('{"event_type": "MFE_UPDATE", "trade_id": "20251212_104200000_BULLISH",
+                                             "be_mfe": 0.5, "timestamp": 1765554300000}')""")
+    assert query(empty_db, "SELECT count(*) FROM sigsync.signals WHERE queued_events IS NOT NULL") == [(1,)]
+    latest = versions(empty_db)
+    with pytest.raises(MigrationError, match="run a reconcile cycle before rolling back 0009"):
+        run(empty_db, action="rollback", to="0008", yes=True)
+    assert versions(empty_db) == latest   # (one transaction: nothing was undone)
+    assert query(empty_db, "SELECT sigsync.reconcile() ->> 'status'") == [("ok",)]
+    undone, _ = run(empty_db, action="rollback", to="0008", yes=True)
+    assert "schema/0009_queued_events.sql" in undone and versions(empty_db)[-1] == "0008"
+
+
 def test_second_migrate_is_a_no_op(empty_db):
     run(empty_db)
     before = query(empty_db, "SELECT name, checksum, applied_at FROM sigsync.sigsync_migrations ORDER BY 1")
