@@ -20,8 +20,10 @@ after / before of each run (their median printed; the raw COPY's ratio shows the
 drift). The cycle figures join them: a registry of --cycle-signals signals loaded through
 ingest_many and reconciled with the before tree, copied and migrated forward to the after tree
 (a database migrated by a newer tree cannot be migrated back); on each, an idle incremental
-cycle, an incremental cycle after 100 signals changed and a full cycle. "After" is this
-checkout's sql/, or --after REF's.
+cycle, an incremental cycle after 100 signals changed (also with the ingest of those changes:
+a tree may leave their projection to the cycle) and a full cycle. The same data is also loaded
+with the after tree, once: each side's loading time, first full cycle after it, and their sum.
+"After" is this checkout's sql/, or --after REF's.
 
     python -m bench.messy [--signals 330] [--runs 3] [--before REF [--after REF] [--cycle-signals 1000]]
 
@@ -50,7 +52,11 @@ REPO = Path(__file__).resolve().parents[1]
 MESSY = {"reorder_within_minutes": 5, "duplicate": 0.1, "single_mfe": 0.5}   # sample.apply_options
 CALL = 1000
 WORK = "bench_messy"
-CYCLE_KINDS = (("idle", "idle incremental cycle"), ("inc", "incremental cycle, 100 changed"), ("full", "full cycle"))
+CYCLE_KINDS = (("idle", "idle incremental cycle"), ("inc", "incremental cycle, 100 changed"),
+               ("inc_total", "ingest of the 100 changes + that incremental cycle"), ("full", "full cycle"))
+# loading each side's own registry (ingest_many(1000), 2 connections), then its first full cycle
+LOAD_KINDS = (("load", "loading through ingest_many(1000), 2 connections"),
+              ("first_full", "first full cycle after loading"), ("load_first", "ingest + first full cycle"))
 
 
 @dataclass
@@ -150,17 +156,17 @@ def ingest_run(bench: Bench, side: Side, stream: Stream) -> dict:
 
 
 def add_figures(bench: Bench, by_side: dict[str, list[float]], sides_: list[Side], key: str, label: str, unit: str,
-                target: str = "", meets=None) -> None:
+                target: str = "", meets=None, stat: str = "median") -> None:
     """The figure of each side (the after one keeps the plain key) and, with two, after / before."""
     two = len(sides_) == 2
     for side in sides_:
         values = by_side[side.name]
         bench.figures.add(key + ("_before" if side.name == "before" else ""),
                           f"{label} [{side.name}: {side.version}]" if two else label, unit, values,
-                          target=target, met=None if meets is None else meets(values))
+                          target=target, met=None if meets is None else meets(values), stat=stat)
     if two:
         ratios = [a / b for a, b in zip(by_side["after"], by_side["before"])]
-        bench.figures.add(key + "_ratio", f"{label}: after / before", "x", ratios)
+        bench.figures.add(key + "_ratio", f"{label}: after / before", "x", ratios, stat=stat)
 
 
 def bench_messy(bench: Bench, signals: int, before: str | None = None, after: str | None = None,
@@ -206,12 +212,16 @@ def bench_messy(bench: Bench, signals: int, before: str | None = None, after: st
 
 def cycles(bench: Bench, side_list: list[Side], signals: int) -> None:
     """The cycle figures on one registry: loaded with the before tree, copied, the copy
-    migrated forward to the after tree; measured on both, run by run."""
+    migrated forward to the after tree; measured on both, run by run. The same data is also
+    loaded with the after tree, right after the before load: each side's loading and the first
+    full cycle after it (a tree that leaves work of ingest to the next cycle pays for it
+    there), once each."""
     before, after = side_list
     click.echo(f"  cycles: a registry of {signals:,} signals loaded with {before.version}, "
                f"a copy migrated to {after.version}")
     dbs = {"before": "bench_messy_reg_before", "after": "bench_messy_reg_after"}
     info = load_registry(bench, dbs["before"], data.chunks(bench.data_dir, "S", signals), before.template)
+    loads = {"before": info, "after": load_after(bench, after, signals, info)}   # right after: the same machine
     bench.create(dbs["after"], dbs["before"])
     bench.migrate(dbs["after"], after.tree)
     times: dict[str, dict[str, list[float]]] = {kind: {"before": [], "after": []} for kind, _ in CYCLE_KINDS}
@@ -223,30 +233,56 @@ def cycles(bench: Bench, side_list: list[Side], signals: int) -> None:
             for side in side_list:
                 conn = conns[side.name]
                 times["idle"][side.name].append(timed_cycle(conn, info["p_now"], False)[0])
+                t0 = time.perf_counter()
                 changed = change_signals(conn, run)
+                ingest_ms = (time.perf_counter() - t0) * 1000
                 ms, summary = timed_cycle(conn, info["p_now"], False)
                 if summary["signals_processed"] < changed:
                     raise BenchError(f"{side.name}: the cycle after {changed} changes processed {summary}")
                 times["inc"][side.name].append(ms)
+                times["inc_total"][side.name].append(ingest_ms + ms)
                 times["full"][side.name].append(timed_cycle(conn, info["p_now"], True)[0])
             click.echo(f"  run {run + 1}/{bench.runs}: incremental before {times['inc']['before'][-1]:,.1f} ms, "
                        f"after {times['inc']['after'][-1]:,.1f} ms")
     finally:
         for conn in conns.values():
             conn.close()
+    for db in dbs.values():
+        bench.drop(db)
     n = f"{info['signals']:,} signals / {info['events']:,} events"
     for kind, what in CYCLE_KINDS:
         add_figures(bench, times[kind], side_list, f"messy_cycle_{kind}", f"{what}, {n}", "ms")
-    for db in dbs.values():
-        bench.drop(db)
+    load_ms = {name: {"load": i["load_s"] * 1000, "first_full": i["first_full_ms"],
+                      "load_first": i["load_s"] * 1000 + i["first_full_ms"]} for name, i in loads.items()}
+    for kind, what in LOAD_KINDS:
+        add_figures(bench, {name: [ms[kind]] for name, ms in load_ms.items()}, side_list, f"messy_cycle_{kind}",
+                    f"{what}, {n}", "ms", stat="once")
 
 
-def side_by_side(rows: list[dict]) -> str:
-    """The section's figures as one table: before | after | after / before."""
+def load_after(bench: Bench, after: Side, signals: int, before_info: dict) -> dict:
+    """The registry's data loaded with the after tree (load_registry: timed, then its first full
+    cycle, timed); it must hold what the before load holds, and no queued projection left."""
+    db = "bench_messy_reg_after_load"
+    info = load_registry(bench, db, data.chunks(bench.data_dir, "S", signals), after.template)
+    with bench.connect(db) as conn:
+        queues = conn.execute("SELECT FROM information_schema.columns WHERE table_schema = 'sigsync' "
+                              "AND table_name = 'signals' AND column_name = 'queued_events'").fetchone()
+        queued = conn.execute("SELECT count(*) FROM sigsync.signals WHERE queued_events IS NOT NULL"
+                              ).fetchone()[0] if queues else 0
+    bench.drop(db)
+    if (info["signals"], info["events"], queued) != (before_info["signals"], before_info["events"], 0):
+        raise BenchError(f"loading with {after.version}: {info['signals']:,} signals, {info['events']:,} events, "
+                         f"{queued} signals still queued after the first full cycle (before: "
+                         f"{before_info['signals']:,} signals, {before_info['events']:,} events)")
+    return info
+
+
+def side_by_side(rows: list[dict], prefix: str = "messy_") -> str:
+    """The section's figures (keys starting with prefix) as one table: before | after | after / before."""
     by_key = {r["key"]: r for r in rows}
     out = ["| figure | before | after | after / before |", "|---|---:|---:|---:|"]
     for key, r in by_key.items():
-        if not key.startswith("messy_") or key.endswith(("_before", "_ratio")):
+        if not key.startswith(prefix) or key.endswith(("_before", "_ratio")):
             continue
         b, ratio = by_key.get(key + "_before"), by_key.get(key + "_ratio")
         label = r["label"].split(" [after:")[0]

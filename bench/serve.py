@@ -12,6 +12,13 @@ front of serve keeps them), for --serve-seconds, to:
 Figures: requests/s held, answer p50/p99/max, batch sizes (serve's /metrics), lost = sent -
 stored - rejected - duplicates (every answer checked against the database afterwards), the
 speed-up of a over b, and the reconciled p99 of c.
+
+`python -m bench` runs it as its section 6. On its own, with --before REF (and --after REF;
+default: this checkout's sql/), it runs the whole section once on a database migrated with each
+version's sql/ tree (`git archive REF sql`, as bench/messy.py does), before then after, in one
+session, and prints the figures side by side with after / before (each side measured once):
+
+    python -m bench.serve [--seconds 20] [--clients 64] [--before REF [--after REF]] [--quick]
 """
 
 from __future__ import annotations
@@ -21,9 +28,11 @@ import json
 import os
 import random
 import re
+import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from collections import Counter
 from dataclasses import dataclass, field
@@ -36,7 +45,8 @@ import psycopg
 from sigsync import sample
 from sigsync.tokens import new_token, token_hash
 
-from . import data
+from . import data, messy
+from .common import EMPTY, Bench, BenchError
 
 HOST = "127.0.0.1"
 LISTENING = re.compile(r"listening on http://127\.0\.0\.1:(\d+)")
@@ -332,8 +342,11 @@ def _measure_reconciled(bench, template: str, bodies: list[bytes], clients: int,
 
 
 def base_database(bench, template: str, events: int) -> str:
-    """A migrated database that already holds `events` events of other symbols, analyzed: a running
-    system, whose statistics autovacuum keeps (a fresh database has none for a minute)."""
+    """A migrated database that already holds `events` events of other symbols, reconciled (one full
+    cycle, as a running system's loop would have: a version that leaves the projection of MFE
+    updates to the cycle would otherwise make run c's first cycle project the whole history) and
+    analyzed: a running system, whose statistics autovacuum keeps (a fresh database has none for
+    a minute)."""
     name = "bench_serve_base"
     bench.create(name, template)
     history = [line for c in data.chunks(bench.data_dir, "H", max(20, events // 90), faults={})
@@ -341,6 +354,9 @@ def base_database(bench, template: str, events: int) -> str:
     with bench.connect(name) as conn:
         for i in range(0, len(history), 1000):
             conn.execute("SELECT count(*) FROM sigsync.ingest_many(%s)", (history[i:i + 1000],))
+        summary = conn.execute("SELECT sigsync.reconcile(p_full => true)").fetchone()[0]
+        if summary["status"] != "ok":
+            raise ServeError(f"the first full cycle of {name}: {summary}")
         conn.execute("VACUUM ANALYZE")
     return name
 
@@ -389,3 +405,93 @@ def bench_serve(bench, template: str, clients: int, seconds: float, history: int
           target="≤ 1 s", met=pct(reconciled["samples"], 0.99) <= 1000)
     bench.serve_results = {"group": group, "single": single}
     bench.drop(template)
+
+
+def _tag(bench, start: int, side, two: bool) -> None:
+    """The figures bench_serve added from rows[start] on, named for their side (the after ones keep
+    their keys), and after / before of each once both sides are in."""
+    if not two:
+        return
+    rows = bench.figures.rows
+    for r in rows[start:]:
+        r["label"] += f" [{side.name}: {side.version}]"
+        if side.name == "before":
+            r["key"] += "_before"
+    if side.name == "after":
+        before = {r["key"]: r for r in rows}
+        for r in list(rows[start:]):
+            b = before.get(r["key"] + "_before")
+            if b and b["value"]:
+                bench.figures.add(r["key"] + "_ratio", r["label"].split(" [after:")[0] + ": after / before", "x",
+                                  [r["value"] / b["value"]], stat="once")
+
+
+@click.command(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--seconds", type=click.FloatRange(min=1), default=20, show_default=True,
+              help="How long the clients POST to each server.")
+@click.option("--clients", type=click.IntRange(min=1, max=1000), default=64, show_default=True,
+              help="Concurrent clients, each on its own keep-alive connection.")
+@click.option("--history", type=click.IntRange(min=0), default=30000, show_default=True,
+              help="Events of other symbols already in each database (analyzed).")
+@click.option("--before", metavar="REF", help="A git ref: its sql/ tree is measured too, first.")
+@click.option("--after", metavar="REF", help="A git ref for the after side (default: this checkout's sql/).")
+@click.option("--quick", is_flag=True, help="A small smoke run (2 s per server, 3,000 events of history).")
+@click.option("--work-dir", type=click.Path(file_okay=False, path_type=Path),
+              help="Keep the cluster and the generated streams here (default: a temporary directory, removed).")
+@click.option("--json", "json_path", type=click.Path(dir_okay=False, path_type=Path),
+              help="Also write every figure as JSON here.")
+def main(seconds, clients, history, before, after, quick, work_dir, json_path):
+    """`sigsync serve` over HTTP (section 6); with --before, on two versions of sql/, one after the other."""
+    if after and not before:
+        raise click.UsageError("--after needs --before")
+    if quick:
+        seconds, history = 2, 3000
+    try:
+        for ref in (before, after):
+            if ref:
+                messy.resolve(ref)
+    except BenchError as exc:
+        raise click.BadParameter(str(exc)) from None
+    temporary = work_dir is None
+    root = Path(tempfile.mkdtemp(prefix="sigsync-bench-serve-", dir="/tmp")) if temporary else work_dir.resolve()
+    root.mkdir(parents=True, exist_ok=True)
+    root.chmod(0o755)
+    bench = Bench(root, 1)
+    started = time.perf_counter()
+    try:
+        with bench.cluster.running():
+            bench.empty_template()
+            side_list = messy.sides(bench, before, after)
+            for side in side_list:
+                click.echo(f"\n{side.name}: {side.version}")
+                start = len(bench.figures.rows)
+                bench_serve(bench, side.template, clients, seconds, history)
+                _tag(bench, start, side, len(side_list) == 2)
+            for side in side_list:
+                if side.template != EMPTY:
+                    bench.drop(side.template)
+            shutil.rmtree(bench.work_dir / "trees", ignore_errors=True)
+    except (BenchError, ServeError) as exc:
+        raise click.ClickException(str(exc)) from None
+    finally:
+        if temporary:
+            shutil.rmtree(root, ignore_errors=True)
+    elapsed = time.perf_counter() - started
+    click.echo(f"\ndone in {elapsed:,.0f} s\n")
+    if len(side_list) == 2:
+        click.echo(" vs ".join(f"{s.name}: {s.version}" for s in side_list) + "\n")
+        click.echo(messy.side_by_side(bench.figures.rows, prefix="serve_") + "\n")
+    click.echo(bench.figures.markdown())
+    if json_path:
+        json_path.write_text(json.dumps({"command": "python -m bench.serve " + " ".join(sys.argv[1:]),
+                                         "sides": [{"name": s.name, "version": s.version} for s in side_list],
+                                         "seconds": seconds, "clients": clients, "elapsed_s": round(elapsed, 1),
+                                         "figures": bench.figures.rows}, indent=1, default=str) + "\n")
+    lost = [r["label"] for r in bench.figures.rows if r["key"].startswith(("serve_lost", "serve_single_lost"))
+            and not r["key"].endswith("_ratio") and not r["met"]]
+    if lost:
+        raise click.ClickException("events lost: " + "; ".join(lost))
+
+
+if __name__ == "__main__":
+    main()

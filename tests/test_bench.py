@@ -86,7 +86,7 @@ def test_ingest_calls_compares_two_templates_side_by_side(cluster, template_db):
 
 
 MESSY_SIDE_BY_SIDE = ["messy_inorder", "messy_inorder_copy", "messy_messy", "messy_messy_copy"] + [
-    f"messy_cycle_{kind}" for kind in ("idle", "inc", "full")]
+    f"messy_cycle_{kind}" for kind in ("idle", "inc", "inc_total", "full", "load", "first_full", "load_first")]
 
 
 def test_messy_before_after_reports_every_figure_on_both_and_loses_nothing():
@@ -107,6 +107,10 @@ def test_messy_before_after_reports_every_figure_on_both_and_loses_nothing():
         assert f["label"] in result.stdout, key
         if f["stat"] == "median":
             assert f["runs"] == 3, key
+    for key in ("messy_cycle_load", "messy_cycle_first_full", "messy_cycle_load_first"):   # each side loaded once
+        assert figures[key]["stat"] == figures[key + "_before"]["stat"] == "once", key
+        assert figures[key + "_before"]["value"] > 0 and figures[key]["value"] > 0, key
+    assert figures["messy_cycle_load_first"]["value"] >= figures["messy_cycle_first_full"]["value"]
     assert figures["messy_lost"]["value"] == 0 and figures["messy_lost_before"]["value"] == 0
     assert [s["name"] for s in report["sides"]] == ["before", "after"]
     assert "| figure | before | after | after / before |" in result.stdout
@@ -114,3 +118,23 @@ def test_messy_before_after_reports_every_figure_on_both_and_loses_nothing():
                          cwd=REPO, env=cli_env(PYTHONPATH=f"{REPO}:{REPO / 'runner'}"),
                          capture_output=True, text=True, timeout=60)
     assert bad.returncode == 2 and "no-such-ref-xyz" in bad.stderr
+
+
+def test_serve_before_after_reports_every_figure_on_both_and_loses_nothing():
+    """bench/serve.py --before: section 6 on REF's sql/ and on this checkout's, one after the
+    other, with the ratio; nothing lost on either side. Never a timing."""
+    out = make_tmp_dir("sigsync-bench-serve-")
+    result = subprocess.run([sys.executable, "-m", "bench.serve", "--quick", "--before", "HEAD",
+                             "--json", str(out / "r.json")],
+                            cwd=REPO, env=cli_env(PYTHONPATH=f"{REPO}:{REPO / 'runner'}"),
+                            capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    report = json.loads((out / "r.json").read_text())
+    figures = {f["key"]: f for f in report["figures"]}
+    serve = [key for key in EXPECTED if key.startswith("serve_")]
+    assert set(serve) <= set(figures) and {key + "_before" for key in serve} <= set(figures)
+    assert {"serve_rps_ratio", "serve_p99_ratio", "serve_speedup_ratio"} <= set(figures)
+    for key in ("serve_lost", "serve_lost_before", "serve_single_lost", "serve_single_lost_before"):
+        assert figures[key]["value"] == 0, key
+    assert [s["name"] for s in report["sides"]] == ["before", "after"]
+    assert "| figure | before | after | after / before |" in result.stdout
