@@ -68,7 +68,8 @@ BEGIN
     -- outside since the cycle took them), and schedule their next time-driven check: the
     -- earliest of the gap rules' and of the end of a timed-out sync request's hold
     UPDATE sigsync.signals s
-       SET dirty = false, next_check_at = n.at, set_aside_at = NULL
+       SET dirty = s.queued_events IS NOT NULL,   -- (events left queued: _project_queued's budget)
+           next_check_at = n.at, set_aside_at = NULL
       FROM (SELECT k.symbol, k.trade_id, k.gen, least(h.at, q.at) AS at
               FROM unnest(p_symbols, p_trade_ids, p_dirty_gens) k(symbol, trade_id, gen)
               LEFT JOIN unnest(v_check_syms, v_check_tids, v_check_at) h(symbol, trade_id, at)

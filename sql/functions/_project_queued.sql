@@ -1,10 +1,13 @@
 -- Internal: a reconcile cycle's first per-signal step: project the events ingest queued on the
 -- given signals' rows (signals.queued_events: MFE updates, _queued), each read once by its key,
--- about c_chunk events (whole signals) at a time (a first cycle after a bulk load may find
--- millions), and empty the
--- queues. The caller holds the rows (the working set), so no ingest appends to a queue
--- meanwhile; an event queued after the cycle took its row waits for the next cycle (the row
--- stays marked). Returns the number of events projected.
+-- about c_chunk events (whole signals) at a time, and empty those queues. The caller holds the
+-- rows (the working set), so no ingest appends to a queue meanwhile; an event queued after the
+-- cycle took its row waits for the next cycle (the row stays marked).
+-- An incremental cycle projects at most about c_budget events (whole signals): it holds its
+-- rows' locks until it commits, and ingest waits on them, so a backlog (a bulk load, a long pause
+-- of the cycles) is worked off over the next cycles instead of in one long one; a signal whose
+-- queue is left keeps it, and its mark (_cycle_signals). A full cycle (sync_runs.full_cycle), and a
+-- call outside a cycle (p_run_id NULL: rebuild), project everything. Returns the events projected.
 CREATE OR REPLACE FUNCTION sigsync._project_queued(p_run_id bigint, p_symbols text[], p_trade_ids text[])
 RETURNS integer
 LANGUAGE plpgsql
@@ -12,31 +15,37 @@ SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
     c_chunk constant integer := 5000;
+    c_budget constant integer := 20000;
+    v_budget bigint := CASE WHEN p_run_id IS NULL
+                                 OR (SELECT r.full_cycle FROM sigsync.sync_runs r WHERE r.id = p_run_id)
+                            THEN NULL ELSE c_budget END;
     v_queued record;
     v_events sigsync.automated_signals[];
     v_count integer := 0;
 BEGIN
     FOR v_queued IN
-        WITH q AS (
+        WITH per_signal AS (   -- in key order, with the number of queued events before each one
+            SELECT o.symbol, o.trade_id, o.queued_events,
+                   sum(cardinality(o.queued_events)) OVER (ORDER BY o.symbol, o.trade_id)
+                   - cardinality(o.queued_events) AS before
+              FROM unnest(p_symbols, p_trade_ids) k(symbol, trade_id)
+              JOIN sigsync.signals o ON o.symbol = k.symbol AND o.trade_id = k.trade_id
+             WHERE o.queued_events IS NOT NULL
+        ),
+        taken AS (   -- the signals this call projects, their queues emptied (RETURNING: the new row)
             UPDATE sigsync.signals s
                SET queued_events = NULL
-              FROM (SELECT o.symbol, o.trade_id, o.queued_events      -- (RETURNING sees the new row:
-                      FROM unnest(p_symbols, p_trade_ids) k(symbol, trade_id)    -- the queue as it was)
-                      JOIN sigsync.signals o ON o.symbol = k.symbol AND o.trade_id = k.trade_id
-                     WHERE o.queued_events IS NOT NULL) k
-             WHERE s.symbol = k.symbol AND s.trade_id = k.trade_id
-            RETURNING k.symbol, k.trade_id, k.queued_events
-        ),
-        per_signal AS (   -- whole signals per chunk (the projection reads each one's history per chunk)
-            SELECT q.symbol, q.queued_events,
-                   (sum(cardinality(q.queued_events)) OVER (ORDER BY q.symbol, q.trade_id)
-                    - cardinality(q.queued_events)) / c_chunk AS chunk
-              FROM q
+              FROM per_signal p
+             WHERE s.symbol = p.symbol AND s.trade_id = p.trade_id
+               AND (v_budget IS NULL OR p.before < v_budget)
+            RETURNING p.symbol, p.trade_id, p.queued_events, p.before / c_chunk AS chunk
         )
-        SELECT array_agg(p.symbol ORDER BY p.symbol, i.id) AS symbols, array_agg(i.id ORDER BY p.symbol, i.id) AS ids
-          FROM per_signal p CROSS JOIN LATERAL unnest(p.queued_events) i(id)
-         GROUP BY p.chunk
-         ORDER BY p.chunk
+        -- a chunk holds whole signals (but for one with more than c_chunk events): the
+        -- projection reads each of its signals' histories once per chunk
+        SELECT array_agg(t.symbol ORDER BY t.symbol, i.id) AS symbols, array_agg(i.id ORDER BY t.symbol, i.id) AS ids
+          FROM taken t CROSS JOIN LATERAL unnest(t.queued_events) i(id)
+         GROUP BY t.chunk
+         ORDER BY t.chunk
     LOOP
         SELECT array_agg(e ORDER BY e.symbol, e.id) INTO v_events
           FROM sigsync._events(v_queued.symbols, v_queued.ids) e;
@@ -47,5 +56,6 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION sigsync._project_queued(bigint, text[], text[]) IS
-    'Internal: project the events ingest queued on the given signals (MFE updates) and empty their queues.';
+    'Internal: project the events ingest queued on the given signals (MFE updates) and empty their queues '
+    '(an incremental cycle: about 20,000 events at most, the rest waits marked for the next).';
 REVOKE ALL ON FUNCTION sigsync._project_queued(bigint, text[], text[]) FROM PUBLIC;

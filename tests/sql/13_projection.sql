@@ -3,7 +3,7 @@
 -- static and running fields, conflicts and anomalies in sync_audit_log, dirty marking.
 BEGIN;
 SET LOCAL search_path = sigsync, public;
-SELECT plan(115);
+SELECT plan(120);
 
 CREATE FUNCTION pg_temp.sig(p_trade_id text) RETURNS sigsync.signals
 LANGUAGE sql AS $$ SELECT s.* FROM sigsync.signals s WHERE s.symbol = 'NQ1!' AND s.trade_id = p_trade_id $$;
@@ -315,6 +315,32 @@ SELECT results_eq(
     $$SELECT be_mfe, current_price, queued_events FROM sigsync.signals WHERE trade_id = '20251212_140000000_BULLISH'$$,
     $$VALUES (0.7, 21407::numeric, NULL::bigint[])$$,
     'S10 rebuild projects every event at once: nothing queued');
+
+-- S11: an incremental cycle projects about 20,000 queued updates at most (whole signals), so a
+-- backlog does not hold the rows' locks in one long cycle; the rest stays queued and marked --
+SELECT ok((SELECT bool_and(sigsync.ingest(format(
+                '{"event_type":"ENTRY","symbol":"BIG","trade_id":"20251212_15%s00000_BULLISH","entry_price":100,"stop_loss":90,"timestamp":"2025-12-12T20:%s:00Z"}',
+                n, n)) ->> 'status' = 'accepted')
+             FROM unnest(ARRAY['10', '20', '30']) n)
+      AND (SELECT bool_and(status = 'accepted') FROM sigsync.ingest_many(ARRAY(
+             SELECT jsonb_build_object('event_type', 'MFE_UPDATE_BATCH', 'symbol', 'BIG',
+                                       'updates', (SELECT jsonb_agg(jsonb_build_object(
+                                                       'trade_id', '20251212_15' || n || '00000_BULLISH',
+                                                       'be_mfe', 0.5, 'timestamp', 1765570000000 + (b * 500 + i) * 1000))
+                                                     FROM generate_series(1, 500) i))::text   -- (a body: 64 KiB at most)
+               FROM unnest(ARRAY['10', '20', '30']) n, generate_series(0, 19) b))),
+    'S11 three signals with 10,000 queued MFE updates each');
+SELECT is(sigsync.reconcile('2025-12-12 23:59:00+00') ->> 'status', 'ok', 'S11 an incremental cycle');
+SELECT results_eq($$SELECT trade_id, cardinality(queued_events), dirty, provenance -> 'be_mfe' ->> 'tier'
+                      FROM sigsync.signals WHERE symbol = 'BIG' ORDER BY trade_id$$,
+                  $$VALUES ('20251212_151000000_BULLISH', NULL::integer, false, 'event'),
+                           ('20251212_152000000_BULLISH', NULL, false, 'event'),
+                           ('20251212_153000000_BULLISH', 10000, true, '2')$$,
+                  'S11 it projected the first two signals (20,000 updates, be_mfe from events); the third keeps its '
+                  'queue and its mark (its be_mfe: Tier 2 until then)');
+SELECT is(sigsync.reconcile('2025-12-12 23:59:00+00') ->> 'status', 'ok', 'S11 the next cycle');
+SELECT is((SELECT count(*)::integer FROM sigsync.signals WHERE symbol = 'BIG' AND (queued_events IS NOT NULL OR dirty)), 0,
+          'S11 ... projected the rest');
 
 SELECT * FROM finish();
 ROLLBACK;
