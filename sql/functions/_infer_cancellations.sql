@@ -93,7 +93,7 @@ BEGIN
                (symbol, trade_id, run_id, action_type, field, old_value, new_value, tier, confidence_score, source, reason)
         SELECT o.symbol, o.trade_id, p_run_id, 'conflict', 'status',
                jsonb_build_object('cancelled_by', o.opp_trade_id, 'cancelled_at', o.opp_time), '"active"'::jsonb,
-               'event', 1, 'rule:alternation',
+               'event', sigsync._tier_confidence('event'), 'rule:alternation',
                format('confirmed at %s, after the opposite signal %s of %s: the indicator disagrees with the alternation rule',
                       o.confirmation_time, o.opp_trade_id, o.opp_time)
           FROM opposite o
@@ -173,7 +173,7 @@ BEGIN
         INSERT INTO sigsync.sync_audit_log
                (symbol, trade_id, run_id, action_type, field, old_value, new_value, tier, confidence_score, source, reason)
         SELECT rev.symbol, rev.trade_id, p_run_id, 'cancel_reverted', 'cancel_detection', rev.old, NULL,
-               'event', 1, 'rule:alternation', 'an ENTRY arrived for a signal inferred as cancelled'
+               'event', sigsync._tier_confidence('event'), 'rule:alternation', 'an ENTRY arrived for a signal inferred as cancelled'
           FROM rev
         RETURNING 1
     )
@@ -189,7 +189,7 @@ BEGIN
     INSERT INTO sigsync.sync_audit_log
            (symbol, trade_id, run_id, action_type, field, old_value, new_value, tier, confidence_score, source, reason)
     SELECT s.symbol, s.trade_id, p_run_id, 'conflict', 'status', '"cancelled"'::jsonb, '"active"'::jsonb,
-           'event', 1, s.provenance -> 'cancel_detection' ->> 'source',
+           'event', sigsync._tier_confidence('event'), s.provenance -> 'cancel_detection' ->> 'source',
            'explicit CANCELLED and an ENTRY for the same signal; status active (closed > active > cancelled > pending)'
       FROM sigsync.signals s
       JOIN (SELECT DISTINCT u.symbol, u.trade_id FROM unnest(p_symbols, p_trade_ids) u(symbol, trade_id)) k

@@ -193,7 +193,7 @@ BEGIN
                               AND a.action_type = 'conflict' AND a.field = d.field)
         UNION ALL
         SELECT bc.symbol, bc.trade_id, p_run_id, 'conflict', bc.field,
-               NULL, bc.vals, 'event', 1, 'batch',
+               NULL, bc.vals, 'event', sigsync._tier_confidence('event'), 'batch',
                'events disagree on this field; kept the first by event time', NULL
           FROM batch_conflicts bc
          WHERE NOT EXISTS (SELECT 1 FROM sigsync.sync_audit_log a

@@ -56,7 +56,7 @@ BEGIN
     -- 2. anomalies: stored in the log, audited, not applied.
     INSERT INTO sigsync.sync_audit_log
            (symbol, trade_id, action_type, field, new_value, tier, confidence_score, source, reason, event_id)
-    SELECT e.symbol, e.trade_id, 'anomaly', a.field, a.value, 'event', 1, 'event:' || e.id, a.reason, e.id
+    SELECT e.symbol, e.trade_id, 'anomaly', a.field, a.value, 'event', sigsync._tier_confidence('event'), 'event:' || e.id, a.reason, e.id
       FROM unnest(v_events) e
      CROSS JOIN LATERAL (VALUES
         ('be_mfe', to_jsonb(e.be_mfe), e.be_mfe < 0, 'negative MFE'),
@@ -104,7 +104,7 @@ BEGIN
     )
     INSERT INTO sigsync.sync_audit_log
            (symbol, trade_id, action_type, field, new_value, tier, confidence_score, source, reason, event_id)
-    SELECT o.symbol, o.trade_id, 'anomaly', m.field, m.value, 'event', 1, 'event:' || o.id,
+    SELECT o.symbol, o.trade_id, 'anomaly', m.field, m.value, 'event', sigsync._tier_confidence('event'), 'event:' || o.id,
            'MFE below an earlier MFE', o.id
       FROM (SELECT o.symbol, o.trade_id, o.id, o.event_type, o.be_mfe, o.no_be_mfe,
                    greatest(max(o.obs_be) FILTER (WHERE o.obs_be >= 0) OVER w, g.before_be) AS prev_be,

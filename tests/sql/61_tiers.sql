@@ -3,7 +3,7 @@
 -- confidences the next writes record.
 BEGIN;
 SET LOCAL search_path = sigsync, public;
-SELECT plan(7);
+SELECT plan(9);
 
 SELECT results_eq('SELECT tier, confidence FROM sigsync.tiers ORDER BY tier',
                   $$VALUES ('0', 1.0), ('1', 1.0), ('2', 0.8), ('3', 0.9), ('event', 1.0), ('rule', 0.9)$$,
@@ -21,6 +21,14 @@ SELECT is((SELECT count(*)::integer FROM sigsync.field_provenance p
           'every value records its tier''s confidence');
 SELECT is((SELECT array_agg(DISTINCT p.tier ORDER BY p.tier) FROM sigsync.field_provenance p WHERE p.symbol = 'TT'),
           ARRAY['0', '2', '3', 'event', 'rule'], 'values of the tiers 0, 2, 3, event and rule were written');
+
+-- ... and so does every audit row with a tier (fills, upgrades, anomalies, conflicts)
+SELECT ok(sigsync.ingest('{"event_type":"MFE_UPDATE","symbol":"TT","trade_id":"20251212_100000000_BULLISH","be_mfe":-0.5,"timestamp":"2025-12-12T15:05:00Z"}') ->> 'status' = 'accepted'
+          AND sigsync.reconcile('2025-12-12 15:30:00+00') ->> 'status' = 'ok',
+          'an implausible MFE update (an anomaly), and a cycle');
+SELECT is((SELECT count(*)::integer FROM sigsync.sync_audit_log a JOIN sigsync.tiers t ON t.tier = a.tier
+            WHERE a.symbol = 'TT' AND a.confidence_score IS DISTINCT FROM t.confidence), 0,
+          'every audit row records its tier''s confidence (the anomaly''s too)');
 
 -- the table is the one declaration: a new confidence is what the next write records
 UPDATE sigsync.tiers SET confidence = 0.85 WHERE tier = '3';
