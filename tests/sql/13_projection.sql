@@ -3,7 +3,7 @@
 -- static and running fields, conflicts and anomalies in sync_audit_log, dirty marking.
 BEGIN;
 SET LOCAL search_path = sigsync, public;
-SELECT plan(120);
+SELECT plan(123);
 
 CREATE FUNCTION pg_temp.sig(p_trade_id text) RETURNS sigsync.signals
 LANGUAGE sql AS $$ SELECT s.* FROM sigsync.signals s WHERE s.symbol = 'NQ1!' AND s.trade_id = p_trade_id $$;
@@ -341,6 +341,17 @@ SELECT results_eq($$SELECT trade_id, cardinality(queued_events), dirty, provenan
 SELECT is(sigsync.reconcile('2025-12-12 23:59:00+00') ->> 'status', 'ok', 'S11 the next cycle');
 SELECT is((SELECT count(*)::integer FROM sigsync.signals WHERE symbol = 'BIG' AND (queued_events IS NOT NULL OR dirty)), 0,
           'S11 ... projected the rest');
+
+-- S12: update_signal_health refreshes a signal's health as its events say: queued updates first
+SELECT ok(sigsync.ingest('{"event_type":"ENTRY","trade_id":"20251212_141000000_BULLISH","entry_price":21400,"stop_loss":21390,"timestamp":1765566600000}') ->> 'status' = 'accepted'
+      AND sigsync.ingest('{"event_type":"MFE_UPDATE","trade_id":"20251212_141000000_BULLISH","be_mfe":0.4,"no_be_mfe":0.4,"mae_global_r":-0.2,"timestamp":1765566660000}') ->> 'status' = 'accepted',
+    'S12 an ENTRY and an MFE update (queued)');
+SELECT isnt(sigsync.update_signal_health('20251212_141000000_BULLISH'), NULL, 'S12 update_signal_health scores it');
+SELECT results_eq($$SELECT s.be_mfe, s.queued_events, s.dirty, m.gaps ? 'no_mae'
+                      FROM sigsync.signals s JOIN sigsync.signal_health_metrics m USING (symbol, trade_id)
+                     WHERE s.trade_id = '20251212_141000000_BULLISH'$$,
+                  $$VALUES (0.4, NULL::bigint[], true, false)$$,
+                  'S12 ... after projecting the queued update (no no_mae gap), and the signal stays marked for the cycle');
 
 SELECT * FROM finish();
 ROLLBACK;
