@@ -216,3 +216,28 @@ def test_without_dsn_the_loop_runs_the_embedded_cluster_and_stops_it():
     finally:
         cluster.stop()
         shutil.rmtree(root, ignore_errors=True)
+
+
+def test_a_backlog_of_queued_updates_is_worked_off_in_cycles_one_after_another(db):
+    """A cycle projects about 5,000 queued MFE updates at most; the loop does not wait its
+    --interval (60 s here) for the next one while its summary says updates are left."""
+    bodies = [json.dumps({"event_type": "ENTRY", "symbol": "BACKLOG", "trade_id": f"20251212_15{m}00000_BULLISH",
+                          "entry_price": 100, "stop_loss": 90, "timestamp": 1765570000000}) for m in ("10", "20")]
+    bodies += [json.dumps({"event_type": "MFE_UPDATE_BATCH", "symbol": "BACKLOG",
+                           "updates": [{"trade_id": f"20251212_15{m}00000_BULLISH", "be_mfe": 0.5,
+                                        "timestamp": 1765570000000 + (b * 500 + i) * 1000} for i in range(1, 501)]})
+               for m in ("10", "20") for b in range(12)]
+    with psycopg.connect(db, autocommit=True) as conn:
+        statuses = conn.execute("SELECT status FROM sigsync.ingest_many(%s::text[])", (bodies,)).fetchall()
+        assert {s for (s,) in statuses} == {"accepted"}
+        queued = conn.execute("SELECT sum(cardinality(queued_events)) FROM sigsync.signals"
+                              " WHERE symbol = 'BACKLOG'").fetchone()[0]
+    assert queued == 12000
+    with running("--dsn", db, "run", "--interval", "60", "--log-format", "json") as loop:
+        loop.wait_line("stdout", lambda l: is_cycle_line(l) and json.loads(l).get("mfe_updates_left") == 0,
+                       timeout=30)
+        lefts = [json.loads(line).get("mfe_updates_left") for line in loop.stdout if is_cycle_line(line)]
+    assert lefts == [6000, 0], lefts   # the second cycle came at once, not after the 60 s interval
+    with psycopg.connect(db, autocommit=True) as conn:
+        assert conn.execute("SELECT count(*) FROM sigsync.signals WHERE symbol = 'BACKLOG'"
+                            " AND (queued_events IS NOT NULL OR be_mfe IS DISTINCT FROM 0.5)").fetchone()[0] == 0

@@ -6,7 +6,8 @@ and pg_cron) from overlapping. What the loop adds:
 
 - when: at start, every --interval seconds, and --debounce seconds after the first
   `NOTIFY sigsync_event` (sent by ingest) not yet covered by a cycle, heard on a
-  dedicated autocommit connection;
+  dedicated autocommit connection, or after a cycle that left queued MFE updates (its
+  summary's mfe_updates_left: a backlog is worked off in short cycles, one after another);
 - staying up: a lost database is one "database unavailable" line, then reconnects with
   exponential backoff, LISTEN again and a catch-up cycle (notifications sent while it
   was away are lost, the dirty marks are not);
@@ -243,7 +244,10 @@ class Runner:
                 self.log.cycle(summary)
                 self.failed_cycle = summary.get("status") == "error"
                 cycles += 1
-                next_due = time.monotonic() + self.interval
+                # a cycle that left queued MFE updates (its budget: a backlog) is followed by the
+                # next one after the debounce, not the interval
+                left = summary.get("mfe_updates_left") or 0
+                next_due = time.monotonic() + (self.debounce if left else self.interval)
                 if self.max_cycles and cycles >= self.max_cycles:
                     break
             except psycopg.Error as exc:
@@ -301,7 +305,8 @@ def run_cmd(app: App, interval: float, debounce: float, once: bool, max_cycles: 
 
     Each cycle is `SELECT sigsync.reconcile()` (trigger 'runner'); new events are heard
     through LISTEN sigsync_event, and a burst becomes one cycle after --debounce seconds.
-    A lost database is reported once and reconnected with backoff (0.5 s doubling, up to
+    A cycle that left queued MFE updates (a backlog) is followed by the next one after
+    --debounce seconds too, until none is left. A lost database is reported once and reconnected with backoff (0.5 s doubling, up to
     10 s). SIGTERM/SIGINT stop it within 2 s (a cycle in flight is cancelled and rolled
     back), exit status 0. Two runners on one database never overlap: the second one's
     cycle is 'skipped'. Without --dsn, the embedded cluster runs for as long as the loop.

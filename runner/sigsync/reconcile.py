@@ -46,6 +46,8 @@ def describe_cycle(summary: dict) -> str:
         failed_text += f" (and {len(failed) - 3} more set aside)"
     if summary.get("signals_deferred"):
         failed_text += f", {summary['signals_deferred']} left for the next cycle"
+    if summary.get("mfe_updates_left"):
+        failed_text += f", {summary['mfe_updates_left']} queued MFE updates left for the next cycle"
     return (f"cycle {summary['run_id']}: ok, {summary['signals_processed']} signals, fills {fill_text}, "
             f"gaps {before} -> {after}, health {summary.get('mean_health')}, "
             f"cancellations +{summary['cancellations_inferred']}"

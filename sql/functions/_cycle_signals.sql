@@ -9,7 +9,8 @@
 -- signal changed from outside since (an ingest that committed meanwhile, say) stays marked.
 -- Signals the alternation rule touches outside the set are not processed here; the merge marks
 -- them when it writes, and the next cycle processes them.
--- Returns {gaps_before, gaps_after, mean_health, cancellations_inferred, cancellations_reverted}.
+-- Returns {gaps_before, gaps_after, mean_health, mfe_updates_left, cancellations_inferred,
+-- cancellations_reverted}.
 CREATE OR REPLACE FUNCTION sigsync._cycle_signals(p_run_id bigint, p_now timestamptz, p_symbols text[],
                                                   p_trade_ids text[], p_sources text[], p_dirty_gens bigint[])
 RETURNS jsonb
@@ -17,6 +18,7 @@ LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
+    v_left integer;   -- queued events left for the next cycle (_project_queued's budget)
     v_before jsonb;
     v_after jsonb;
     v_health numeric;
@@ -26,7 +28,7 @@ DECLARE
     v_check_at timestamptz[];
 BEGIN
     -- the events ingest left to the cycle: the registry as the events say, before any fill
-    PERFORM sigsync._project_queued(p_run_id, p_symbols, p_trade_ids);
+    v_left := sigsync._project_queued(p_run_id, p_symbols, p_trade_ids);
 
     -- gaps as found, before this cycle fills anything
     SELECT coalesce(jsonb_object_agg(t.gap_type, t.n), '{}') INTO v_before
@@ -84,6 +86,7 @@ BEGIN
        AND (s.dirty OR s.next_check_at IS DISTINCT FROM n.at OR s.set_aside_at IS NOT NULL);
 
     RETURN jsonb_build_object('gaps_before', v_before, 'gaps_after', v_after, 'mean_health', v_health,
+                              'mfe_updates_left', v_left,
                               'cancellations_inferred', (v_cancel ->> 'inferred')::integer,
                               'cancellations_reverted', (v_cancel ->> 'reverted')::integer);
 END

@@ -56,6 +56,9 @@ BEGIN
         'gaps_closed', v_closed,
         'fills_by_tier', v_fills,
         'upgrades', v_upgrades,
+        -- MFE updates still queued on the working set's signals (an incremental cycle's budget):
+        -- the next cycle goes on with them
+        'mfe_updates_left', coalesce(v_steps -> 'mfe_updates_left', '0'),
         'cancellations_inferred', coalesce(v_steps -> 'cancellations_inferred', '0'),
         'cancellations_reverted', coalesce(v_steps -> 'cancellations_reverted', '0'),
         'anomalies', v_anomalies,

@@ -4,10 +4,13 @@
 -- rows (the working set), so no ingest appends to a queue meanwhile; an event queued after the
 -- cycle took its row waits for the next cycle (the row stays marked).
 -- An incremental cycle projects at most about c_budget events (whole signals): it holds its
--- rows' locks until it commits, and ingest waits on them, so a backlog (a bulk load, a long pause
--- of the cycles) is worked off over the next cycles instead of in one long one; a signal whose
--- queue is left keeps it, and its mark (_cycle_signals). A full cycle (sync_runs.full_cycle), and a
--- call outside a cycle (p_run_id NULL: rebuild), project everything. Returns the events projected.
+-- rows' locks until it commits, and ingest waits on them (a webhook answer within serve's
+-- --answer-timeout), so a backlog (a bulk load, a long pause of the cycles) is worked off over
+-- the next cycles instead of in one long one; a signal whose queue is left keeps it, and its mark
+-- (_cycle_signals), and the cycle's summary says how many wait (mfe_updates_left: `sigsync run`
+-- then starts the next cycle at once). A full cycle (sync_runs.full_cycle), and a call outside a
+-- cycle (p_run_id NULL: rebuild, update_signal_health), project everything.
+-- Returns the number of events left queued on the given signals (0 but for a budget reached).
 CREATE OR REPLACE FUNCTION sigsync._project_queued(p_run_id bigint, p_symbols text[], p_trade_ids text[])
 RETURNS integer
 LANGUAGE plpgsql
@@ -15,14 +18,20 @@ SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
     c_chunk constant integer := 5000;
-    c_budget constant integer := 20000;
+    c_budget constant integer := 5000;   -- (about 0.2-0.6 s of projection here)
     v_budget bigint := CASE WHEN p_run_id IS NULL
                                  OR (SELECT r.full_cycle FROM sigsync.sync_runs r WHERE r.id = p_run_id)
                             THEN NULL ELSE c_budget END;
     v_queued record;
     v_events sigsync.automated_signals[];
-    v_count integer := 0;
+    v_left integer := 0;
 BEGIN
+    IF v_budget IS NOT NULL THEN   -- (without one, nothing is left)
+        SELECT coalesce(sum(cardinality(o.queued_events)), 0) INTO v_left
+          FROM unnest(p_symbols, p_trade_ids) k(symbol, trade_id)
+          JOIN sigsync.signals o ON o.symbol = k.symbol AND o.trade_id = k.trade_id
+         WHERE o.queued_events IS NOT NULL;
+    END IF;
     FOR v_queued IN
         WITH per_signal AS (   -- in key order, with the number of queued events before each one
             SELECT o.symbol, o.trade_id, o.queued_events,
@@ -50,12 +59,12 @@ BEGIN
         SELECT array_agg(e ORDER BY e.symbol, e.id) INTO v_events
           FROM sigsync._events(v_queued.symbols, v_queued.ids) e;
         PERFORM sigsync._project_events(v_events, true, p_run_id, false);
-        v_count := v_count + cardinality(v_queued.ids);
+        v_left := greatest(v_left - cardinality(v_queued.ids), 0);
     END LOOP;
-    RETURN v_count;
+    RETURN v_left;
 END
 $$;
 COMMENT ON FUNCTION sigsync._project_queued(bigint, text[], text[]) IS
     'Internal: project the events ingest queued on the given signals (MFE updates) and empty their queues '
-    '(an incremental cycle: about 20,000 events at most, the rest waits marked for the next).';
+    '(an incremental cycle: about 5,000 events at most, the rest waits marked for the next); returns the events left.';
 REVOKE ALL ON FUNCTION sigsync._project_queued(bigint, text[], text[]) FROM PUBLIC;

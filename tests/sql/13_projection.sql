@@ -316,8 +316,9 @@ SELECT results_eq(
     $$VALUES (0.7, 21407::numeric, NULL::bigint[])$$,
     'S10 rebuild projects every event at once: nothing queued');
 
--- S11: an incremental cycle projects about 20,000 queued updates at most (whole signals), so a
--- backlog does not hold the rows' locks in one long cycle; the rest stays queued and marked --
+-- S11: an incremental cycle projects about 5,000 queued updates at most (whole signals), so a
+-- backlog does not hold the rows' locks in one long cycle; the rest stays queued and marked, and
+-- the summary says how many wait --
 SELECT ok((SELECT bool_and(sigsync.ingest(format(
                 '{"event_type":"ENTRY","symbol":"BIG","trade_id":"20251212_15%s00000_BULLISH","entry_price":100,"stop_loss":90,"timestamp":"2025-12-12T20:%s:00Z"}',
                 n, n)) ->> 'status' = 'accepted')
@@ -330,15 +331,18 @@ SELECT ok((SELECT bool_and(sigsync.ingest(format(
                                                      FROM generate_series(1, 500) i))::text   -- (a body: 64 KiB at most)
                FROM unnest(ARRAY['10', '20', '30']) n, generate_series(0, 19) b))),
     'S11 three signals with 10,000 queued MFE updates each');
-SELECT is(sigsync.reconcile('2025-12-12 23:59:00+00') ->> 'status', 'ok', 'S11 an incremental cycle');
+SELECT is(sigsync.reconcile('2025-12-12 23:59:00+00') ->> 'mfe_updates_left', '20000',
+          'S11 an incremental cycle: 20,000 updates left, its summary says');
 SELECT results_eq($$SELECT trade_id, cardinality(queued_events), dirty, provenance -> 'be_mfe' ->> 'tier'
                       FROM sigsync.signals WHERE symbol = 'BIG' ORDER BY trade_id$$,
                   $$VALUES ('20251212_151000000_BULLISH', NULL::integer, false, 'event'),
-                           ('20251212_152000000_BULLISH', NULL, false, 'event'),
+                           ('20251212_152000000_BULLISH', 10000, true, '2'),
                            ('20251212_153000000_BULLISH', 10000, true, '2')$$,
-                  'S11 it projected the first two signals (20,000 updates, be_mfe from events); the third keeps its '
-                  'queue and its mark (its be_mfe: Tier 2 until then)');
-SELECT is(sigsync.reconcile('2025-12-12 23:59:00+00') ->> 'status', 'ok', 'S11 the next cycle');
+                  'S11 it projected the first signal (a whole one: 10,000 updates, be_mfe from events); the others '
+                  'keep their queue and their mark (their be_mfe: Tier 2 until then)');
+SELECT is(ARRAY[sigsync.reconcile('2025-12-12 23:59:00+00') ->> 'mfe_updates_left',
+                sigsync.reconcile('2025-12-12 23:59:00+00') ->> 'mfe_updates_left'], ARRAY['10000', '0'],
+          'S11 the next cycles go on with them');
 SELECT is((SELECT count(*)::integer FROM sigsync.signals WHERE symbol = 'BIG' AND (queued_events IS NOT NULL OR dirty)), 0,
           'S11 ... projected the rest');
 
