@@ -36,12 +36,10 @@ import json
 import os
 import random
 import re
-import shutil
 import signal
 import statistics
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 from datetime import datetime, timedelta, timezone
@@ -51,7 +49,7 @@ import click
 import psycopg
 
 from . import data, ingest_costs, messy
-from .common import (EMPTY, Bench, BenchError, change_signals, ingest, load_registry, pct, raw_copy_rate, stored_rows,
+from .common import (EMPTY, Bench, BenchError, bench_root, change_signals, ingest, load_registry, pct, raw_copy_rate, stored_rows,
                      timed_cycle)
 from .dashboard import bench_dashboard
 from .serve import ServeError, bench_serve
@@ -458,36 +456,30 @@ def main(sizes, runs, ingest_payloads, latency_events, concurrency_signals, conn
             messy.resolve(before)
         except BenchError as exc:
             raise click.BadParameter(str(exc), param_hint="--before") from None
-    temporary = work_dir is None
-    root = Path(tempfile.mkdtemp(prefix="sigsync-bench-", dir="/tmp")) if temporary else work_dir.resolve()
-    root.mkdir(parents=True, exist_ok=True)
-    root.chmod(0o755)
-    bench = Bench(root, runs)
-    command = "python -m bench " + " ".join(sys.argv[1:])
-    started = time.perf_counter()
-    try:
-        with bench.cluster.running():
-            click.echo(f"sigsync benchmarks: sizes {', '.join(f'{s:,}' for s in sizes)}; {runs} runs each; work dir {root}")
-            bench.empty_template()
-            machine = bench.machine()
-            click.echo(f"machine: {machine['cores']} cores, {machine['memory_mib']:,} MiB, {machine['cpu']}; "
-                       f"PostgreSQL {machine['postgresql']}")
-            click.echo("\n0. registries (loaded through ingest_many, then one full cycle)")
-            infos = [build_registry(bench, size) for size in sizes]
-            bench_ingest(bench, ingest_payloads, infos[-1])
-            bench_cycles(bench, infos)
-            bench_latency(bench, infos[-1], latency_events)
-            bench_concurrency(bench, concurrency_signals, connections)
-            bench_log(bench, infos)
-            bench_serve(bench, EMPTY, serve_clients, serve_seconds, history=3000 if quick else 30000)
-            bench_ingest_costs(bench, quick)
-            bench_dashboard(bench, infos, quick)
-            messy.bench_messy(bench, messy_signals, before, cycle_signals=sizes[0])
-    except (BenchError, ServeError) as exc:
-        raise click.ClickException(str(exc)) from None
-    finally:
-        if temporary:
-            shutil.rmtree(root, ignore_errors=True)
+    with bench_root(work_dir, "sigsync-bench-") as root:
+        bench = Bench(root, runs)
+        command = "python -m bench " + " ".join(sys.argv[1:])
+        started = time.perf_counter()
+        try:
+            with bench.cluster.running():
+                click.echo(f"sigsync benchmarks: sizes {', '.join(f'{s:,}' for s in sizes)}; {runs} runs each; work dir {root}")
+                bench.empty_template()
+                machine = bench.machine()
+                click.echo(f"machine: {machine['cores']} cores, {machine['memory_mib']:,} MiB, {machine['cpu']}; "
+                           f"PostgreSQL {machine['postgresql']}")
+                click.echo("\n0. registries (loaded through ingest_many, then one full cycle)")
+                infos = [build_registry(bench, size) for size in sizes]
+                bench_ingest(bench, ingest_payloads, infos[-1])
+                bench_cycles(bench, infos)
+                bench_latency(bench, infos[-1], latency_events)
+                bench_concurrency(bench, concurrency_signals, connections)
+                bench_log(bench, infos)
+                bench_serve(bench, EMPTY, serve_clients, serve_seconds, history=3000 if quick else 30000)
+                bench_ingest_costs(bench, quick)
+                bench_dashboard(bench, infos, quick)
+                messy.bench_messy(bench, messy_signals, before, cycle_signals=sizes[0])
+        except (BenchError, ServeError) as exc:
+            raise click.ClickException(str(exc)) from None
     elapsed = time.perf_counter() - started
     click.echo(f"\ndone in {elapsed:,.0f} s\n\n{bench.figures.markdown()}")
     if json_path:

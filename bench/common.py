@@ -7,15 +7,19 @@ loading through ingest_many, the raw COPY beside it, and timed reconcile cycles.
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
 import math
 import os
 import platform
+import shutil
 import statistics
+import tempfile
 import threading
 import time
 from pathlib import Path
+from typing import Iterator
 
 import click
 import psycopg
@@ -29,6 +33,21 @@ from . import data
 
 
 EMPTY = "bench_empty"
+
+
+@contextlib.contextmanager
+def bench_root(work_dir: Path | None, prefix: str) -> Iterator[Path]:
+    """A run's work directory: --work-dir (kept, for a second run), else a temporary one that the
+    `postgres` OS user can reach, removed at the end."""
+    temporary = work_dir is None
+    root = Path(tempfile.mkdtemp(prefix=prefix, dir="/tmp")) if temporary else work_dir.resolve()
+    root.mkdir(parents=True, exist_ok=True)
+    root.chmod(0o755)
+    try:
+        yield root
+    finally:
+        if temporary:
+            shutil.rmtree(root, ignore_errors=True)
 
 
 class BenchError(Exception):

@@ -37,7 +37,6 @@ import shutil
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -45,7 +44,7 @@ from pathlib import Path
 import click
 
 from . import data
-from .common import (EMPTY, Bench, BenchError, change_signals, fmt, ingest, load_registry, raw_copy_rate, stored_rows,
+from .common import (EMPTY, Bench, BenchError, bench_root, change_signals, fmt, ingest, load_registry, raw_copy_rate, stored_rows,
                      timed_cycle)
 
 REPO = Path(__file__).resolve().parents[1]
@@ -291,6 +290,23 @@ def side_by_side(rows: list[dict], prefix: str = "messy_") -> str:
     return "\n".join(out)
 
 
+def report(bench: Bench, side_list: list, started: float, json_path: Path | None, module: str, prefix: str,
+           extra: dict) -> None:
+    """The end of a section run on its own (python -m <module>): its time, the side-by-side table
+    (with --before), every figure, and the JSON file (the command, the sides, `extra`, the figures)."""
+    elapsed = time.perf_counter() - started
+    click.echo(f"\ndone in {elapsed:,.0f} s\n")
+    if len(side_list) == 2:
+        click.echo(" vs ".join(f"{s.name}: {s.version}" for s in side_list) + "\n")
+        click.echo(side_by_side(bench.figures.rows, prefix=prefix) + "\n")
+    click.echo(bench.figures.markdown())
+    if json_path:
+        json_path.write_text(json.dumps({"command": f"python -m {module} " + " ".join(sys.argv[1:]),
+                                         "sides": [{"name": s.name, "version": s.version} for s in side_list],
+                                         **extra, "elapsed_s": round(elapsed, 1),
+                                         "figures": bench.figures.rows}, indent=1, default=str) + "\n")
+
+
 @click.command(context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("--signals", type=click.IntRange(min=20), default=330, show_default=True,
               help="Signals' worth of generated events in each stream (~190 events a signal).")
@@ -319,32 +335,16 @@ def main(signals, runs, before, after, cycle_signals, quick, work_dir, json_path
                 resolve(ref)
     except BenchError as exc:
         raise click.BadParameter(str(exc)) from None
-    temporary = work_dir is None
-    root = Path(tempfile.mkdtemp(prefix="sigsync-bench-messy-", dir="/tmp")) if temporary else work_dir.resolve()
-    root.mkdir(parents=True, exist_ok=True)
-    root.chmod(0o755)
-    bench = Bench(root, runs)
-    started = time.perf_counter()
-    try:
-        with bench.cluster.running():
-            bench.empty_template()
-            side_list = bench_messy(bench, signals, before, after, cycle_signals)
-    except BenchError as exc:
-        raise click.ClickException(str(exc)) from None
-    finally:
-        if temporary:
-            shutil.rmtree(root, ignore_errors=True)
-    elapsed = time.perf_counter() - started
-    click.echo(f"\ndone in {elapsed:,.0f} s\n")
-    if len(side_list) == 2:
-        click.echo(" vs ".join(f"{s.name}: {s.version}" for s in side_list) + "\n")
-        click.echo(side_by_side(bench.figures.rows) + "\n")
-    click.echo(bench.figures.markdown())
-    if json_path:
-        json_path.write_text(json.dumps({"command": "python -m bench.messy " + " ".join(sys.argv[1:]),
-                                         "sides": [{"name": s.name, "version": s.version} for s in side_list],
-                                         "runs": runs, "elapsed_s": round(elapsed, 1),
-                                         "figures": bench.figures.rows}, indent=1, default=str) + "\n")
+    with bench_root(work_dir, "sigsync-bench-messy-") as root:
+        bench = Bench(root, runs)
+        started = time.perf_counter()
+        try:
+            with bench.cluster.running():
+                bench.empty_template()
+                side_list = bench_messy(bench, signals, before, after, cycle_signals)
+        except BenchError as exc:
+            raise click.ClickException(str(exc)) from None
+    report(bench, side_list, started, json_path, "bench.messy", "messy_", {"runs": runs})
     lost = [r["label"] for r in bench.figures.rows if r["key"] == "messy_lost" and not r["met"]]
     if lost:
         raise click.ClickException("events lost: " + "; ".join(lost))

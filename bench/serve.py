@@ -32,7 +32,6 @@ import shutil
 import signal
 import subprocess
 import sys
-import tempfile
 import time
 from collections import Counter
 from dataclasses import dataclass, field
@@ -46,7 +45,7 @@ from sigsync import sample
 from sigsync.tokens import new_token, token_hash
 
 from . import data, messy
-from .common import EMPTY, Bench, BenchError
+from .common import EMPTY, Bench, BenchError, bench_root
 
 HOST = "127.0.0.1"
 LISTENING = re.compile(r"listening on http://127\.0\.0\.1:(\d+)")
@@ -452,41 +451,25 @@ def main(seconds, clients, history, before, after, quick, work_dir, json_path):
                 messy.resolve(ref)
     except BenchError as exc:
         raise click.BadParameter(str(exc)) from None
-    temporary = work_dir is None
-    root = Path(tempfile.mkdtemp(prefix="sigsync-bench-serve-", dir="/tmp")) if temporary else work_dir.resolve()
-    root.mkdir(parents=True, exist_ok=True)
-    root.chmod(0o755)
-    bench = Bench(root, 1)
-    started = time.perf_counter()
-    try:
-        with bench.cluster.running():
-            bench.empty_template()
-            side_list = messy.sides(bench, before, after)
-            for side in side_list:
-                click.echo(f"\n{side.name}: {side.version}")
-                start = len(bench.figures.rows)
-                bench_serve(bench, side.template, clients, seconds, history)
-                _tag(bench, start, side, len(side_list) == 2)
-            for side in side_list:
-                if side.template != EMPTY:
-                    bench.drop(side.template)
-            shutil.rmtree(bench.work_dir / "trees", ignore_errors=True)
-    except (BenchError, ServeError) as exc:
-        raise click.ClickException(str(exc)) from None
-    finally:
-        if temporary:
-            shutil.rmtree(root, ignore_errors=True)
-    elapsed = time.perf_counter() - started
-    click.echo(f"\ndone in {elapsed:,.0f} s\n")
-    if len(side_list) == 2:
-        click.echo(" vs ".join(f"{s.name}: {s.version}" for s in side_list) + "\n")
-        click.echo(messy.side_by_side(bench.figures.rows, prefix="serve_") + "\n")
-    click.echo(bench.figures.markdown())
-    if json_path:
-        json_path.write_text(json.dumps({"command": "python -m bench.serve " + " ".join(sys.argv[1:]),
-                                         "sides": [{"name": s.name, "version": s.version} for s in side_list],
-                                         "seconds": seconds, "clients": clients, "elapsed_s": round(elapsed, 1),
-                                         "figures": bench.figures.rows}, indent=1, default=str) + "\n")
+    with bench_root(work_dir, "sigsync-bench-serve-") as root:
+        bench = Bench(root, 1)
+        started = time.perf_counter()
+        try:
+            with bench.cluster.running():
+                bench.empty_template()
+                side_list = messy.sides(bench, before, after)
+                for side in side_list:
+                    click.echo(f"\n{side.name}: {side.version}")
+                    start = len(bench.figures.rows)
+                    bench_serve(bench, side.template, clients, seconds, history)
+                    _tag(bench, start, side, len(side_list) == 2)
+                for side in side_list:
+                    if side.template != EMPTY:
+                        bench.drop(side.template)
+                shutil.rmtree(bench.work_dir / "trees", ignore_errors=True)
+        except (BenchError, ServeError) as exc:
+            raise click.ClickException(str(exc)) from None
+    messy.report(bench, side_list, started, json_path, "bench.serve", "serve_", {"seconds": seconds, "clients": clients})
     lost = [r["label"] for r in bench.figures.rows if r["key"].startswith(("serve_lost", "serve_single_lost"))
             and not r["key"].endswith("_ratio") and not r["met"]]
     if lost:

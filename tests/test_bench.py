@@ -89,16 +89,21 @@ MESSY_SIDE_BY_SIDE = ["messy_inorder", "messy_inorder_copy", "messy_messy", "mes
     f"messy_cycle_{kind}" for kind in ("idle", "inc", "inc_total", "full", "load", "first_full", "load_first")]
 
 
-def test_messy_before_after_reports_every_figure_on_both_and_loses_nothing():
-    """bench/messy.py --before: every figure measured on REF's sql/ and on this checkout's, with
-    the ratio; no event lost on either side. Never a timing."""
-    out = make_tmp_dir("sigsync-bench-messy-")
-    result = subprocess.run([sys.executable, "-m", "bench.messy", "--quick", "--before", "HEAD",
+def _section_before_head(section: str):
+    """`python -m bench.<section> --quick --before HEAD --json ...`: its output and its JSON report."""
+    out = make_tmp_dir(f"sigsync-bench-{section}-")
+    result = subprocess.run([sys.executable, "-m", f"bench.{section}", "--quick", "--before", "HEAD",
                              "--json", str(out / "r.json")],
                             cwd=REPO, env=cli_env(PYTHONPATH=f"{REPO}:{REPO / 'runner'}"),
                             capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
-    report = json.loads((out / "r.json").read_text())
+    return result, json.loads((out / "r.json").read_text())
+
+
+def test_messy_before_after_reports_every_figure_on_both_and_loses_nothing():
+    """bench/messy.py --before: every figure measured on REF's sql/ and on this checkout's, with
+    the ratio; no event lost on either side. Never a timing."""
+    result, report = _section_before_head("messy")
     figures = {f["key"]: f for f in report["figures"]}
     expected = [key + suffix for key in MESSY_SIDE_BY_SIDE for suffix in ("", "_before", "_ratio")]
     assert sorted(figures) == sorted(expected + ["messy_lost", "messy_lost_before"])
@@ -123,13 +128,7 @@ def test_messy_before_after_reports_every_figure_on_both_and_loses_nothing():
 def test_serve_before_after_reports_every_figure_on_both_and_loses_nothing():
     """bench/serve.py --before: section 6 on REF's sql/ and on this checkout's, one after the
     other, with the ratio; nothing lost on either side. Never a timing."""
-    out = make_tmp_dir("sigsync-bench-serve-")
-    result = subprocess.run([sys.executable, "-m", "bench.serve", "--quick", "--before", "HEAD",
-                             "--json", str(out / "r.json")],
-                            cwd=REPO, env=cli_env(PYTHONPATH=f"{REPO}:{REPO / 'runner'}"),
-                            capture_output=True, text=True, timeout=300)
-    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
-    report = json.loads((out / "r.json").read_text())
+    result, report = _section_before_head("serve")
     figures = {f["key"]: f for f in report["figures"]}
     serve = [key for key in EXPECTED if key.startswith("serve_")]
     assert set(serve) <= set(figures) and {key + "_before" for key in serve} <= set(figures)
