@@ -20,6 +20,6 @@ INSERT INTO sigsync.tiers (tier, confidence, meaning) VALUES
     ('2',     0.8, 'Tier 2: computed from entry, stop and price bars (targets, MFE/MAE, missed exits)'),
     ('3',     0.9, 'Tier 3: parsed from the trade_id; session from signal_time and sigsync.sessions'),
     ('rule',  0.9, 'the alternation rule (DESIGN §7): an inferred cancellation');
-GRANT SELECT ON sigsync.tiers TO sigsync_admin, sigsync_reader, sigsync_definer;   -- (the definer: ingest merges)
+GRANT SELECT ON sigsync.tiers TO sigsync_admin, sigsync_definer;   -- (the definer: ingest merges; the reader reads views only)
 COMMENT ON COLUMN sigsync._candidate.confidence IS
     'Left NULL by the producers of candidates: sigsync._merge_candidates takes it from sigsync.tiers.';
