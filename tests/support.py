@@ -42,6 +42,22 @@ PROJECT_QUEUED_SQL = ("SELECT sigsync._project_queued(NULL, array_agg(symbol), a
                       " FROM sigsync.signals WHERE queued_events IS NOT NULL")
 
 
+def queued_backlog(symbol: str, batches: int) -> list[str]:
+    """Webhook bodies for three signals of `symbol`: an ENTRY each, then `batches` MFE_UPDATE_BATCH
+    bodies of 500 updates each (a body stays under 64 KiB): 1,500 x `batches` queued updates (up to
+    10 batches: past 5,000 updates a signal's queue is projected by ingest itself)."""
+    import json
+
+    trade_ids = [f"20251212_15{m}00000_BULLISH" for m in ("10", "20", "30")]
+    bodies = [json.dumps({"event_type": "ENTRY", "symbol": symbol, "trade_id": t, "entry_price": 100,
+                          "stop_loss": 90, "timestamp": 1765570000000}) for t in trade_ids]
+    bodies += [json.dumps({"event_type": "MFE_UPDATE_BATCH", "symbol": symbol,
+                           "updates": [{"trade_id": t, "be_mfe": 0.5, "timestamp": 1765570000000 + (b * 500 + i) * 1000}
+                                       for i in range(1, 501)]})
+               for t in trade_ids for b in range(batches)]
+    return bodies
+
+
 def sigsync_cmd(*args: str | Path) -> list[str]:
     return [sys.executable, "-m", "sigsync", *map(str, args)]
 

@@ -6,7 +6,7 @@ import json
 
 import psycopg
 
-from support import sigsync
+from support import queued_backlog, sigsync
 
 TRADE = "20251212_104200000_BULLISH"
 EVENTS = [
@@ -60,16 +60,11 @@ def test_report_table_and_json(db):
 
 def test_reconcile_says_how_many_queued_updates_it_left(db):
     """A backlog of more queued MFE updates than a cycle projects (about 5,000) is reported."""
-    bodies = [json.dumps({"event_type": "ENTRY", "symbol": "LEFT", "trade_id": f"20251212_15{m}00000_BULLISH",
-                          "entry_price": 100, "stop_loss": 90, "timestamp": 1765570000000}) for m in ("10", "20")]
-    bodies += [json.dumps({"event_type": "MFE_UPDATE_BATCH", "symbol": "LEFT",
-                           "updates": [{"trade_id": f"20251212_15{m}00000_BULLISH", "be_mfe": 0.5,
-                                        "timestamp": 1765570000000 + (b * 500 + i) * 1000} for i in range(1, 501)]})
-               for m in ("10", "20") for b in range(11)]
+    bodies = queued_backlog("LEFT", 8)
     with psycopg.connect(db, autocommit=True) as conn:
         assert {s for (s,) in conn.execute("SELECT status FROM sigsync.ingest_many(%s::text[])", (bodies,))} == {"accepted"}
     result = sigsync("--dsn", db, "reconcile")
     assert result.returncode == 0, result.stderr
-    assert "5500 queued MFE updates left for the next cycle" in result.stdout, result.stdout
+    assert "4000 queued MFE updates left for the next cycle" in result.stdout, result.stdout
     again = sigsync("--dsn", db, "reconcile")
     assert "queued MFE updates left" not in again.stdout, again.stdout

@@ -17,7 +17,7 @@ import pytest
 from psycopg.rows import namedtuple_row
 
 from sigsync.cluster import Cluster
-from support import child, cli_env, make_tmp_dir, migrated_private_cluster, sigsync, sigsync_cmd
+from support import child, cli_env, make_tmp_dir, migrated_private_cluster, queued_backlog, sigsync, sigsync_cmd
 
 TRADE = "20251212_104200000_BULLISH"
 ENTRY = {"event_type": "ENTRY", "trade_id": TRADE, "entry_price": 25680, "stop_loss": 25645, "timestamp": 1765554300000}
@@ -221,12 +221,7 @@ def test_without_dsn_the_loop_runs_the_embedded_cluster_and_stops_it():
 def test_a_backlog_of_queued_updates_is_worked_off_in_cycles_one_after_another(db):
     """A cycle projects about 5,000 queued MFE updates at most; the loop does not wait its
     --interval (60 s here) for the next one while its summary says updates are left."""
-    bodies = [json.dumps({"event_type": "ENTRY", "symbol": "BACKLOG", "trade_id": f"20251212_15{m}00000_BULLISH",
-                          "entry_price": 100, "stop_loss": 90, "timestamp": 1765570000000}) for m in ("10", "20")]
-    bodies += [json.dumps({"event_type": "MFE_UPDATE_BATCH", "symbol": "BACKLOG",
-                           "updates": [{"trade_id": f"20251212_15{m}00000_BULLISH", "be_mfe": 0.5,
-                                        "timestamp": 1765570000000 + (b * 500 + i) * 1000} for i in range(1, 501)]})
-               for m in ("10", "20") for b in range(12)]
+    bodies = queued_backlog("BACKLOG", 8)
     with psycopg.connect(db, autocommit=True) as conn:
         statuses = conn.execute("SELECT status FROM sigsync.ingest_many(%s::text[])", (bodies,)).fetchall()
         assert {s for (s,) in statuses} == {"accepted"}
@@ -237,7 +232,7 @@ def test_a_backlog_of_queued_updates_is_worked_off_in_cycles_one_after_another(d
         loop.wait_line("stdout", lambda l: is_cycle_line(l) and json.loads(l).get("mfe_updates_left") == 0,
                        timeout=30)
         lefts = [json.loads(line).get("mfe_updates_left") for line in loop.stdout if is_cycle_line(line)]
-    assert lefts == [6000, 0], lefts   # the second cycle came at once, not after the 60 s interval
+    assert lefts == [4000, 0], lefts   # the second cycle came at once, not after the 60 s interval
     with psycopg.connect(db, autocommit=True) as conn:
         assert conn.execute("SELECT count(*) FROM sigsync.signals WHERE symbol = 'BACKLOG'"
                             " AND (queued_events IS NOT NULL OR be_mfe IS DISTINCT FROM 0.5)").fetchone()[0] == 0

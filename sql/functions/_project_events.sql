@@ -17,6 +17,9 @@ LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
+    c_max_queued constant integer := 5000;   -- events a signal's queue holds at most (a cycle's budget)
+    v_full_syms text[];
+    v_full_tids text[];
     v_tz text := sigsync._setting_text('timezone');
     v_events sigsync.automated_signals[];
     v_cands sigsync._candidate[];
@@ -30,16 +33,29 @@ BEGIN
     --    between concurrent ingests), marks them for the next reconcile cycle and queues the
     --    events it leaves to the cycle
     IF p_run_id IS NULL THEN
-        INSERT INTO sigsync.signals AS s (symbol, trade_id, queued_events)
-        SELECT e.symbol, e.trade_id, array_agg(e.id ORDER BY e.id) FILTER (WHERE sigsync._queued(e.event_type, p_queue))
-          FROM unnest(p_events) e
-         WHERE e.trade_id IS NOT NULL
-         GROUP BY e.symbol, e.trade_id
-         ORDER BY 1, 2
-        ON CONFLICT (symbol, trade_id) DO UPDATE
-           SET dirty = true, dirty_gen = s.dirty_gen + 1,
-               queued_events = CASE WHEN excluded.queued_events IS NULL THEN s.queued_events
-                                    ELSE coalesce(s.queued_events, '{}') || excluded.queued_events END;
+        WITH up AS (
+            INSERT INTO sigsync.signals AS s (symbol, trade_id, queued_events)
+            SELECT e.symbol, e.trade_id, array_agg(e.id ORDER BY e.id) FILTER (WHERE sigsync._queued(e.event_type, p_queue))
+              FROM unnest(p_events) e
+             WHERE e.trade_id IS NOT NULL
+             GROUP BY e.symbol, e.trade_id
+             ORDER BY 1, 2
+            ON CONFLICT (symbol, trade_id) DO UPDATE
+               SET dirty = true, dirty_gen = s.dirty_gen + 1,
+                   queued_events = CASE WHEN excluded.queued_events IS NULL THEN s.queued_events
+                                        ELSE coalesce(s.queued_events, '{}') || excluded.queued_events END
+            RETURNING s.symbol, s.trade_id, cardinality(s.queued_events) AS queued
+        )
+        -- a queue no cycle empties (none runs) would make every ingest rewrite a longer row: past
+        -- c_max_queued events, ingest projects that signal's queue itself
+        SELECT array_agg(up.symbol ORDER BY up.symbol, up.trade_id),
+               array_agg(up.trade_id ORDER BY up.symbol, up.trade_id)
+          INTO v_full_syms, v_full_tids
+          FROM up
+         WHERE up.queued > c_max_queued;
+        IF v_full_syms IS NOT NULL THEN
+            PERFORM sigsync._project_queued(NULL, v_full_syms, v_full_tids);
+        END IF;
     END IF;
 
     -- the events projected now

@@ -3,7 +3,7 @@
 -- static and running fields, conflicts and anomalies in sync_audit_log, dirty marking.
 BEGIN;
 SET LOCAL search_path = sigsync, public;
-SELECT plan(123);
+SELECT plan(125);
 
 CREATE FUNCTION pg_temp.sig(p_trade_id text) RETURNS sigsync.signals
 LANGUAGE sql AS $$ SELECT s.* FROM sigsync.signals s WHERE s.symbol = 'NQ1!' AND s.trade_id = p_trade_id $$;
@@ -316,7 +316,8 @@ SELECT results_eq(
     $$VALUES (0.7, 21407::numeric, NULL::bigint[])$$,
     'S10 rebuild projects every event at once: nothing queued');
 
--- S11: an incremental cycle projects about 5,000 queued updates at most (whole signals), so a
+-- S11: an incremental cycle projects about 5,000 queued updates at most (whole signals; a queue
+-- holds 5,000 at most, S13), so a
 -- backlog does not hold the rows' locks in one long cycle; the rest stays queued and marked, and
 -- the summary says how many wait --
 SELECT ok((SELECT bool_and(sigsync.ingest(format(
@@ -329,19 +330,19 @@ SELECT ok((SELECT bool_and(sigsync.ingest(format(
                                                        'trade_id', '20251212_15' || n || '00000_BULLISH',
                                                        'be_mfe', 0.5, 'timestamp', 1765570000000 + (b * 500 + i) * 1000))
                                                      FROM generate_series(1, 500) i))::text   -- (a body: 64 KiB at most)
-               FROM unnest(ARRAY['10', '20', '30']) n, generate_series(0, 19) b))),
-    'S11 three signals with 10,000 queued MFE updates each');
-SELECT is(sigsync.reconcile('2025-12-12 23:59:00+00') ->> 'mfe_updates_left', '20000',
-          'S11 an incremental cycle: 20,000 updates left, its summary says');
+               FROM unnest(ARRAY['10', '20', '30']) n, generate_series(0, 7) b))),
+    'S11 three signals with 4,000 queued MFE updates each');
+SELECT is(sigsync.reconcile('2025-12-12 23:59:00+00') ->> 'mfe_updates_left', '4000',
+          'S11 an incremental cycle: 4,000 updates left, its summary says');
 SELECT results_eq($$SELECT trade_id, cardinality(queued_events), dirty, provenance -> 'be_mfe' ->> 'tier'
                       FROM sigsync.signals WHERE symbol = 'BIG' ORDER BY trade_id$$,
                   $$VALUES ('20251212_151000000_BULLISH', NULL::integer, false, 'event'),
-                           ('20251212_152000000_BULLISH', 10000, true, '2'),
-                           ('20251212_153000000_BULLISH', 10000, true, '2')$$,
-                  'S11 it projected the first signal (a whole one: 10,000 updates, be_mfe from events); the others '
-                  'keep their queue and their mark (their be_mfe: Tier 2 until then)');
+                           ('20251212_152000000_BULLISH', NULL, false, 'event'),
+                           ('20251212_153000000_BULLISH', 4000, true, '2')$$,
+                  'S11 it projected the signals that begin within its 5,000 (whole ones: 8,000 updates, be_mfe '
+                  'from events); the third keeps its queue and its mark (its be_mfe: Tier 2 until then)');
 SELECT is(ARRAY[sigsync.reconcile('2025-12-12 23:59:00+00') ->> 'mfe_updates_left',
-                sigsync.reconcile('2025-12-12 23:59:00+00') ->> 'mfe_updates_left'], ARRAY['10000', '0'],
+                sigsync.reconcile('2025-12-12 23:59:00+00') ->> 'mfe_updates_left'], ARRAY['0', '0'],
           'S11 the next cycles go on with them');
 SELECT is((SELECT count(*)::integer FROM sigsync.signals WHERE symbol = 'BIG' AND (queued_events IS NOT NULL OR dirty)), 0,
           'S11 ... projected the rest');
@@ -356,6 +357,26 @@ SELECT results_eq($$SELECT s.be_mfe, s.queued_events, s.dirty, m.gaps ? 'no_mae'
                      WHERE s.trade_id = '20251212_141000000_BULLISH'$$,
                   $$VALUES (0.4, NULL::bigint[], true, false)$$,
                   'S12 ... after projecting the queued update (no no_mae gap), and the signal stays marked for the cycle');
+
+-- S13: with no cycle running, a signal's queue stays bounded: past 5,000 events ingest projects it
+SELECT ok(sigsync.ingest('{"event_type":"ENTRY","symbol":"NOCYCLE","trade_id":"20251212_151000000_BULLISH","entry_price":100,"stop_loss":90,"timestamp":"2025-12-12T20:10:00Z"}') ->> 'status' = 'accepted'
+      AND (SELECT bool_and(status = 'accepted') FROM sigsync.ingest_many(ARRAY(
+             SELECT jsonb_build_object('event_type', 'MFE_UPDATE_BATCH', 'symbol', 'NOCYCLE',
+                                       'updates', (SELECT jsonb_agg(jsonb_build_object(
+                                                       'trade_id', '20251212_151000000_BULLISH',
+                                                       'be_mfe', 0.1 + b / 100.0, 'timestamp', 1765570000000 + (b * 500 + i) * 1000))
+                                                     FROM generate_series(1, 500) i))::text
+               FROM generate_series(0, 10) b)))
+      AND (SELECT bool_and(status = 'accepted') FROM sigsync.ingest_many(ARRAY[
+             jsonb_build_object('event_type', 'MFE_UPDATE_BATCH', 'symbol', 'NOCYCLE',
+                                'updates', (SELECT jsonb_agg(jsonb_build_object(
+                                                'trade_id', '20251212_151000000_BULLISH', 'be_mfe', 0.3,
+                                                'timestamp', 1765570000000 + (5500 + i) * 1000))
+                                              FROM generate_series(1, 500) i))::text])),
+    'S13 no cycle: a call of 5,500 MFE updates for one signal (11 bodies of 500), then one of 500');
+SELECT results_eq($$SELECT cardinality(queued_events), be_mfe FROM sigsync.signals WHERE symbol = 'NOCYCLE'$$,
+                  $$VALUES (500, 0.2)$$,
+                  'S13 the first call''s queue passed 5,000 and ingest projected it (be_mfe 0.2); the 500 of the second wait');
 
 SELECT * FROM finish();
 ROLLBACK;
