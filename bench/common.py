@@ -91,6 +91,8 @@ def fmt(value: float, unit: str) -> str:
         return f"{value:,.2f}x"
     if unit in ("events/s", "payloads/s"):
         return f"{value:,.0f} {unit}"
+    if unit == "%":
+        return f"{value:,.1f} %"
     return f"{value:,.0f} {unit}".strip()
 
 
@@ -267,6 +269,27 @@ def change_signals(conn: psycopg.Connection, run: int, count: int = 100) -> int:
     if stored != len(payloads):
         raise BenchError(f"changing {count} signals: {statuses}")
     return len(payloads)
+
+
+# the steps of a cycle whose time step_times reports (DESIGN order; reconcile is the whole)
+CYCLE_STEPS = ("reconcile", "_expire_sync_requests", "_working_set", "_cycle_work_set", "_project_queued",
+               "_open_gaps", "_static_fills", "_infer_cancellations", "_tier2_candidates", "_bar_walk",
+               "_merge_candidates", "_store_health", "_request_sync", "_prune_history", "_finish_run")
+
+
+def step_times(conn: psycopg.Connection, p_now: str) -> dict[str, dict]:
+    """One full cycle, rolled back, with function timing on (track_functions = all): per step of
+    CYCLE_STEPS its calls and total time in ms (its callees included: _open_gaps, say, is also
+    called by _store_health, so the steps do not add up to the whole)."""
+    with conn.transaction(force_rollback=True):
+        conn.execute("SET LOCAL track_functions = 'all'")
+        summary = conn.execute("SELECT sigsync.reconcile(%s, true)", (p_now,)).fetchone()[0]
+        if summary["status"] != "ok":
+            raise BenchError(f"cycle failed: {summary}")
+        rows = conn.execute("SELECT funcname, sum(calls), sum(total_time) FROM pg_stat_xact_user_functions"
+                            " WHERE schemaname = 'sigsync' GROUP BY funcname").fetchall()
+    found = {name: {"calls": int(calls), "ms": float(ms)} for name, calls, ms in rows}
+    return {name: found[name] for name in CYCLE_STEPS if name in found}
 
 
 def timed_cycle(conn: psycopg.Connection, p_now: str, full: bool) -> tuple[float, dict]:

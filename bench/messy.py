@@ -44,8 +44,8 @@ from pathlib import Path
 import click
 
 from . import data
-from .common import (EMPTY, Bench, BenchError, bench_root, change_signals, fmt, ingest, load_registry, raw_copy_rate, stored_rows,
-                     timed_cycle)
+from .common import (CYCLE_STEPS, EMPTY, Bench, BenchError, bench_root, change_signals, fmt, ingest, load_registry,
+                     raw_copy_rate, step_times, stored_rows, timed_cycle)
 
 REPO = Path(__file__).resolve().parents[1]
 MESSY = {"reorder_within_minutes": 5, "duplicate": 0.1, "single_mfe": 0.5}   # sample.apply_options
@@ -56,6 +56,8 @@ CYCLE_KINDS = (("idle", "idle incremental cycle"), ("inc", "incremental cycle, 1
 # loading each side's own registry (ingest_many(1000), 2 connections), then its first full cycle
 LOAD_KINDS = (("load", "loading through ingest_many(1000), 2 connections"),
               ("first_full", "first full cycle after loading"), ("load_first", "ingest + first full cycle"))
+# on the loaded registry, after the cycle figures: rebuild(), then a full cycle
+REBUILD_KINDS = (("rebuild", "rebuild()"), ("rebuild_full", "rebuild() + the full cycle after it"))
 
 
 @dataclass
@@ -225,6 +227,8 @@ def cycles(bench: Bench, side_list: list[Side], signals: int) -> None:
     bench.migrate(dbs["after"], after.tree)
     times: dict[str, dict[str, list[float]]] = {kind: {"before": [], "after": []} for kind, _ in CYCLE_KINDS}
     conns = {name: bench.connect(db) for name, db in dbs.items()}
+    steps: dict[str, dict[str, dict]] = {}
+    rebuilt: dict[str, dict[str, float]] = {}
     try:
         for conn in conns.values():
             timed_cycle(conn, info["p_now"], False)   # nothing left over from loading
@@ -243,6 +247,14 @@ def cycles(bench: Bench, side_list: list[Side], signals: int) -> None:
                 times["full"][side.name].append(timed_cycle(conn, info["p_now"], True)[0])
             click.echo(f"  run {run + 1}/{bench.runs}: incremental before {times['inc']['before'][-1]:,.1f} ms, "
                        f"after {times['inc']['after'][-1]:,.1f} ms")
+        for side in side_list:   # each step's time in a full cycle; then rebuild() and a full cycle, once
+            conn = conns[side.name]
+            steps[side.name] = step_times(conn, info["p_now"])
+            t0 = time.perf_counter()
+            conn.execute("SELECT sigsync.rebuild()")
+            rebuild_ms = (time.perf_counter() - t0) * 1000
+            rebuilt[side.name] = {"rebuild": rebuild_ms,
+                                  "rebuild_full": rebuild_ms + timed_cycle(conn, info["p_now"], True)[0]}
     finally:
         for conn in conns.values():
             conn.close()
@@ -256,6 +268,20 @@ def cycles(bench: Bench, side_list: list[Side], signals: int) -> None:
     for kind, what in LOAD_KINDS:
         add_figures(bench, {name: [ms[kind]] for name, ms in load_ms.items()}, side_list, f"messy_cycle_{kind}",
                     f"{what}, {n}", "ms", stat="once")
+    for kind, what in REBUILD_KINDS:
+        add_figures(bench, {name: [ms[kind]] for name, ms in rebuilt.items()}, side_list, f"messy_cycle_{kind}",
+                    f"{what}, {n}", "ms", stat="once")
+    # each step's time in one full cycle (its callees included), and its share of the cycle
+    for step in CYCLE_STEPS:
+        if all(step in steps[side.name] for side in side_list):
+            add_figures(bench, {side.name: [steps[side.name][step]["ms"]] for side in side_list}, side_list,
+                        f"messy_step_{step}", f"in a full cycle: {step}, {n}", "ms", stat="once")
+            for side in side_list:
+                bench.figures.add(f"messy_share_{step}" + ("_before" if side.name == "before" else ""),
+                                  f"share of the full cycle: {step} ({steps[side.name][step]['calls']} calls) "
+                                  f"[{side.name}: {side.version}]", "%",
+                                  [100 * steps[side.name][step]["ms"] / steps[side.name]["reconcile"]["ms"]],
+                                  stat="once")
 
 
 def load_after(bench: Bench, after: Side, signals: int, before_info: dict) -> dict:

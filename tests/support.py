@@ -38,6 +38,19 @@ def cli_env(**extra: str) -> dict[str, str]:
 
 # The first step of a reconcile cycle alone: project the MFE updates ingest queued
 # (sigsync._queued), for a test that reads the registry as the events say, without fills.
+# Every registry row (sigsync.signals) with its provenance rows (sigsync.signal_provenance) as one
+# column, field -> {tier, confidence, source, event_type, at, key, filled_at}, the times as epoch
+# seconds: the same text whatever the reading session's TimeZone or DateStyle.
+REGISTRY_SQL = """
+SELECT s.*,
+       (SELECT coalesce(jsonb_object_agg(p.field, jsonb_build_object(
+                   'tier', p.tier, 'confidence', p.confidence, 'source', p.source, 'event_type', p.event_type,
+                   'at', extract(epoch FROM p.at), 'key', p.key, 'filled_at', extract(epoch FROM p.filled_at))), '{}')
+          FROM sigsync.signal_provenance p
+         WHERE p.symbol = s.symbol AND p.trade_id = s.trade_id) AS provenance
+  FROM sigsync.signals s
+ ORDER BY s.symbol, s.trade_id"""
+
 PROJECT_QUEUED_SQL = ("SELECT sigsync._project_queued(NULL, array_agg(symbol), array_agg(trade_id))"
                       " FROM sigsync.signals WHERE queued_events IS NOT NULL")
 

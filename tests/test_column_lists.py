@@ -15,7 +15,7 @@ import psycopg
 # sigsync.signals --------------------------------------------------------------------------------
 KEYS = {"symbol", "trade_id"}
 # bookkeeping of the cycle and of the merge itself: never a candidate, never shown
-SIGNAL_BOOKKEEPING = {"provenance", "dirty", "dirty_gen", "created_at", "updated_at", "next_check_at", "set_aside_at",
+SIGNAL_BOOKKEEPING = {"dirty", "dirty_gen", "created_at", "updated_at", "next_check_at", "set_aside_at",
                       "queued_events"}
 # the registry columns all_signals does not show: the event-only running metrics and has_entry
 # (status says it), as its header says

@@ -12,7 +12,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from support import PROJECT_QUEUED_SQL
+from support import PROJECT_QUEUED_SQL, REGISTRY_SQL
 
 BASE_MS = 1765554120000  # 2025-12-12 10:42:00 America/New_York
 MINUTE = 60_000
@@ -93,7 +93,7 @@ def _batches(items, cuts):
 
 
 def _registry(cur):
-    cur.execute("SELECT * FROM sigsync.signals ORDER BY symbol, trade_id")
+    cur.execute(REGISTRY_SQL)
     names = [d.name for d in cur.description]
     rows = []
     for row in cur.fetchall():

@@ -13,6 +13,7 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
+from support import REGISTRY_SQL
 from test_ingest_order import BOOKKEEPING, SIGNALS, scenarios
 
 P_NOW = "2025-12-12 12:00 America/New_York"
@@ -29,7 +30,7 @@ SELECT 'NQ1!', ts, p, p + 6, p - 6, p
 
 
 def _state(cur):
-    cur.execute("SELECT * FROM sigsync.signals ORDER BY symbol, trade_id")
+    cur.execute(REGISTRY_SQL)
     names = [d.name for d in cur.description]
     signals = []
     for row in cur.fetchall():

@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 
 import psycopg
+from support import REGISTRY_SQL
 
 HOSTILE = [
     "SET standard_conforming_strings = off",
@@ -59,7 +60,7 @@ def run_everything(conn: psycopg.Connection) -> dict:
         for p_now in CYCLES:
             summary = conn.execute("SELECT sigsync.reconcile(%s::timestamptz)", (p_now,)).fetchone()[0]
             out["cycles"].append({k: v for k, v in summary.items() if k not in ("run_id", "duration_ms")})
-        cur = conn.execute("SELECT * FROM sigsync.signals ORDER BY symbol, trade_id")
+        cur = conn.execute(REGISTRY_SQL)
         names = [d.name for d in cur.description]
         out["registry"] = []
         for row in cur.fetchall():

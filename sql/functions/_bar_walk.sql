@@ -40,7 +40,9 @@ AS $$
          CROSS JOIN cfg
          -- a trade closed by a real exit is walked up to that exit only
          CROSS JOIN LATERAL sigsync._walk_basis(s.direction, s.entry_price, s.stop_loss, s.confirmation_time,
-                                                s.exit_time, s.provenance -> 'exit_time' ->> 'tier', cfg.be_r) x
+                                                s.exit_time, (SELECT p.tier FROM sigsync.signal_provenance p
+                                                               WHERE p.symbol = s.symbol AND p.trade_id = s.trade_id
+                                                                 AND p.field = 'exit_time'), cfg.be_r) x
          WHERE s.status IN ('active', 'closed') AND s.direction IS NOT NULL AND s.confirmation_time IS NOT NULL
            AND s.entry_price IS NOT NULL AND s.stop_loss IS NOT NULL AND s.entry_price <> s.stop_loss
     ),

@@ -189,7 +189,9 @@ BEGIN
     INSERT INTO sigsync.sync_audit_log
            (symbol, trade_id, run_id, action_type, field, old_value, new_value, tier, confidence_score, source, reason)
     SELECT s.symbol, s.trade_id, p_run_id, 'conflict', 'status', '"cancelled"'::jsonb, '"active"'::jsonb,
-           'event', sigsync._tier_confidence('event'), s.provenance -> 'cancel_detection' ->> 'source',
+           'event', sigsync._tier_confidence('event'),
+           (SELECT p.source FROM sigsync.signal_provenance p
+             WHERE p.symbol = s.symbol AND p.trade_id = s.trade_id AND p.field = 'cancel_detection'),
            'explicit CANCELLED and an ENTRY for the same signal; status active (closed > active > cancelled > pending)'
       FROM sigsync.signals s
       JOIN (SELECT DISTINCT u.symbol, u.trade_id FROM unnest(p_symbols, p_trade_ids) u(symbol, trade_id)) k

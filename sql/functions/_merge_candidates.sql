@@ -31,6 +31,9 @@ SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
     v_written integer;
+    v_cleared_symbols text[];
+    v_cleared_trade_ids text[];
+    v_cleared_fields text[];
 BEGIN
     IF p_cands IS NULL OR cardinality(p_cands) = 0 THEN
         RETURN 0;
@@ -54,16 +57,10 @@ BEGIN
     keys AS (
         SELECT c.symbol, c.trade_id, array_agg(DISTINCT c.field) AS fields FROM c GROUP BY c.symbol, c.trade_id
     ),
-    target AS MATERIALIZED (
-        -- each target row read once, not once per candidate field: the row, and the provenance
-        -- entries of the candidates' fields, from one pass over the (compressed) document
-        SELECT s.symbol, s.trade_id, s AS r, pv.prov
+    target AS MATERIALIZED (   -- each target row read once, not once per candidate field
+        SELECT s.symbol, s.trade_id, s AS r
           FROM keys k
           JOIN sigsync.signals s ON s.symbol = k.symbol AND s.trade_id = k.trade_id
-         CROSS JOIN LATERAL (
-                SELECT coalesce(jsonb_object_agg(p.key, p.value), '{}') AS prov
-                  FROM jsonb_each(s.provenance) p
-                 WHERE p.key = ANY (k.fields)) pv
     ),
     cur AS (
         SELECT b.*,
@@ -108,15 +105,17 @@ BEGIN
                    WHEN 'evt_mae_global_r' THEN to_jsonb((t.r).evt_mae_global_r)
                    WHEN 'evt_mae_global_r_at' THEN to_jsonb((t.r).evt_mae_global_r_at)
                    END, 'null'::jsonb)                            AS cur_val,
-               p.prov                                             AS cur_prov,
-               (p.prov ->> 'confidence')::numeric                 AS cur_conf,
-               (p.prov ->> 'at')::timestamptz                     AS cur_at,
-               p.prov ->> 'key'                                   AS cur_key,
-               p.prov ->> 'tier'                                  AS cur_tier,
-               p.prov ->> 'event_type'                            AS cur_event_type
+               p.field IS NOT NULL                                AS has_prov,
+               p.confidence                                       AS cur_conf,
+               p.at                                               AS cur_at,
+               p.key                                              AS cur_key,
+               p.tier                                             AS cur_tier,
+               p.event_type                                       AS cur_event_type
           FROM best b
           JOIN target t ON t.symbol = b.symbol AND t.trade_id = b.trade_id
-         CROSS JOIN LATERAL (SELECT t.prov -> b.field AS prov) p
+          -- the provenance of the candidates' fields only, each row through its key
+          LEFT JOIN sigsync.signal_provenance p
+                 ON p.symbol = b.symbol AND p.trade_id = b.trade_id AND p.field = b.field
     ),
     decided AS (
         SELECT cur.*,
@@ -124,7 +123,7 @@ BEGIN
                  WHEN cur.kind = 'set' THEN cur.cur_val IS DISTINCT FROM cur.value
                  WHEN cur.value = 'null'::jsonb THEN           -- a recomputation that no longer yields a value
                       cur.kind = 'derived' AND cur.cur_val IS NOT NULL AND cur.tier = cur.cur_tier
-                 WHEN cur.cur_val IS NULL OR cur.cur_prov IS NULL THEN true
+                 WHEN cur.cur_val IS NULL OR NOT cur.has_prov THEN true
                  WHEN cur.kind = 'static' THEN
                       cur.confidence > cur.cur_conf
                       OR (cur.confidence = cur.cur_conf AND (cur.at, cur.key) < (cur.cur_at, cur.cur_key))
@@ -202,18 +201,21 @@ BEGIN
         RETURNING 1
     ),
     changes AS (
-        SELECT d.symbol, d.trade_id,
-               jsonb_object_agg(d.field, d.value) AS vals,
-               coalesce(jsonb_object_agg(d.field,
-                            jsonb_build_object('tier', d.tier, 'confidence', d.confidence,
-                                               'source', d.source, 'event_type', d.event_type,
-                                               'at', d.at, 'key', d.key, 'filled_at', now()))
-                        FILTER (WHERE d.kind <> 'set' AND d.value <> 'null'::jsonb), '{}') AS provs,
-               coalesce(array_agg(d.field) FILTER (WHERE d.value = 'null'::jsonb), '{}') AS cleared,
-               count(*) AS n
+        SELECT d.symbol, d.trade_id, jsonb_object_agg(d.field, d.value) AS vals, count(*) AS n
           FROM decided d
          WHERE d.wins
          GROUP BY d.symbol, d.trade_id
+    ),
+    provenance_written AS (   -- the written values' provenance: one narrow row per field
+        INSERT INTO sigsync.signal_provenance AS p
+               (symbol, trade_id, field, tier, confidence, source, event_type, at, key, filled_at)
+        SELECT d.symbol, d.trade_id, d.field, d.tier, d.confidence, d.source, d.event_type, d.at, d.key, now()
+          FROM decided d
+         WHERE d.wins AND d.kind <> 'set' AND d.value <> 'null'::jsonb
+            ON CONFLICT (symbol, trade_id, field) DO UPDATE
+           SET (tier, confidence, source, event_type, at, key, filled_at)
+             = (excluded.tier, excluded.confidence, excluded.source, excluded.event_type, excluded.at,
+                excluded.key, excluded.filled_at)
     ),
     upd AS (
         UPDATE sigsync.signals s
@@ -235,7 +237,6 @@ BEGIN
                        r.evt_be_mfe, r.evt_be_mfe_at, r.evt_no_be_mfe, r.evt_no_be_mfe_at,
                        r.evt_mae_global_r, r.evt_mae_global_r_at
                   FROM jsonb_populate_record(s, ch.vals) r),
-               provenance = (s.provenance || ch.provs) - ch.cleared,
                -- a written signal is marked for the next cycle; dirty_gen counts the changes
                -- from outside a cycle only (ingest, rebuild; not the events a cycle projects for
                -- ingest): a cycle compares it to clear the marks of what it processed (_cycle_signals)
@@ -246,10 +247,20 @@ BEGIN
          WHERE s.symbol = ch.symbol AND s.trade_id = ch.trade_id
         RETURNING ch.n
     )
-    -- (the audit CTE runs to completion whether or not it is read)
-    SELECT coalesce(sum(upd.n), 0)::integer
-      INTO v_written
-      FROM upd;
+    -- (the audit and provenance CTEs run to completion whether or not they are read)
+    SELECT (SELECT coalesce(sum(upd.n), 0)::integer FROM upd),
+           array_agg(d.symbol), array_agg(d.trade_id), array_agg(d.field)
+      INTO v_written, v_cleared_symbols, v_cleared_trade_ids, v_cleared_fields
+      FROM decided d
+     WHERE d.wins AND d.value = 'null'::jsonb;
+
+    -- ... and a value cleared keeps no provenance (a statement of its own: only a cycle's
+    -- recomputation clears a value, and ingest, which never does, may delete nothing)
+    IF v_cleared_fields IS NOT NULL THEN
+        DELETE FROM sigsync.signal_provenance p
+         USING unnest(v_cleared_symbols, v_cleared_trade_ids, v_cleared_fields) c(symbol, trade_id, field)
+         WHERE p.symbol = c.symbol AND p.trade_id = c.trade_id AND p.field = c.field;
+    END IF;
 
     RETURN v_written;
 END

@@ -28,13 +28,13 @@ AS $$
           FROM sigsync.signals s
           JOIN k ON k.symbol = s.symbol AND k.trade_id = s.trade_id
          CROSS JOIN cfg
-         -- what the rules read from provenance, in one pass over the (compressed) document
+         -- what the rules read from provenance, in one pass over the signal's rows
          CROSS JOIN LATERAL (
-                SELECT max((p.value ->> 'at')::timestamptz) FILTER (WHERE p.key IN ('be_mfe', 'no_be_mfe')) AS mfe_at,
-                       max(p.value ->> 'tier') FILTER (WHERE p.key = 'exit_time') AS exit_tier,
-                       coalesce(jsonb_object_agg(p.key, p.value -> 'confidence')
-                                    FILTER (WHERE (p.value ->> 'confidence')::numeric < 1), '{}') AS low_conf
-                  FROM jsonb_each(s.provenance) p) pv
+                SELECT max(p.at) FILTER (WHERE p.field IN ('be_mfe', 'no_be_mfe')) AS mfe_at,
+                       max(p.tier) FILTER (WHERE p.field = 'exit_time') AS exit_tier,
+                       coalesce(jsonb_object_agg(p.field, p.confidence) FILTER (WHERE p.confidence < 1), '{}') AS low_conf
+                  FROM sigsync.signal_provenance p
+                 WHERE p.symbol = s.symbol AND p.trade_id = s.trade_id) pv
     ),
     field_gap AS MATERIALIZED (   -- which gap type each field belongs to (a dozen rows)
         SELECT f.field, gt.gap_type FROM sigsync.gap_types gt CROSS JOIN LATERAL unnest(gt.fields) f(field)

@@ -19,8 +19,7 @@ AS $$
     s AS (
         SELECT s.symbol, s.trade_id, s.direction, s.signal_time, s.confirmation_time, s.entry_price, s.stop_loss,
                p.signal_time AS p_time, p.signal_date AS p_date, p.direction AS p_dir, cfg.*,
-               -- Tier 0 for bars_to_confirmation: both times from events; provenance (compressed)
-               -- is read in one pass
+               -- Tier 0 for bars_to_confirmation: both times from events (their provenance rows)
                coalesce(pv.signal_time_from_event AND pv.confirmation_certain, false) AS from_events,
                pv.signal_time_from_event
           FROM sigsync.signals s
@@ -29,10 +28,11 @@ AS $$
          CROSS JOIN cfg
          CROSS JOIN LATERAL sigsync._trade_id_parts(s.trade_id, cfg.tz) p
          CROSS JOIN LATERAL (
-                SELECT bool_or(x.key = 'signal_time' AND x.value ->> 'tier' IN ('event', '0')) AS signal_time_from_event,
-                       bool_or(x.key = 'confirmation_time' AND (x.value ->> 'confidence')::numeric = 1) AS confirmation_certain
-                  FROM jsonb_each(s.provenance) x
-                 WHERE x.key IN ('signal_time', 'confirmation_time')) pv
+                SELECT bool_or(x.field = 'signal_time' AND x.tier IN ('event', '0')) AS signal_time_from_event,
+                       bool_or(x.field = 'confirmation_time' AND x.confidence = 1) AS confirmation_certain
+                  FROM sigsync.signal_provenance x
+                 WHERE x.symbol = s.symbol AND x.trade_id = s.trade_id
+                   AND x.field IN ('signal_time', 'confirmation_time')) pv
     ),
     c AS MATERIALIZED (   -- each value computed once (the filter below would repeat it per branch)
         SELECT s.symbol, s.trade_id, 'signal_time' AS field, to_jsonb(s.p_time) AS value, '3' AS tier,

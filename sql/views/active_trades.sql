@@ -21,10 +21,9 @@ SELECT s.symbol,
        s.mae_global_r,
        s.current_price,
        s.last_mfe_update_at,
-       greatest((s.provenance -> 'be_mfe' ->> 'at')::timestamptz,
-                (s.provenance -> 'no_be_mfe' ->> 'at')::timestamptz) AS mfe_as_of,
-       s.provenance -> 'no_be_mfe' ->> 'tier'                     AS mfe_tier,
-       (s.provenance -> 'no_be_mfe' ->> 'confidence')::numeric    AS mfe_confidence,
+       greatest(pb.at, pn.at)                                     AS mfe_as_of,
+       pn.tier                                                    AS mfe_tier,
+       pn.confidence                                              AS mfe_confidence,
        s.be_triggered_at,
        s.be_exit_time,
        s.source,
@@ -34,6 +33,10 @@ SELECT s.symbol,
   FROM sigsync.signals s
   LEFT JOIN sigsync.signal_health_metrics h
          ON h.symbol = s.symbol AND h.trade_id = s.trade_id
+  LEFT JOIN sigsync.signal_provenance pb
+         ON pb.symbol = s.symbol AND pb.trade_id = s.trade_id AND pb.field = 'be_mfe'
+  LEFT JOIN sigsync.signal_provenance pn
+         ON pn.symbol = s.symbol AND pn.trade_id = s.trade_id AND pn.field = 'no_be_mfe'
  WHERE s.status = 'active';
 
 COMMENT ON VIEW sigsync.active_trades IS

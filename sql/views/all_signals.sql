@@ -1,6 +1,6 @@
 -- all_signals: every signal of the registry with its health (DESIGN §4, §10).
 -- One row per (symbol, trade_id). Internal bookkeeping columns of sigsync.signals
--- (evt_*, dirty, dirty_gen, provenance, has_entry) are not exposed.
+-- (evt_*, dirty, dirty_gen, has_entry; provenance: field_provenance) are not exposed.
 -- gaps: the open gap types from sigsync.signal_health_metrics, sorted (C collation);
 -- '{}' when none is recorded. health_score and health_updated_at are NULL while the
 -- signal has never been reconciled (no signal_health_metrics row yet).

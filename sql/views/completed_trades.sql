@@ -27,12 +27,9 @@ SELECT s.symbol,
        s.no_be_mfe,
        s.mae_global_r,
        s.exit_time - s.confirmation_time AS time_in_trade,
-       coalesce(s.provenance -> 'exit_time' ->> 'tier', s.provenance -> 'exit_type' ->> 'tier') <> 'event'
-           AS exit_inferred,
-       coalesce((s.provenance -> 'exit_time' ->> 'confidence')::numeric,
-                (s.provenance -> 'exit_type' ->> 'confidence')::numeric) AS exit_confidence,
-       CASE WHEN s.be_exit_time IS NOT NULL
-            THEN (s.provenance -> 'be_exit_time' ->> 'tier') <> 'event' END AS be_exit_inferred,
+       coalesce(pt.tier, py.tier) <> 'event'                      AS exit_inferred,
+       coalesce(pt.confidence, py.confidence)                     AS exit_confidence,
+       CASE WHEN s.be_exit_time IS NOT NULL THEN pb.tier <> 'event' END AS be_exit_inferred,
        s.source,
        h.health_score,
        coalesce((SELECT array_agg(g.gap_type ORDER BY g.gap_type COLLATE "C") FROM sigsync.signal_gaps g
@@ -40,6 +37,12 @@ SELECT s.symbol,
   FROM sigsync.signals s
   LEFT JOIN sigsync.signal_health_metrics h
          ON h.symbol = s.symbol AND h.trade_id = s.trade_id
+  LEFT JOIN sigsync.signal_provenance pt
+         ON pt.symbol = s.symbol AND pt.trade_id = s.trade_id AND pt.field = 'exit_time'
+  LEFT JOIN sigsync.signal_provenance py
+         ON py.symbol = s.symbol AND py.trade_id = s.trade_id AND py.field = 'exit_type'
+  LEFT JOIN sigsync.signal_provenance pb
+         ON pb.symbol = s.symbol AND pb.trade_id = s.trade_id AND pb.field = 'be_exit_time'
  WHERE s.status = 'closed';
 
 COMMENT ON VIEW sigsync.completed_trades IS

@@ -9,20 +9,19 @@
 CREATE VIEW sigsync.field_provenance AS
 SELECT s.symbol,
        s.trade_id,
-       p.key                                      AS field,
-       r.row_json -> p.key                        AS value,
-       p.value ->> 'tier'                         AS tier,
-       (p.value ->> 'confidence')::numeric        AS confidence,
-       p.value ->> 'source'                       AS source,
-       (p.value ->> 'filled_at')::timestamptz     AS filled_at,
-       (p.value ->> 'at')::timestamptz            AS as_of
+       p.field,
+       r.row_json -> p.field                      AS value,
+       p.tier,
+       p.confidence,
+       p.source,
+       p.filled_at,
+       p.at                                       AS as_of
   FROM sigsync.signals s
+  JOIN sigsync.signal_provenance p ON p.symbol = s.symbol AND p.trade_id = s.trade_id
  CROSS JOIN LATERAL (SELECT to_jsonb(s) AS row_json) r
- CROSS JOIN LATERAL jsonb_each(s.provenance) p
- WHERE jsonb_typeof(p.value) = 'object'
-   AND r.row_json -> p.key NOT IN ('null'::jsonb)   -- also false when the key is absent (NULL)
-   AND p.key NOT IN ('provenance', 'dirty', 'dirty_gen', 'has_entry', 'created_at', 'updated_at')
-   AND p.key NOT LIKE 'evt\_%';
+ WHERE r.row_json -> p.field NOT IN ('null'::jsonb)   -- also false when the field is not a column (NULL)
+   AND p.field NOT IN ('dirty', 'dirty_gen', 'has_entry', 'created_at', 'updated_at')
+   AND p.field NOT LIKE 'evt\_%';
 
 COMMENT ON VIEW sigsync.field_provenance IS
     'Provenance of every registry value: per (signal, field) the value (jsonb), tier (event|0|1|2|3), confidence, '

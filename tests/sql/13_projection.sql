@@ -7,6 +7,10 @@ SELECT plan(125);
 
 CREATE FUNCTION pg_temp.sig(p_trade_id text) RETURNS sigsync.signals
 LANGUAGE sql AS $$ SELECT s.* FROM sigsync.signals s WHERE s.symbol = 'NQ1!' AND s.trade_id = p_trade_id $$;
+-- a field's provenance row (sigsync.signal_provenance) of a signal
+CREATE FUNCTION pg_temp.field_prov(p_sig sigsync.signals, p_field text) RETURNS sigsync.signal_provenance
+LANGUAGE sql AS $$ SELECT p.* FROM sigsync.signal_provenance p
+                    WHERE p.symbol = p_sig.symbol AND p.trade_id = p_sig.trade_id AND p.field = p_field $$;
 -- ingest leaves MFE updates to the next cycle (sigsync._queued): the tests below read the
 -- registry after ingest and that projection (S10 checks the queue itself)
 CREATE FUNCTION pg_temp.project_queued() RETURNS integer
@@ -36,10 +40,10 @@ SELECT is((pg_temp.sig('20251212_104200000_BULLISH')).signal_price, 21000.25, 'S
 SELECT is((pg_temp.sig('20251212_104200000_BULLISH')).source, 'indicator', 'SIGNAL_CREATED: source');
 SELECT is((pg_temp.sig('20251212_104200000_BULLISH')).status, 'pending', 'SIGNAL_CREATED only: status pending');
 SELECT is((pg_temp.sig('20251212_104200000_BULLISH')).has_entry, false, 'SIGNAL_CREATED only: no entry');
-SELECT is(ARRAY(SELECT (pg_temp.sig('20251212_104200000_BULLISH')).provenance -> f ->> 'tier'
+SELECT is(ARRAY(SELECT (pg_temp.field_prov(pg_temp.sig('20251212_104200000_BULLISH'), f)).tier
                   FROM unnest(ARRAY['direction','signal_time','signal_date','session','htf_alignment','signal_price']) f),
           ARRAY['0','0','0','0','0','0'], 'SIGNAL_CREATED fields have provenance tier 0');
-SELECT is((pg_temp.sig('20251212_104200000_BULLISH')).provenance -> 'signal_price' ->> 'source',
+SELECT is((pg_temp.field_prov(pg_temp.sig('20251212_104200000_BULLISH'), 'signal_price')).source,
           'event:' || (SELECT id FROM automated_signals WHERE trade_id = '20251212_104200000_BULLISH' AND event_type = 'SIGNAL_CREATED'),
           'provenance source names the event');
 SELECT is((pg_temp.sig('20251212_104200000_BULLISH')).first_event_at, '2025-12-12 15:42:00+00'::timestamptz, 'first_event_at');
@@ -54,7 +58,7 @@ SELECT is((pg_temp.sig('20251212_104200000_BULLISH')).entry_price, 21001.5, 'ENT
 SELECT is((pg_temp.sig('20251212_104200000_BULLISH')).stop_loss, 20990::numeric, 'ENTRY: stop_loss');
 SELECT is((pg_temp.sig('20251212_104200000_BULLISH')).confirmation_time, '2025-12-12 15:44:00+00'::timestamptz, 'ENTRY: confirmation_time');
 SELECT is((pg_temp.sig('20251212_104200000_BULLISH')).bars_to_confirmation, 2, 'ENTRY: bars_to_confirmation');
-SELECT is((pg_temp.sig('20251212_104200000_BULLISH')).provenance -> 'entry_price' ->> 'tier', 'event', 'ENTRY fields have provenance tier event');
+SELECT is((pg_temp.field_prov(pg_temp.sig('20251212_104200000_BULLISH'), 'entry_price')).tier, 'event', 'ENTRY fields have provenance tier event');
 
 -- MFE updates, the :46 one arriving last ----------------------------------------------
 SELECT ok(pg_temp.ok_ingest(
@@ -334,8 +338,8 @@ SELECT ok((SELECT bool_and(sigsync.ingest(format(
     'S11 three signals with 4,000 queued MFE updates each');
 SELECT is(sigsync.reconcile('2025-12-12 23:59:00+00') ->> 'mfe_updates_left', '4000',
           'S11 an incremental cycle: 4,000 updates left, its summary says');
-SELECT results_eq($$SELECT trade_id, cardinality(queued_events), dirty, provenance -> 'be_mfe' ->> 'tier'
-                      FROM sigsync.signals WHERE symbol = 'BIG' ORDER BY trade_id$$,
+SELECT results_eq($$SELECT s.trade_id, cardinality(s.queued_events), s.dirty, (pg_temp.field_prov(s, 'be_mfe')).tier
+                      FROM sigsync.signals s WHERE s.symbol = 'BIG' ORDER BY s.trade_id$$,
                   $$VALUES ('20251212_151000000_BULLISH', NULL::integer, false, 'event'),
                            ('20251212_152000000_BULLISH', NULL, false, 'event'),
                            ('20251212_153000000_BULLISH', 4000, true, '2')$$,

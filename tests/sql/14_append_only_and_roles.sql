@@ -21,7 +21,7 @@ SELECT throws_ok($$TRUNCATE sigsync.automated_signals$$, '42501', NULL,
                  'TRUNCATE of automated_signals is refused');
 SELECT throws_like($$UPDATE sigsync.automated_signals SET source = 'x'$$, '%append-only%',
                    'the refusal says the log is append-only');
-SELECT throws_ok($$TRUNCATE sigsync.automated_signals, sigsync.signals$$, '42501', NULL,
+SELECT throws_ok($$TRUNCATE sigsync.automated_signals, sigsync.signals, sigsync.signal_provenance$$, '42501', NULL,
                  'TRUNCATE together with another table is refused too');
 SELECT results_eq($$SELECT id, payload_checksum, entry_price, source FROM sigsync.automated_signals ORDER BY id$$,
                   $$SELECT id, payload_checksum, entry_price, source FROM before_rows ORDER BY id$$,

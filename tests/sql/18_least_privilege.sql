@@ -7,7 +7,7 @@
 --     superuser and holds only the table privileges those functions need;
 --   * so even a trigger somebody attached runs as sigsync_definer, not as a superuser.
 BEGIN;
-SELECT plan(16);
+SELECT plan(17);
 
 -- the catalogue ------------------------------------------------------------------------------------
 SELECT is_empty($$
@@ -35,10 +35,14 @@ SELECT ok((SELECT NOT rolsuper AND NOT rolcanlogin AND NOT rolcreaterole AND NOT
 SELECT ok(NOT has_schema_privilege('sigsync_definer', 'sigsync', 'CREATE'), 'sigsync_definer cannot create objects');
 SELECT is(ARRAY(SELECT c.relname::text FROM pg_class c
                  WHERE c.relnamespace = 'sigsync'::regnamespace AND c.relkind = 'r'
-                   AND (has_table_privilege('sigsync_definer', c.oid, 'UPDATE')
-                        OR has_table_privilege('sigsync_definer', c.oid, 'DELETE'))
+                   AND has_table_privilege('sigsync_definer', c.oid, 'UPDATE')
                  ORDER BY 1),
-          ARRAY['indicator_status', 'signals'], 'sigsync_definer may update only what the projection writes, delete nothing');
+          ARRAY['indicator_status', 'signal_provenance', 'signals'], 'sigsync_definer may update only what the projection writes');
+SELECT is(ARRAY(SELECT c.relname::text FROM pg_class c
+                 WHERE c.relnamespace = 'sigsync'::regnamespace AND c.relkind = 'r'
+                   AND has_table_privilege('sigsync_definer', c.oid, 'DELETE')
+                 ORDER BY 1),
+          '{}'::text[], '... and delete nothing');
 SELECT ok(NOT has_table_privilege('sigsync_admin', 'sigsync.automated_signals', 'INSERT')
           AND NOT has_table_privilege('sigsync_admin', 'sigsync.automated_signals', 'UPDATE')
           AND NOT has_table_privilege('sigsync_admin', 'sigsync.automated_signals', 'DELETE'),

@@ -7,7 +7,7 @@
 -- other signal is reconciled.
 BEGIN;
 SET LOCAL search_path = sigsync, public;
-SELECT plan(43);
+SELECT plan(44);
 
 CREATE TEMP TABLE run (name text PRIMARY KEY, res jsonb) ON COMMIT DROP;
 
@@ -128,8 +128,11 @@ SELECT is((SELECT array_agg(since ORDER BY gap_type) FROM sigsync.signal_gaps WH
 RESET TimeZone;
 SELECT throws_ok($$UPDATE sigsync.signal_health_metrics SET gaps = '["no_session"]' WHERE symbol = 'ISP'$$,
                  '23514', NULL, 'a gaps value that is not an object is refused');
-SELECT throws_ok($$UPDATE sigsync.signals SET provenance = 'null' WHERE symbol = 'ISP'$$,
-                 '23514', NULL, 'a provenance that is not an object is refused (field_provenance and ingest read it)');
+SELECT throws_ok($$INSERT INTO sigsync.signal_provenance (symbol, trade_id, field, tier, confidence, source)
+                   SELECT s.symbol, s.trade_id, 'cancelled_by', 'made-up', 1, 'rule:x' FROM sigsync.signals s WHERE s.symbol = 'ISP'$$,
+                 '23503', NULL, 'a provenance of a tier sigsync does not know is refused (field_provenance and the merge read it)');
+SELECT throws_ok($$UPDATE sigsync.signal_provenance SET confidence = 1.5 WHERE symbol = 'ISP'$$,
+                 '23514', NULL, '... and one with a confidence above 1');
 -- ... and one stored before that check reads as no open gap
 ALTER TABLE sigsync.signal_health_metrics DROP CONSTRAINT signal_health_metrics_gaps_object;
 UPDATE sigsync.signal_health_metrics SET gaps = '["no_session"]' WHERE symbol = 'ISP';

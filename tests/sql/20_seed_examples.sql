@@ -11,6 +11,10 @@ CREATE FUNCTION pg_temp.ing(p text) RETURNS text
 LANGUAGE sql AS $$ SELECT sigsync.ingest(p) ->> 'status' $$;
 CREATE FUNCTION pg_temp.sig(p_symbol text, p_trade_id text) RETURNS sigsync.signals
 LANGUAGE sql AS $$ SELECT s.* FROM sigsync.signals s WHERE s.symbol = p_symbol AND s.trade_id = p_trade_id $$;
+-- a field's provenance row (sigsync.signal_provenance) of a signal
+CREATE FUNCTION pg_temp.field_prov(p_sig sigsync.signals, p_field text) RETURNS sigsync.signal_provenance
+LANGUAGE sql AS $$ SELECT p.* FROM sigsync.signal_provenance p
+                    WHERE p.symbol = p_sig.symbol AND p.trade_id = p_sig.trade_id AND p.field = p_field $$;
 CREATE FUNCTION pg_temp.health(p_symbol text, p_trade_id text) RETURNS sigsync.signal_health_metrics
 LANGUAGE sql AS $$ SELECT m.* FROM sigsync.signal_health_metrics m WHERE m.symbol = p_symbol AND m.trade_id = p_trade_id $$;
 CREATE FUNCTION pg_temp.ev_id(p_symbol text, p_trade_id text, p_type text) RETURNS bigint
@@ -51,7 +55,7 @@ SELECT is((pg_temp.sig('NQ1!', '20251212_104200000_BULLISH')).be_mfe, 1.5, 'ex1:
 SELECT is((pg_temp.sig('NQ1!', '20251212_104200000_BULLISH')).no_be_mfe, 2.3, 'ex1: no_be_mfe 2.3');
 -- EXIT_SL means price reached the original stop: the global MAE is -1 R from then on (DESIGN §4/§6)
 SELECT is((pg_temp.sig('NQ1!', '20251212_104200000_BULLISH')).mae_global_r, -1::numeric, 'ex1: mae_global_r -1 after EXIT_SL');
-SELECT is((pg_temp.sig('NQ1!', '20251212_104200000_BULLISH')).provenance -> 'be_mfe' ->> 'tier', 'event',
+SELECT is((pg_temp.field_prov(pg_temp.sig('NQ1!', '20251212_104200000_BULLISH'), 'be_mfe')).tier, 'event',
           'ex1: real MFE is kept (no bars: Tier 2 as-of the confirmation is older than the real update)');
 SELECT is((pg_temp.sig('NQ1!', '20251212_104200000_BULLISH')).htf_alignment ->> 'daily', 'Bullish', 'ex1: htf_alignment from SIGNAL_CREATED');
 SELECT is((pg_temp.sig('NQ1!', '20251212_104200000_BULLISH')).bars_to_confirmation, 3, 'ex1: bars_to_confirmation 3 from ENTRY');
@@ -94,7 +98,7 @@ SELECT is((pg_temp.sig('EX2', '20251212_104200000_BULLISH')).cancel_detection, '
 SELECT is((pg_temp.sig('EX2', '20251212_104200000_BULLISH')).cancelled_by, '20251212_104400000_BEARISH', 'ex2: cancelled_by the Bearish signal');
 SELECT is((pg_temp.sig('EX2', '20251212_104200000_BULLISH')).bars_pending, 2, 'ex2: bars_pending 2');
 SELECT is((pg_temp.sig('EX2', '20251212_104200000_BULLISH')).cancelled_at, '2025-12-12 15:44:00+00'::timestamptz, 'ex2: cancelled_at');
-SELECT is((pg_temp.sig('EX2', '20251212_104200000_BULLISH')).provenance -> 'cancel_detection' ->> 'source',
+SELECT is((pg_temp.field_prov(pg_temp.sig('EX2', '20251212_104200000_BULLISH'), 'cancel_detection')).source,
           'event:' || pg_temp.ev_id('EX2', '20251212_104200000_BULLISH', 'CANCELLED'),
           'ex2: the cancellation comes from the CANCELLED event');
 SELECT is((SELECT count(*)::integer FROM sync_audit_log a
@@ -123,10 +127,10 @@ SELECT is((pg_temp.sig('EX3', '20251212_104200000_BULLISH')).confirmation_time, 
           'ex3: confirmation_time is the ENTRY timestamp');
 SELECT is((pg_temp.sig('EX3', '20251212_104200000_BULLISH')).bars_to_confirmation, 3,
           'ex3: bars_to_confirmation (15:45 - 15:42) / 1 minute = 3');
-SELECT is((pg_temp.sig('EX3', '20251212_104200000_BULLISH')).provenance -> 'bars_to_confirmation' ->> 'tier', '3',
+SELECT is((pg_temp.field_prov(pg_temp.sig('EX3', '20251212_104200000_BULLISH'), 'bars_to_confirmation')).tier, '3',
           'ex3: ... from Tier 3 (signal_time parsed from the trade_id), not Tier 0');
-SELECT is((SELECT count(*)::integer FROM jsonb_each((pg_temp.sig('EX3', '20251212_104200000_BULLISH')).provenance) p
-            WHERE p.value ->> 'tier' = '0'), 0, 'ex3: Tier 0 finds no SIGNAL_CREATED: nothing of tier 0');
+SELECT is((SELECT count(*)::integer FROM sigsync.signal_provenance p
+            WHERE p.symbol = 'EX3' AND p.trade_id = '20251212_104200000_BULLISH' AND p.tier = '0'), 0, 'ex3: Tier 0 finds no SIGNAL_CREATED: nothing of tier 0');
 SELECT ok((pg_temp.sig('EX3', '20251212_104200000_BULLISH')).htf_alignment IS NULL, 'ex3: htf_alignment stays empty');
 SELECT is((pg_temp.health('EX3', '20251212_104200000_BULLISH')).gaps, '{"no_htf_alignment": "2025-12-12T15:46:00+00:00"}'::jsonb,
           'ex3: the htf gap remains (since this cycle); no confirmation gap');
@@ -161,17 +165,17 @@ SELECT is(pg_temp.open_gaps('2025-12-12 15:46:00+00', 'EX4', '20251212_104200000
 INSERT INTO run VALUES ('ex4', sigsync.reconcile(p_now => '2025-12-12 15:46:00+00'));
 SELECT is((pg_temp.sig('EX4', '20251212_104200000_BULLISH')).htf_alignment, '{"daily":"Bullish","h4":"Bearish"}'::jsonb,
           'ex4: htf_alignment from SIGNAL_CREATED');
-SELECT is((pg_temp.sig('EX4', '20251212_104200000_BULLISH')).provenance -> 'htf_alignment' ->> 'tier', '0', 'ex4: htf_alignment tier 0');
-SELECT is((pg_temp.sig('EX4', '20251212_104200000_BULLISH')).provenance -> 'htf_alignment' ->> 'source',
+SELECT is((pg_temp.field_prov(pg_temp.sig('EX4', '20251212_104200000_BULLISH'), 'htf_alignment')).tier, '0', 'ex4: htf_alignment tier 0');
+SELECT is((pg_temp.field_prov(pg_temp.sig('EX4', '20251212_104200000_BULLISH'), 'htf_alignment')).source,
           'event:' || pg_temp.ev_id('EX4', '20251212_104200000_BULLISH', 'SIGNAL_CREATED'),
           'ex4: htf_alignment source is the SIGNAL_CREATED event');
 SELECT is((pg_temp.sig('EX4', '20251212_104200000_BULLISH')).confirmation_time, '2025-12-12 15:45:00+00'::timestamptz,
           'ex4: confirmation_time is the ENTRY timestamp');
 SELECT is((pg_temp.sig('EX4', '20251212_104200000_BULLISH')).bars_to_confirmation, 3,
           'ex4: bars_to_confirmation 3 from SIGNAL_CREATED -> ENTRY');
-SELECT is((pg_temp.sig('EX4', '20251212_104200000_BULLISH')).provenance -> 'bars_to_confirmation' ->> 'tier', '0',
+SELECT is((pg_temp.field_prov(pg_temp.sig('EX4', '20251212_104200000_BULLISH'), 'bars_to_confirmation')).tier, '0',
           'ex4: bars_to_confirmation is Tier 0');
-SELECT is(((pg_temp.sig('EX4', '20251212_104200000_BULLISH')).provenance -> 'bars_to_confirmation' ->> 'confidence')::numeric, 1.0,
+SELECT is(((pg_temp.field_prov(pg_temp.sig('EX4', '20251212_104200000_BULLISH'), 'bars_to_confirmation')).confidence)::numeric, 1.0,
           'ex4: ... with confidence 1.0');
 SELECT is((SELECT a.tier || '/' || a.confidence_score || '/' || a.source FROM sync_audit_log a
             WHERE a.symbol = 'EX4' AND a.trade_id = '20251212_104200000_BULLISH' AND a.field = 'bars_to_confirmation'),

@@ -24,6 +24,10 @@ BEGIN
 END $$;
 CREATE FUNCTION pg_temp.sig(p_symbol text, p_trade_id text) RETURNS sigsync.signals
 LANGUAGE sql AS $$ SELECT s.* FROM sigsync.signals s WHERE s.symbol = p_symbol AND s.trade_id = p_trade_id $$;
+-- a field's provenance row (sigsync.signal_provenance) of a signal
+CREATE FUNCTION pg_temp.field_prov(p_sig sigsync.signals, p_field text) RETURNS sigsync.signal_provenance
+LANGUAGE sql AS $$ SELECT p.* FROM sigsync.signal_provenance p
+                    WHERE p.symbol = p_sig.symbol AND p.trade_id = p_sig.trade_id AND p.field = p_field $$;
 CREATE FUNCTION pg_temp.health(p_symbol text, p_trade_id text) RETURNS sigsync.signal_health_metrics
 LANGUAGE sql AS $$ SELECT m.* FROM sigsync.signal_health_metrics m WHERE m.symbol = p_symbol AND m.trade_id = p_trade_id $$;
 CREATE FUNCTION pg_temp.open_gaps(p_now timestamptz, p_symbol text, p_trade_id text) RETURNS text[]
@@ -145,7 +149,7 @@ SELECT is((pg_temp.health('G1', '20251212_100000000_BULLISH')).gap_count, 2, 'G1
 SELECT is((pg_temp.health('G1', '20251212_100000000_BULLISH')).health_score, 71, 'G1 health 71');
 SELECT is(pg_temp.stored_gaps('G1B', '20251212_100000000_BULLISH'), ARRAY['no_htf_alignment'],
           'G1B after cycle 1: no_mfe_update and no_targets closed by Tier 2 fills');
-SELECT is((pg_temp.sig('G1B', '20251212_100000000_BULLISH')).provenance -> 'be_mfe' ->> 'at', '2025-12-12T15:04:00+00:00',
+SELECT is((pg_temp.field_prov(pg_temp.sig('G1B', '20251212_100000000_BULLISH'), 'be_mfe')).at, '2025-12-12T15:04:00+00:00',
           'G1B: the Tier 2 MFE is as of its last bar (15:04), fresh at 15:05');
 SELECT ok('no_entry_price' = ANY (pg_temp.stored_gaps('G2', '20251212_100000000_BULLISH')), 'G2: no_entry_price still open (nothing can fill it)');
 SELECT ok('no_targets' = ANY (pg_temp.stored_gaps('G2', '20251212_100000000_BULLISH')), 'G2: no_targets stays open without entry_price');

@@ -1,4 +1,4 @@
--- 22_tiers: the fill tiers of DESIGN §6 and their provenance in sigsync.signals.provenance
+-- 22_tiers: the fill tiers of DESIGN §6 and their provenance in sigsync.signal_provenance
 -- ({"field": {"tier", "confidence", "source", "at", ...}}): event 1.0 ('event:<id>'),
 -- Tier 0 1.0, Tier 2 0.8, Tier 3 0.9, the alternation rule 0.9 ('rule:...'); fills never
 -- overwrite an event value; a later higher-confidence source upgrades a lower one (audited
@@ -26,12 +26,15 @@ BEGIN
 END $$;
 CREATE FUNCTION pg_temp.sig(p_symbol text, p_trade_id text) RETURNS sigsync.signals
 LANGUAGE sql AS $$ SELECT s.* FROM sigsync.signals s WHERE s.symbol = p_symbol AND s.trade_id = p_trade_id $$;
+-- a field's provenance row (sigsync.signal_provenance) of a signal
+CREATE FUNCTION pg_temp.field_prov(p_sig sigsync.signals, p_field text) RETURNS sigsync.signal_provenance
+LANGUAGE sql AS $$ SELECT p.* FROM sigsync.signal_provenance p
+                    WHERE p.symbol = p_sig.symbol AND p.trade_id = p_sig.trade_id AND p.field = p_field $$;
 -- "tier/confidence/source" of one field
 CREATE FUNCTION pg_temp.prov(p_symbol text, p_trade_id text, p_field text) RETURNS text
 LANGUAGE sql AS $$
-    SELECT (s.provenance -> p_field ->> 'tier') || '/' || ((s.provenance -> p_field ->> 'confidence')::numeric)::text
-           || '/' || (s.provenance -> p_field ->> 'source')
-      FROM sigsync.signals s WHERE s.symbol = p_symbol AND s.trade_id = p_trade_id
+    SELECT p.tier || '/' || p.confidence::text || '/' || p.source
+      FROM sigsync.signal_provenance p WHERE p.symbol = p_symbol AND p.trade_id = p_trade_id AND p.field = p_field
 $$;
 CREATE FUNCTION pg_temp.ev_id(p_symbol text, p_trade_id text, p_type text) RETURNS bigint
 LANGUAGE sql AS $$ SELECT min(e.id) FROM sigsync.automated_signals e
@@ -127,14 +130,14 @@ SELECT is(pg_temp.prov('CX', '20251212_100000000_BULLISH', 'cancelled_by'), 'rul
 -- every reconciler write is one audit row: each field of tier 0/2/3/rule written by the
 -- reconciler has exactly one audit row of this cycle with the same tier and confidence --------
 SELECT is((SELECT count(*)::integer
-             FROM sigsync.signals s, jsonb_each(s.provenance) p
-            WHERE s.symbol IN ('T0', 'T3', 'CX')
-              AND (p.value ->> 'tier' IN ('2', '3', 'rule') OR p.value ->> 'source' LIKE 'rule:%')
+             FROM sigsync.signal_provenance p
+            WHERE p.symbol IN ('T0', 'T3', 'CX')
+              AND (p.tier IN ('2', '3', 'rule') OR p.source LIKE 'rule:%')
               AND (SELECT count(*) FROM sigsync.sync_audit_log a
-                    WHERE a.symbol = s.symbol AND a.trade_id = s.trade_id AND a.field = p.key
+                    WHERE a.symbol = p.symbol AND a.trade_id = p.trade_id AND a.field = p.field
                       AND a.run_id = pg_temp.run_id('c1') AND a.action_type = 'fill'
-                      AND a.tier = p.value ->> 'tier'
-                      AND a.confidence_score = (p.value ->> 'confidence')::numeric) <> 1), 0,
+                      AND a.tier = p.tier
+                      AND a.confidence_score = p.confidence) <> 1), 0,
           'every filled field has exactly one fill audit row of the cycle, same tier and confidence');
 SELECT is((SELECT count(*)::integer FROM sigsync.sync_audit_log a
             WHERE a.symbol = 'T3' AND a.run_id = pg_temp.run_id('c1') AND a.action_type = 'fill'), 6,
@@ -166,7 +169,7 @@ SELECT is(pg_temp.prov('IX', '20251212_100000000_BULLISH', 'exit_time'), '2/0.8/
 SELECT is(ARRAY[(pg_temp.sig('RM', '20251212_100000000_BULLISH')).be_mfe, (pg_temp.sig('RM', '20251212_100000000_BULLISH')).no_be_mfe,
                 (pg_temp.sig('RM', '20251212_100000000_BULLISH')).mae_global_r],
           ARRAY[0.6, 0.6, -0.2]::numeric[], 'RM: the Tier 2 walk (bars until 15:03) replaces the real 15:01 MFE');
-SELECT is((pg_temp.sig('RM', '20251212_100000000_BULLISH')).provenance -> 'be_mfe' ->> 'at', '2025-12-12T15:03:00+00:00',
+SELECT is((pg_temp.field_prov(pg_temp.sig('RM', '20251212_100000000_BULLISH'), 'be_mfe')).at, '2025-12-12T15:03:00+00:00',
           'RM: its as-of time is the last bar used');
 SELECT is((SELECT ARRAY[a.run_id::text, a.old_value::text, a.new_value::text, a.tier, a.confidence_score::text, a.source]
              FROM pg_temp.audit('RM', '20251212_100000000_BULLISH', 'be_mfe', 'refresh') a),

@@ -17,6 +17,10 @@ CREATE FUNCTION pg_temp.ing(p text) RETURNS text
 LANGUAGE sql AS $$ SELECT sigsync.ingest(p) ->> 'status' $$;
 CREATE FUNCTION pg_temp.sig(p_symbol text) RETURNS sigsync.signals
 LANGUAGE sql AS $$ SELECT s.* FROM sigsync.signals s WHERE s.symbol = p_symbol $$;
+-- a field's provenance row (sigsync.signal_provenance) of a signal
+CREATE FUNCTION pg_temp.field_prov(p_sig sigsync.signals, p_field text) RETURNS sigsync.signal_provenance
+LANGUAGE sql AS $$ SELECT p.* FROM sigsync.signal_provenance p
+                    WHERE p.symbol = p_sig.symbol AND p.trade_id = p_sig.trade_id AND p.field = p_field $$;
 CREATE FUNCTION pg_temp.entry(p_symbol text, p_dir text, p_entry numeric, p_stop numeric) RETURNS text
 LANGUAGE sql AS $$
     SELECT sigsync.ingest(jsonb_build_object(
@@ -166,7 +170,7 @@ SELECT is(ARRAY[(pg_temp.sig('TRIG')).be_triggered_at, (pg_temp.sig('TRIG')).be_
           'registry TRIG: be_triggered_at m1, be_exit_time m3');
 SELECT is((pg_temp.sig('TRIG')).status, 'active', 'registry TRIG: an EXIT_BE does not close the trade');
 SELECT ok((pg_temp.sig('TRIG')).exit_type IS NULL AND (pg_temp.sig('TRIG')).exit_time IS NULL, 'registry TRIG: no final exit');
-SELECT is(ARRAY[(pg_temp.sig('TRIG')).provenance -> 'be_exit_time' ->> 'tier', (pg_temp.sig('TRIG')).provenance -> 'be_triggered_at' ->> 'tier'],
+SELECT is(ARRAY[(pg_temp.field_prov(pg_temp.sig('TRIG'), 'be_exit_time')).tier, (pg_temp.field_prov(pg_temp.sig('TRIG'), 'be_triggered_at')).tier],
           ARRAY['2', '2'], 'registry TRIG: inferred BE trigger and EXIT_BE are tier 2');
 
 SELECT is((pg_temp.sig('TRG2')).be_exit_time, pg_temp.m(2), 'registry TRG2: be_exit_time m2');
@@ -185,7 +189,7 @@ SELECT is(ARRAY[(pg_temp.sig('BEAR')).status, (pg_temp.sig('BEAR')).exit_time::t
 SELECT is((pg_temp.sig('BEAR')).targets_extended -> '1R', '90'::jsonb, 'registry BEAR: 1R target is entry - R');
 
 SELECT is(pg_temp.reg_metrics('NONE'), ARRAY[0, 0, 0]::numeric[], 'registry NONE: 0 / 0 / 0');
-SELECT is((pg_temp.sig('NONE')).provenance -> 'no_be_mfe' ->> 'tier', '2', 'registry NONE: the zeros are Tier 2 values');
+SELECT is((pg_temp.field_prov(pg_temp.sig('NONE'), 'no_be_mfe')).tier, '2', 'registry NONE: the zeros are Tier 2 values');
 SELECT is((pg_temp.sig('NONE')).status, 'active', 'registry NONE: active');
 
 SELECT is(pg_temp.reg_metrics('WIN'), ARRAY[0.4, 0.4, -0.3]::numeric[], 'registry WIN metrics');
@@ -195,10 +199,9 @@ SELECT is(pg_temp.reg_metrics('RND3'), ARRAY[0.6667, 0.6667, -0.1667]::numeric[]
 SELECT is((pg_temp.sig('RND3')).targets_extended -> '1R', '103'::jsonb, 'registry RND3: targets not rounded (1R = 103)');
 
 SELECT is((SELECT count(*)::integer FROM sigsync.signals s
-            WHERE s.provenance -> 'be_mfe' ->> 'at' IS DISTINCT FROM
-                  to_jsonb((SELECT w.as_of FROM pg_temp.walk(s.symbol) w)) #>> '{}'), 0,
+            WHERE (pg_temp.field_prov(s, 'be_mfe')).at IS DISTINCT FROM (SELECT w.as_of FROM pg_temp.walk(s.symbol) w)), 0,
           'every registry MFE is as of its walk''s as_of');
-SELECT is((SELECT count(*)::integer FROM sigsync.signals s WHERE s.provenance -> 'exit_time' ->> 'source' = 'rule:bar_walk'), 4,
+SELECT is((SELECT count(*)::integer FROM sigsync.signal_provenance p WHERE p.field = 'exit_time' AND p.source = 'rule:bar_walk'), 4,
           'four inferred EXIT_SL (BOTH, GAP, SAME, BEAR), source rule:bar_walk');
 SELECT is((SELECT count(*)::integer FROM sigsync.signal_health_metrics m WHERE m.gaps ? 'missed_exit'), 0,
           'no missed_exit left open after the fills');

@@ -33,6 +33,10 @@ $$;
 CREATE FUNCTION pg_temp.sig(p_symbol text, p_hhmm text, p_dir text) RETURNS sigsync.signals
 LANGUAGE sql AS $$ SELECT s.* FROM sigsync.signals s
                     WHERE s.symbol = p_symbol AND s.trade_id = '20251212_' || p_hhmm || '00000_' || upper(p_dir) $$;
+-- a field's provenance row (sigsync.signal_provenance) of a signal
+CREATE FUNCTION pg_temp.field_prov(p_sig sigsync.signals, p_field text) RETURNS sigsync.signal_provenance
+LANGUAGE sql AS $$ SELECT p.* FROM sigsync.signal_provenance p
+                    WHERE p.symbol = p_sig.symbol AND p.trade_id = p_sig.trade_id AND p.field = p_field $$;
 CREATE FUNCTION pg_temp.tid(p_hhmm text, p_dir text) RETURNS text
 LANGUAGE sql AS $$ SELECT '20251212_' || p_hhmm || '00000_' || upper(p_dir) $$;
 CREATE FUNCTION pg_temp.audits(p_symbol text, p_hhmm text, p_dir text, p_action text) RETURNS integer
@@ -99,10 +103,10 @@ SELECT is((pg_temp.sig('C1', '1000', 'Bullish')).cancelled_at, '2025-12-12 15:03
 SELECT is((pg_temp.sig('C1', '1000', 'Bullish')).bars_pending, 3, 'C1 S: bars_pending (15:03 - 15:00) / 1 minute = 3');
 SELECT is((pg_temp.sig('C1', '1000', 'Bullish')).cancel_reason, 'opposite_signal_appeared', 'C1 S: cancel_reason');
 SELECT is((pg_temp.sig('C1', '1000', 'Bullish')).cancel_detection, 'inferred', 'C1 S: cancel_detection inferred');
-SELECT is(ARRAY(SELECT (pg_temp.sig('C1', '1000', 'Bullish')).provenance -> f ->> 'confidence'
+SELECT is(ARRAY(SELECT (pg_temp.field_prov(pg_temp.sig('C1', '1000', 'Bullish'), f)).confidence
                   FROM unnest(ARRAY['cancelled_by', 'cancelled_at', 'bars_pending', 'cancel_reason', 'cancel_detection']) f),
-          ARRAY['0.9', '0.9', '0.9', '0.9', '0.9'], 'C1 S: every inferred field has confidence 0.9');
-SELECT is((pg_temp.sig('C1', '1000', 'Bullish')).provenance -> 'cancelled_by' ->> 'source', 'rule:alternation', 'C1 S: source rule:alternation');
+          ARRAY[0.9, 0.9, 0.9, 0.9, 0.9], 'C1 S: every inferred field has confidence 0.9');
+SELECT is((pg_temp.field_prov(pg_temp.sig('C1', '1000', 'Bullish'), 'cancelled_by')).source, 'rule:alternation', 'C1 S: source rule:alternation');
 SELECT is((SELECT count(*)::integer FROM sync_audit_log a
             WHERE a.symbol = 'C1' AND a.trade_id = pg_temp.tid('1000', 'Bullish') AND a.action_type = 'fill'
               AND a.source = 'rule:alternation' AND a.confidence_score = 0.9
@@ -126,7 +130,7 @@ SELECT is(ARRAY[(pg_temp.sig('C3', '1000', 'Bullish')).cancel_detection, (pg_tem
                 (pg_temp.sig('C3', '1000', 'Bullish')).bars_pending::text, (pg_temp.sig('C3', '1000', 'Bullish')).cancelled_at::text],
           ARRAY['explicit', pg_temp.tid('1005', 'Bearish'), '5', '2025-12-12 15:05:00+00'],
           'C3: the explicit CANCELLED''s values stand (the rule would say 10:03, 3 bars)');
-SELECT is(((pg_temp.sig('C3', '1000', 'Bullish')).provenance -> 'cancelled_by' ->> 'confidence')::numeric, 1.0, 'C3: confidence 1.0');
+SELECT is(((pg_temp.field_prov(pg_temp.sig('C3', '1000', 'Bullish'), 'cancelled_by')).confidence)::numeric, 1.0, 'C3: confidence 1.0');
 SELECT is((SELECT count(*)::integer FROM sync_audit_log a WHERE a.symbol = 'C3' AND a.source = 'rule:alternation'), 0,
           'C3: the rule writes nothing over the explicit cancellation');
 
@@ -206,7 +210,9 @@ SELECT is((pg_temp.sig('C4', '1000', 'Bullish')).status, 'active', 'C4: the late
 SELECT ok((pg_temp.sig('C4', '1000', 'Bullish')).cancelled_by IS NULL AND (pg_temp.sig('C4', '1000', 'Bullish')).cancelled_at IS NULL
           AND (pg_temp.sig('C4', '1000', 'Bullish')).cancel_detection IS NULL AND (pg_temp.sig('C4', '1000', 'Bullish')).bars_pending IS NULL
           AND (pg_temp.sig('C4', '1000', 'Bullish')).cancel_reason IS NULL, 'C4: the inferred fields are cleared');
-SELECT ok(NOT (pg_temp.sig('C4', '1000', 'Bullish')).provenance ?| ARRAY['cancelled_by', 'cancelled_at', 'cancel_detection'],
+SELECT ok(NOT EXISTS (SELECT 1 FROM sigsync.signal_provenance p
+                       WHERE p.symbol = 'C4' AND p.trade_id = pg_temp.tid('1000', 'Bullish')
+                         AND p.field IN ('cancelled_by', 'cancelled_at', 'cancel_detection')),
           'C4: and their provenance');
 SELECT is(pg_temp.audits('C4', '1000', 'Bullish', 'cancel_reverted'), 1, 'C4: one cancel_reverted row');
 SELECT is((SELECT a.old_value ->> 'cancelled_by' FROM sync_audit_log a WHERE a.symbol = 'C4' AND a.action_type = 'cancel_reverted'),

@@ -19,7 +19,8 @@ SELECT s.symbol, s.trade_id, s.status, s.direction, s.signal_time, s.signal_date
        s.confirmation_time, s.bars_to_confirmation, s.entry_price, s.stop_loss, s.targets_extended,
        s.be_mfe, s.no_be_mfe, s.mae_global_r, s.be_triggered_at, s.be_exit_time, s.exit_type, s.exit_time,
        s.exit_price, s.final_mfe, s.cancelled_at, s.cancelled_by, s.cancel_reason, s.bars_pending, s.cancel_detection,
-       (SELECT jsonb_object_agg(p.key, p.value - 'filled_at') FROM jsonb_each(s.provenance) p) AS provenance
+       (SELECT jsonb_object_agg(p.field, to_jsonb(p) - 'filled_at') FROM sigsync.signal_provenance p
+         WHERE p.symbol = s.symbol AND p.trade_id = s.trade_id) AS provenance
   FROM sigsync.signals s;
 
 SELECT is(ARRAY[

@@ -17,6 +17,10 @@ LANGUAGE sql AS $$ SELECT sigsync.ingest(jsonb_build_object('event_type', 'HEART
                                                            'indicator_version', '2.1.0', 'timestamp', p_at)) ->> 'status' $$;
 CREATE FUNCTION pg_temp.sig(p_symbol text) RETURNS sigsync.signals
 LANGUAGE sql AS $$ SELECT s.* FROM sigsync.signals s WHERE s.symbol = p_symbol $$;
+-- a field's provenance row (sigsync.signal_provenance) of a signal
+CREATE FUNCTION pg_temp.field_prov(p_sig sigsync.signals, p_field text) RETURNS sigsync.signal_provenance
+LANGUAGE sql AS $$ SELECT p.* FROM sigsync.signal_provenance p
+                    WHERE p.symbol = p_sig.symbol AND p.trade_id = p_sig.trade_id AND p.field = p_field $$;
 CREATE TEMP TABLE run (name text PRIMARY KEY, res jsonb) ON COMMIT DROP;
 CREATE FUNCTION pg_temp.run_id(p_name text) RETURNS bigint
 LANGUAGE sql AS $$ SELECT (res ->> 'run_id')::bigint FROM run WHERE name = p_name $$;
@@ -75,7 +79,7 @@ INSERT INTO run VALUES ('c2', sigsync.reconcile(p_now => '2025-12-12 15:13:00+00
 SELECT is((pg_temp.req(1)).status, 'answered', 'C: every asked signal updated after the request: answered');
 SELECT is((pg_temp.req(1)).closed_at, '2025-12-12 15:13:00+00'::timestamptz, 'C: closed at the cycle''s p_now');
 SELECT is((SELECT count(*)::integer FROM sync_audit_log WHERE action_type = 'sync_timeout'), 0, 'C: no timeout');
-SELECT is((pg_temp.sig('L1')).provenance -> 'be_mfe' ->> 'tier', 'event', 'C: L1 MFE is the real answer (no Tier 2 ever)');
+SELECT is((pg_temp.field_prov(pg_temp.sig('L1'), 'be_mfe')).tier, 'event', 'C: L1 MFE is the real answer (no Tier 2 ever)');
 SELECT is(ARRAY[pg_temp.ing('{"event_type":"EXIT_SL","symbol":"L1","trade_id":"20251212_095900000_BULLISH","exit_price":90,"final_mfe":0.4,"timestamp":"2025-12-12T15:13:30Z"}'),
                 pg_temp.ing('{"event_type":"EXIT_SL","symbol":"L1B","trade_id":"20251212_095900000_BULLISH","exit_price":90,"final_mfe":0.4,"timestamp":"2025-12-12T15:13:30Z"}')],
           ARRAY['accepted', 'accepted'], 'L1, L1B closed');
@@ -99,7 +103,7 @@ SELECT is((SELECT ARRAY[a.trade_id, a.tier, a.source] FROM sync_audit_log a WHER
 SELECT is((SELECT (res ->> 'sync_timeouts')::integer FROM run WHERE name = 'd3'), 1, 'D: the summary counts the timeout');
 -- DESIGN §8: "a request stays unanswered past sync_request_timeout, Tier 2 fills at once";
 -- §2 orders the cycle "... Tier 1 requests, Tier 2 ...": the cycle that times the request out fills.
-SELECT is((pg_temp.sig('L2')).provenance -> 'be_mfe' ->> 'tier', '2', 'D: Tier 2 fills the MFE in the cycle that times the request out');
+SELECT is((pg_temp.field_prov(pg_temp.sig('L2'), 'be_mfe')).tier, '2', 'D: Tier 2 fills the MFE in the cycle that times the request out');
 SELECT ok(NOT (SELECT gaps ? 'no_mfe_update' FROM signal_health_metrics WHERE symbol = 'L2'),
           'D: ... so no_mfe_update is closed after that cycle (bars until 15:26)');
 INSERT INTO run VALUES ('d4', sigsync.reconcile(p_now => '2025-12-12 15:26:30+00'));
@@ -121,7 +125,7 @@ SELECT is(ARRAY[
 SELECT is((SELECT ARRAY[tracking, not_tracking] FROM indicator_status WHERE source = 'indicator'),
           ARRAY[ARRAY['20251212_102900000_BEARISH'], ARRAY['20251212_102900000_BULLISH']], 'E: SYNC_STATUS stored in indicator_status');
 INSERT INTO run VALUES ('e', sigsync.reconcile(p_now => '2025-12-12 15:34:00+00'));
-SELECT is((pg_temp.sig('L3')).provenance -> 'be_mfe' ->> 'tier', '2', 'E: not tracked: Tier 2 fills at once');
+SELECT is((pg_temp.field_prov(pg_temp.sig('L3'), 'be_mfe')).tier, '2', 'E: not tracked: Tier 2 fills at once');
 SELECT is((pg_temp.req(3)).trade_ids, ARRAY['20251212_102900000_BEARISH'], 'E: the request names only the tracked signal');
 SELECT ok((pg_temp.sig('L3B')).be_mfe IS NULL, 'E: the tracked signal gets no Tier 2 MFE');
 SELECT is(ARRAY[pg_temp.ing('{"event_type":"EXIT_SL","symbol":"L3","trade_id":"20251212_102900000_BULLISH","exit_price":90,"final_mfe":0.4,"timestamp":"2025-12-12T15:35:00Z"}'),
@@ -140,7 +144,7 @@ SELECT ok(NOT sigsync._indicator_can_answer('never_heard_of', 'L4', '20251212_10
 SELECT is(pg_temp.ing('{"event_type":"ENTRY","symbol":"L4","trade_id":"20251212_103900000_BULLISH","entry_price":100,"stop_loss":90,"timestamp":"2025-12-12T15:40:00Z"}'),
           'accepted', 'F: ENTRY accepted (last heartbeat 15:33)');
 INSERT INTO run VALUES ('f', sigsync.reconcile(p_now => '2025-12-12 15:43:00+00'));
-SELECT is((pg_temp.sig('L4')).provenance -> 'be_mfe' ->> 'tier', '2', 'F: offline: Tier 2 fills at once');
+SELECT is((pg_temp.field_prov(pg_temp.sig('L4'), 'be_mfe')).tier, '2', 'F: offline: Tier 2 fills at once');
 SELECT is((SELECT count(*)::integer FROM sync_requests WHERE 'L4' = ANY (symbols)), 0, 'F: no request to an offline indicator');
 SELECT is(pg_temp.ing('{"event_type":"EXIT_SL","symbol":"L4","trade_id":"20251212_103900000_BULLISH","exit_price":90,"final_mfe":0.4,"timestamp":"2025-12-12T15:44:00Z"}'),
           'accepted', 'L4 closed');

@@ -13,6 +13,6 @@ SELECT is(sigsync.reconcile('2025-12-12T10:19:00-05:00') ->> 'status', 'ok', 'cy
 SELECT is((SELECT status FROM sigsync.signals), 'closed', 'closed by the real EXIT_SL');
 SELECT is((SELECT ARRAY[be_mfe, no_be_mfe, mae_global_r] FROM sigsync.signals), ARRAY[0, 0, -1]::numeric[],
           'be_mfe is fixed as of the stop bar too (0, as no_be_mfe before BE triggers)');
-SELECT is((SELECT provenance -> 'be_mfe' ->> 'tier' FROM sigsync.signals), '2', 'from the Tier 2 walk');
+SELECT is((SELECT p.tier FROM sigsync.signal_provenance p WHERE p.field = 'be_mfe'), '2', 'from the Tier 2 walk');
 SELECT * FROM finish();
 ROLLBACK;

@@ -88,53 +88,55 @@ SELECT col_type_is('sigsync', 'system_health', 'pct_complete', 'numeric', 'syste
 --   E  cancelled, inferred;  F  cancelled, explicit
 --   B2 the same trade_id as B on another symbol: must never mix with B
 -- ---------------------------------------------------------------------------------------
-CREATE FUNCTION pg_temp.prov(p_tier text, p_conf numeric, p_source text, p_at timestamptz)
-RETURNS jsonb LANGUAGE sql AS $$
-    SELECT jsonb_build_object('tier', p_tier, 'confidence', p_conf, 'source', p_source, 'event_type', NULL,
-                              'at', p_at, 'key', 'k', 'filled_at', p_at + interval '1 second')
+-- a field's provenance row, as the merge writes it
+CREATE FUNCTION pg_temp.prov(p_trade_id text, p_field text, p_tier text, p_conf numeric, p_source text, p_at timestamptz)
+RETURNS void LANGUAGE sql AS $$
+    INSERT INTO sigsync.signal_provenance (symbol, trade_id, field, tier, confidence, source, event_type, at, key, filled_at)
+    VALUES ('NQ1!', p_trade_id, p_field, p_tier, p_conf, p_source, NULL, p_at, 'k', p_at + interval '1 second')
 $$;
 
-INSERT INTO sigsync.signals (symbol, trade_id, direction, signal_time, signal_date, session, provenance)
-VALUES ('NQ1!', '20251212_090000000_BULLISH', 'Bullish', '2025-12-12 14:00+00', '2025-12-12', 'NY AM', '{}');
+INSERT INTO sigsync.signals (symbol, trade_id, direction, signal_time, signal_date, session)
+VALUES ('NQ1!', '20251212_090000000_BULLISH', 'Bullish', '2025-12-12 14:00+00', '2025-12-12', 'NY AM');
 
 INSERT INTO sigsync.signals (symbol, trade_id, direction, signal_time, signal_date, session, has_entry,
                              confirmation_time, bars_to_confirmation, entry_price, stop_loss, be_mfe, no_be_mfe,
-                             last_mfe_update_at, provenance)
+                             last_mfe_update_at)
 VALUES ('NQ1!', '20251212_100000000_BULLISH', 'Bullish', '2025-12-12 15:00+00', '2025-12-12', 'NY AM', true,
-        '2025-12-12 15:03+00', 3, 25680, 25645, 0.5, 0.7, '2025-12-12 15:04+00',
-        jsonb_build_object(
-            'direction',   pg_temp.prov('3', 0.9, 'rule:trade_id', '2025-12-12 15:00+00'),
-            'session',     pg_temp.prov('event', 1.0, 'event:11', '2025-12-12 15:03+00'),
-            'entry_price', pg_temp.prov('event', 1.0, 'event:11', '2025-12-12 15:03+00'),
-            'be_mfe',      pg_temp.prov('2', 0.8, 'rule:bar_walk', '2025-12-12 15:05+00'),
-            'no_be_mfe',   pg_temp.prov('2', 0.8, 'rule:bar_walk', '2025-12-12 15:05+00'),
-            'cancelled_at', pg_temp.prov('rule', 0.9, 'rule:alternation', '2025-12-12 15:01+00')));  -- reverted: no value
+        '2025-12-12 15:03+00', 3, 25680, 25645, 0.5, 0.7, '2025-12-12 15:04+00');
+SELECT pg_temp.prov('20251212_100000000_BULLISH', f, t, c, src, at)
+  FROM (VALUES ('direction',    '3',     0.9, 'rule:trade_id',    '2025-12-12 15:00+00'::timestamptz),
+               ('session',      'event', 1.0, 'event:11',         '2025-12-12 15:03+00'),
+               ('entry_price',  'event', 1.0, 'event:11',         '2025-12-12 15:03+00'),
+               ('be_mfe',       '2',     0.8, 'rule:bar_walk',    '2025-12-12 15:05+00'),
+               ('no_be_mfe',    '2',     0.8, 'rule:bar_walk',    '2025-12-12 15:05+00'),
+               ('cancelled_at', 'rule',  0.9, 'rule:alternation', '2025-12-12 15:01+00')) v(f, t, c, src, at);  -- cancelled_at: reverted, no value
 
 INSERT INTO sigsync.signals (symbol, trade_id, direction, signal_time, signal_date, session, has_entry,
                              entry_price, stop_loss, exit_type, exit_time, exit_price, final_mfe, be_mfe, no_be_mfe,
-                             mae_global_r, confirmation_time, be_exit_time, provenance)
+                             mae_global_r, confirmation_time, be_exit_time)
 VALUES ('NQ1!', '20251212_110000000_BEARISH', 'Bearish', '2025-12-12 16:00+00', '2025-12-12', 'NY AM', true,
-        25680, 25700, 'EXIT_SL', '2025-12-12 16:40+00', 25700, 2.3, 1.0, 2.3, -1, '2025-12-12 16:02+00', NULL,
-        jsonb_build_object('exit_type', pg_temp.prov('event', 1.0, 'event:21', '2025-12-12 16:40+00'),
-                           'exit_time', pg_temp.prov('event', 1.0, 'event:21', '2025-12-12 16:40+00'))),
+        25680, 25700, 'EXIT_SL', '2025-12-12 16:40+00', 25700, 2.3, 1.0, 2.3, -1, '2025-12-12 16:02+00', NULL),
        ('NQ1!', '20251212_120000000_BULLISH', 'Bullish', '2025-12-12 17:00+00', '2025-12-12', 'NY Lunch', true,
         25680, 25645, 'EXIT_SL', '2025-12-12 17:30+00', 25645, 1.2, 1.0, 1.2, -1, '2025-12-12 17:01+00',
-        '2025-12-12 17:20+00',
-        jsonb_build_object('exit_type', pg_temp.prov('2', 0.8, 'rule:bar_walk', '2025-12-12 17:30+00'),
-                           'exit_time', pg_temp.prov('2', 0.8, 'rule:bar_walk', '2025-12-12 17:30+00'),
-                           'be_exit_time', pg_temp.prov('2', 0.8, 'rule:bar_walk', '2025-12-12 17:20+00')));
+        '2025-12-12 17:20+00');
+SELECT pg_temp.prov(tid, f, t, c, src, at)
+  FROM (VALUES ('20251212_110000000_BEARISH', 'exit_type',    'event', 1.0, 'event:21',      '2025-12-12 16:40+00'::timestamptz),
+               ('20251212_110000000_BEARISH', 'exit_time',    'event', 1.0, 'event:21',      '2025-12-12 16:40+00'),
+               ('20251212_120000000_BULLISH', 'exit_type',    '2',     0.8, 'rule:bar_walk', '2025-12-12 17:30+00'),
+               ('20251212_120000000_BULLISH', 'exit_time',    '2',     0.8, 'rule:bar_walk', '2025-12-12 17:30+00'),
+               ('20251212_120000000_BULLISH', 'be_exit_time', '2',     0.8, 'rule:bar_walk', '2025-12-12 17:20+00')) v(tid, f, t, c, src, at);
 
 INSERT INTO sigsync.signals (symbol, trade_id, direction, signal_time, signal_date, session, cancelled_at,
-                             cancelled_by, cancel_reason, bars_pending, cancel_detection, provenance)
+                             cancelled_by, cancel_reason, bars_pending, cancel_detection)
 VALUES ('NQ1!', '20251212_130000000_BULLISH', 'Bullish', '2025-12-12 18:00+00', '2025-12-12', 'NY PM',
-        '2025-12-12 18:04+00', '20251212_130400000_BEARISH', 'opposite_signal_appeared', 4, 'inferred',
-        jsonb_build_object('cancelled_at', pg_temp.prov('rule', 0.9, 'rule:alternation', '2025-12-12 18:04+00'))),
+        '2025-12-12 18:04+00', '20251212_130400000_BEARISH', 'opposite_signal_appeared', 4, 'inferred'),
        ('NQ1!', '20251212_140000000_BEARISH', 'Bearish', '2025-12-12 19:00+00', '2025-12-12', 'NY PM',
-        '2025-12-12 19:02+00', '20251212_140200000_BULLISH', 'opposite_signal_appeared', 2, 'explicit',
-        jsonb_build_object('cancelled_at', pg_temp.prov('event', 1.0, 'event:31', '2025-12-12 19:02+00')));
+        '2025-12-12 19:02+00', '20251212_140200000_BULLISH', 'opposite_signal_appeared', 2, 'explicit');
+SELECT pg_temp.prov('20251212_130000000_BULLISH', 'cancelled_at', 'rule', 0.9, 'rule:alternation', '2025-12-12 18:04+00'),
+       pg_temp.prov('20251212_140000000_BEARISH', 'cancelled_at', 'event', 1.0, 'event:31', '2025-12-12 19:02+00');
 
-INSERT INTO sigsync.signals (symbol, trade_id, direction, signal_time, signal_date, provenance)
-VALUES ('ES1!', '20251212_100000000_BULLISH', 'Bullish', '2025-12-12 15:00+00', '2025-12-12', '{}');
+INSERT INTO sigsync.signals (symbol, trade_id, direction, signal_time, signal_date)
+VALUES ('ES1!', '20251212_100000000_BULLISH', 'Bullish', '2025-12-12 15:00+00', '2025-12-12');
 
 INSERT INTO sigsync.signal_health_metrics (symbol, trade_id, health_score, gaps, gap_count) VALUES
     ('NQ1!', '20251212_100000000_BULLISH', 71,
