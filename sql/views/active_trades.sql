@@ -21,22 +21,15 @@ SELECT s.symbol,
        s.mae_global_r,
        s.current_price,
        s.last_mfe_update_at,
-       greatest(pb.at, pn.at)                                     AS mfe_as_of,
-       pn.tier                                                    AS mfe_tier,
-       pn.confidence                                              AS mfe_confidence,
+       s.mfe_as_of,
+       s.mfe_tier,
+       s.mfe_confidence,
        s.be_triggered_at,
        s.be_exit_time,
        s.source,
-       h.health_score,
-       coalesce((SELECT array_agg(g.gap_type ORDER BY g.gap_type COLLATE "C") FROM sigsync.signal_gaps g
-                  WHERE g.symbol = s.symbol AND g.trade_id = s.trade_id), '{}') AS gaps
-  FROM sigsync.signals s
-  LEFT JOIN sigsync.signal_health_metrics h
-         ON h.symbol = s.symbol AND h.trade_id = s.trade_id
-  LEFT JOIN sigsync.signal_provenance pb
-         ON pb.symbol = s.symbol AND pb.trade_id = s.trade_id AND pb.field = 'be_mfe'
-  LEFT JOIN sigsync.signal_provenance pn
-         ON pn.symbol = s.symbol AND pn.trade_id = s.trade_id AND pn.field = 'no_be_mfe'
+       s.health_score,
+       s.gaps
+  FROM sigsync._signal_rows s
  WHERE s.status = 'active';
 
 COMMENT ON VIEW sigsync.active_trades IS

@@ -33,9 +33,8 @@ SELECT s.symbol,
        s.cancel_reason,
        s.bars_pending,
        s.cancel_detection,
-       h.health_score,
-       coalesce((SELECT array_agg(g.gap_type ORDER BY g.gap_type COLLATE "C") FROM sigsync.signal_gaps g
-                  WHERE g.symbol = s.symbol AND g.trade_id = s.trade_id), '{}') AS gaps,
+       s.health_score,
+       s.gaps,
        -- additions after the contract columns
        s.source,
        s.signal_price,
@@ -43,10 +42,8 @@ SELECT s.symbol,
        s.last_mfe_update_at,
        s.first_event_at,
        s.last_event_at,
-       h.updated_at AS health_updated_at
-  FROM sigsync.signals s
-  LEFT JOIN sigsync.signal_health_metrics h
-         ON h.symbol = s.symbol AND h.trade_id = s.trade_id;
+       s.health_updated_at
+  FROM sigsync._signal_rows s;
 
 COMMENT ON VIEW sigsync.all_signals IS
     'Every signal (pending, active, closed, cancelled) with its registry fields, health score and sorted open gap '

@@ -15,16 +15,11 @@ SELECT s.symbol,
        s.cancel_reason,
        s.bars_pending,
        s.cancel_detection,
-       pc.confidence                                              AS cancel_confidence,
-       pc.source                                                  AS cancel_source,
-       h.health_score,
-       coalesce((SELECT array_agg(g.gap_type ORDER BY g.gap_type COLLATE "C") FROM sigsync.signal_gaps g
-                  WHERE g.symbol = s.symbol AND g.trade_id = s.trade_id), '{}') AS gaps
-  FROM sigsync.signals s
-  LEFT JOIN sigsync.signal_health_metrics h
-         ON h.symbol = s.symbol AND h.trade_id = s.trade_id
-  LEFT JOIN sigsync.signal_provenance pc
-         ON pc.symbol = s.symbol AND pc.trade_id = s.trade_id AND pc.field = 'cancelled_at'
+       s.cancel_confidence,
+       s.cancel_source,
+       s.health_score,
+       s.gaps
+  FROM sigsync._signal_rows s
  WHERE s.status = 'cancelled';
 
 COMMENT ON VIEW sigsync.cancelled_signals IS

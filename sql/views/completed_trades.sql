@@ -1,8 +1,6 @@
 -- completed_trades: closed trades (status closed: EXIT_SL, real or inferred) and their
 -- results (DESIGN §4). exit_inferred: the final exit was not reported by an event but
--- inferred from price bars (provenance tier of exit_time, else of exit_type, is not
--- 'event'); NULL when the exit carries no provenance. be_exit_inferred likewise for the
--- EXIT_BE (NULL when there was none).
+-- inferred from price bars; be_exit_inferred likewise for the EXIT_BE (the rules: _signal_rows).
 CREATE VIEW sigsync.completed_trades AS
 SELECT s.symbol,
        s.trade_id,
@@ -27,22 +25,13 @@ SELECT s.symbol,
        s.no_be_mfe,
        s.mae_global_r,
        s.exit_time - s.confirmation_time AS time_in_trade,
-       coalesce(pt.tier, py.tier) <> 'event'                      AS exit_inferred,
-       coalesce(pt.confidence, py.confidence)                     AS exit_confidence,
-       CASE WHEN s.be_exit_time IS NOT NULL THEN pb.tier <> 'event' END AS be_exit_inferred,
+       s.exit_inferred,
+       s.exit_confidence,
+       s.be_exit_inferred,
        s.source,
-       h.health_score,
-       coalesce((SELECT array_agg(g.gap_type ORDER BY g.gap_type COLLATE "C") FROM sigsync.signal_gaps g
-                  WHERE g.symbol = s.symbol AND g.trade_id = s.trade_id), '{}') AS gaps
-  FROM sigsync.signals s
-  LEFT JOIN sigsync.signal_health_metrics h
-         ON h.symbol = s.symbol AND h.trade_id = s.trade_id
-  LEFT JOIN sigsync.signal_provenance pt
-         ON pt.symbol = s.symbol AND pt.trade_id = s.trade_id AND pt.field = 'exit_time'
-  LEFT JOIN sigsync.signal_provenance py
-         ON py.symbol = s.symbol AND py.trade_id = s.trade_id AND py.field = 'exit_type'
-  LEFT JOIN sigsync.signal_provenance pb
-         ON pb.symbol = s.symbol AND pb.trade_id = s.trade_id AND pb.field = 'be_exit_time'
+       s.health_score,
+       s.gaps
+  FROM sigsync._signal_rows s
  WHERE s.status = 'closed';
 
 COMMENT ON VIEW sigsync.completed_trades IS

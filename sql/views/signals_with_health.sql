@@ -37,13 +37,11 @@ SELECT s.symbol,
        s.cancel_detection,
        s.first_event_at,
        s.last_event_at,
-       h.health_score,
-       h.gaps,
-       h.gap_count,
-       h.updated_at AS health_updated_at
-  FROM sigsync.signals s
-  LEFT JOIN sigsync.signal_health_metrics h
-         ON h.symbol = s.symbol AND h.trade_id = s.trade_id;
+       s.health_score,
+       s.gap_details AS gaps,
+       s.gap_count,
+       s.health_updated_at
+  FROM sigsync._signal_rows s;
 
 COMMENT ON VIEW sigsync.signals_with_health IS
     'Every signal with its health row: health_score (0..100), gaps jsonb ({"<gap_type>": "<since>"}), gap_count, '

@@ -2,7 +2,7 @@
 -- registry / health / audit / run rows (no reconcile involved, so the views are tested on
 -- exactly the data contract they read). Everything is rolled back.
 BEGIN;
-SELECT plan(130);
+SELECT plan(131);
 
 -- Start from empty per-signal tables (inside this transaction only), so the one-row
 -- system_health is computable by hand. The event log is append-only and not emptied.
@@ -417,9 +417,12 @@ SELECT ok(obj_description(c.oid, 'pg_class') ~ 'SELECT', 'view sigsync.' || c.re
  ORDER BY c.relname;
 SELECT ok(bool_and(has_table_privilege('sigsync_reader', c.oid, 'SELECT')
                    AND has_table_privilege('sigsync_admin', c.oid, 'SELECT')),
-          'sigsync_reader and sigsync_admin may read every view')
+          'sigsync_reader and sigsync_admin may read every public view')
   FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
- WHERE n.nspname = 'sigsync' AND c.relkind = 'v';
+ WHERE n.nspname = 'sigsync' AND c.relkind = 'v' AND c.relname NOT LIKE '\_%';
+SELECT ok(NOT has_table_privilege('sigsync_reader', 'sigsync._signal_rows', 'SELECT')
+          AND NOT has_table_privilege('sigsync_admin', 'sigsync._signal_rows', 'SELECT'),
+          '... and none the internal one the signal views read (it shows every column of the registry)');
 SET LOCAL ROLE sigsync_reader;
 SELECT lives_ok($$SELECT * FROM sigsync.all_signals, sigsync.system_health$$,
                 'sigsync_reader reads the views (they read the tables as their owner)');
