@@ -1,7 +1,8 @@
 """Catalog check: every column of the registry and of the event log is handled where it must be.
 
 The registry's writable columns are spelled in three places of `_merge_candidates` (the current
-value of a named field, the UPDATE's column list and the record it is read from), the event
+value of a named field, the UPDATE's column list and the record it is read from: all three
+written from the catalog when the function file is applied), the event
 columns in `_ingest_set`'s INSERT and `_project_events`, and the registry columns again in the
 view `all_signals`. A column added to `sigsync.signals` or `sigsync.automated_signals` and
 forgotten in one of them fails here, with the place it is missing from. The columns that are
@@ -9,8 +10,12 @@ deliberately not handled are declared below, once, each with its reason.
 """
 
 import re
+import shutil
 
 import psycopg
+
+from sigsync.migrate import Migrator, SqlTree
+from sigsync.paths import sql_dir
 
 # sigsync.signals --------------------------------------------------------------------------------
 KEYS = {"symbol", "trade_id"}
@@ -100,3 +105,27 @@ def test_the_check_finds_a_forgotten_column(db):
         conn.rollback()
     writable = {name for name, gen in columns if not gen} - KEYS - SIGNAL_BOOKKEEPING
     assert "forgotten_field" in writable - merge["UPDATE SET list"]
+
+
+def test_a_column_a_schema_version_adds_is_merged(empty_db, tmp_path):
+    """The merge is written from the catalog: after a schema version that adds a registry column,
+    the migration re-applies it, and a candidate naming the new column is written, with provenance."""
+    root = tmp_path / "sql"
+    shutil.copytree(sql_dir(), root)
+    (root / "schema" / "9999_extra.sql").write_text("ALTER TABLE sigsync.signals ADD COLUMN extra_note text;\n")
+    (root / "rollback" / "9999_extra.sql").write_text("ALTER TABLE sigsync.signals DROP COLUMN extra_note;\n")
+    with psycopg.connect(empty_db, autocommit=True) as conn:
+        Migrator(conn, SqlTree(sql_dir()), echo=lambda _line: None).migrate()
+        assert "extra_note" not in _source(conn, "sigsync._merge_candidates")
+        Migrator(conn, SqlTree(root), echo=lambda _line: None).migrate()
+        merge = _merge_lists(_source(conn, "sigsync._merge_candidates"))
+        assert all("extra_note" in names for names in merge.values()), merge
+        conn.execute("INSERT INTO sigsync.signals (symbol, trade_id) VALUES ('NQ1!', '20251212_104200000_BULLISH')")
+        written = conn.execute(
+            "SELECT sigsync._merge_candidates(ARRAY[ROW('NQ1!', '20251212_104200000_BULLISH', 'extra_note',"
+            " '\"noted\"'::jsonb, 'static', '3', NULL, now(), 'k', 'rule:test', NULL, NULL)::sigsync._candidate],"
+            " NULL, false, true)").fetchone()[0]
+        assert written == 1
+        assert conn.execute("SELECT s.extra_note, p.tier, p.source FROM sigsync.signals s"
+                            " JOIN sigsync.signal_provenance p USING (symbol, trade_id)"
+                            " WHERE p.field = 'extra_note'").fetchall() == [("noted", "3", "rule:test")]

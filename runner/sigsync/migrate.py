@@ -3,7 +3,8 @@ views re-applied when changed; all in one transaction under an advisory lock.
 
     sql/schema/NNNN_name.sql     applied once, in version order
     sql/rollback/NNNN_name.sql   the exact inverse of the schema file of the same name
-    sql/functions/*.sql          re-applied (file-name order) when the checksum changed
+    sql/functions/*.sql          re-applied (file-name order) when the checksum changed, and
+                                 all of them after a schema version (they may read the catalog)
     sql/views/*.sql              all re-created when any changed or anything else was applied
 
 `sigsync.sigsync_migrations` records what was applied, with each file's sha256.
@@ -353,8 +354,10 @@ class Migrator:
                 _record(conn, f)
                 applied.append(f.name)
 
+            # after a schema version every function file is re-applied: a function may be written
+            # from the catalog (_merge_candidates names the registry's columns as the table has them)
             touched = set(st.changed) | set(st.new)
-            functions = [f for f in self.tree.functions if f.name in touched]
+            functions = [f for f in self.tree.functions if f.name in touched or st.pending]
             apply_functions(conn, functions)
             applied += [f.name for f in functions]
 

@@ -20,7 +20,29 @@
 -- p_run_id: the cycle whose audit rows these are (NULL: an event's). p_outside_cycle: the write
 -- is not a cycle's (it counts in dirty_gen). Returns the number of fields written. Callers lock
 -- the target signals first.
-CREATE OR REPLACE FUNCTION sigsync._merge_candidates(
+-- The registry columns a candidate can name are the columns of sigsync.signals but the ones
+-- declared here: the keys, the generated status, and the bookkeeping of the cycle (marks,
+-- queue, write times). The function is written from that list and the catalog, so the merge
+-- names each column once, where it is declared (in sigsync.signals), and follows a column a
+-- schema version adds (the migrator re-applies every function file after a schema version).
+DO $generate$
+DECLARE
+    c_not_candidates CONSTANT text[] := ARRAY['symbol', 'trade_id', 'status', 'dirty', 'dirty_gen', 'queued_events',
+                                              'next_check_at', 'set_aside_at', 'created_at', 'updated_at'];
+    v_columns text;          -- the UPDATE's column list
+    v_record_columns text;   -- ... and the same columns of the record it reads them from
+    v_current_value text;    -- the CASE that converts the named column only
+BEGIN
+    SELECT string_agg(quote_ident(a.attname), ', ' ORDER BY a.attnum),
+           string_agg('r.' || quote_ident(a.attname), ', ' ORDER BY a.attnum),
+           string_agg(format('                   WHEN %L THEN to_jsonb((t.r).%I)', a.attname, a.attname),
+                      chr(10) ORDER BY a.attnum)
+      INTO v_columns, v_record_columns, v_current_value
+      FROM pg_attribute a
+     WHERE a.attrelid = 'sigsync.signals'::regclass AND a.attnum > 0 AND NOT a.attisdropped
+       AND a.attgenerated = '' AND a.attname <> ALL (c_not_candidates);
+
+    EXECUTE replace(replace(replace($template$CREATE OR REPLACE FUNCTION sigsync._merge_candidates(
     p_cands sigsync._candidate[],
     p_run_id bigint,
     p_audit_fills boolean,
@@ -65,45 +87,9 @@ BEGIN
     cur AS (
         SELECT b.*,
                -- the current value as jsonb, SQL NULL when empty: only the named column is
-               -- converted (the columns a candidate can name: those the UPDATE below writes)
+               -- converted (the columns a candidate can name: the registry columns below)
                nullif(CASE b.field
-                   WHEN 'source' THEN to_jsonb((t.r).source)
-                   WHEN 'direction' THEN to_jsonb((t.r).direction)
-                   WHEN 'signal_time' THEN to_jsonb((t.r).signal_time)
-                   WHEN 'signal_date' THEN to_jsonb((t.r).signal_date)
-                   WHEN 'session' THEN to_jsonb((t.r).session)
-                   WHEN 'signal_price' THEN to_jsonb((t.r).signal_price)
-                   WHEN 'htf_alignment' THEN to_jsonb((t.r).htf_alignment)
-                   WHEN 'has_entry' THEN to_jsonb((t.r).has_entry)
-                   WHEN 'confirmation_time' THEN to_jsonb((t.r).confirmation_time)
-                   WHEN 'bars_to_confirmation' THEN to_jsonb((t.r).bars_to_confirmation)
-                   WHEN 'entry_price' THEN to_jsonb((t.r).entry_price)
-                   WHEN 'stop_loss' THEN to_jsonb((t.r).stop_loss)
-                   WHEN 'targets_extended' THEN to_jsonb((t.r).targets_extended)
-                   WHEN 'be_mfe' THEN to_jsonb((t.r).be_mfe)
-                   WHEN 'no_be_mfe' THEN to_jsonb((t.r).no_be_mfe)
-                   WHEN 'mae_global_r' THEN to_jsonb((t.r).mae_global_r)
-                   WHEN 'last_mfe_update_at' THEN to_jsonb((t.r).last_mfe_update_at)
-                   WHEN 'current_price' THEN to_jsonb((t.r).current_price)
-                   WHEN 'be_triggered_at' THEN to_jsonb((t.r).be_triggered_at)
-                   WHEN 'be_exit_time' THEN to_jsonb((t.r).be_exit_time)
-                   WHEN 'exit_type' THEN to_jsonb((t.r).exit_type)
-                   WHEN 'exit_time' THEN to_jsonb((t.r).exit_time)
-                   WHEN 'exit_price' THEN to_jsonb((t.r).exit_price)
-                   WHEN 'final_mfe' THEN to_jsonb((t.r).final_mfe)
-                   WHEN 'cancelled_at' THEN to_jsonb((t.r).cancelled_at)
-                   WHEN 'cancelled_by' THEN to_jsonb((t.r).cancelled_by)
-                   WHEN 'cancel_reason' THEN to_jsonb((t.r).cancel_reason)
-                   WHEN 'bars_pending' THEN to_jsonb((t.r).bars_pending)
-                   WHEN 'cancel_detection' THEN to_jsonb((t.r).cancel_detection)
-                   WHEN 'first_event_at' THEN to_jsonb((t.r).first_event_at)
-                   WHEN 'last_event_at' THEN to_jsonb((t.r).last_event_at)
-                   WHEN 'evt_be_mfe' THEN to_jsonb((t.r).evt_be_mfe)
-                   WHEN 'evt_be_mfe_at' THEN to_jsonb((t.r).evt_be_mfe_at)
-                   WHEN 'evt_no_be_mfe' THEN to_jsonb((t.r).evt_no_be_mfe)
-                   WHEN 'evt_no_be_mfe_at' THEN to_jsonb((t.r).evt_no_be_mfe_at)
-                   WHEN 'evt_mae_global_r' THEN to_jsonb((t.r).evt_mae_global_r)
-                   WHEN 'evt_mae_global_r_at' THEN to_jsonb((t.r).evt_mae_global_r_at)
+@current_value@
                    END, 'null'::jsonb)                            AS cur_val,
                p.field IS NOT NULL                                AS has_prov,
                p.confidence                                       AS cur_conf,
@@ -219,23 +205,8 @@ BEGIN
     ),
     upd AS (
         UPDATE sigsync.signals s
-           SET (source, direction, signal_time, signal_date, session, signal_price, htf_alignment,
-                has_entry, confirmation_time, bars_to_confirmation, entry_price, stop_loss,
-                targets_extended, be_mfe, no_be_mfe, mae_global_r, last_mfe_update_at, current_price,
-                be_triggered_at, be_exit_time, exit_type, exit_time, exit_price, final_mfe,
-                cancelled_at, cancelled_by, cancel_reason, bars_pending, cancel_detection,
-                first_event_at, last_event_at,
-                evt_be_mfe, evt_be_mfe_at, evt_no_be_mfe, evt_no_be_mfe_at,
-                evt_mae_global_r, evt_mae_global_r_at)
-             = (SELECT r.source, r.direction, r.signal_time, r.signal_date, r.session, r.signal_price,
-                       r.htf_alignment, r.has_entry, r.confirmation_time, r.bars_to_confirmation,
-                       r.entry_price, r.stop_loss, r.targets_extended, r.be_mfe, r.no_be_mfe,
-                       r.mae_global_r, r.last_mfe_update_at, r.current_price, r.be_triggered_at,
-                       r.be_exit_time, r.exit_type, r.exit_time, r.exit_price, r.final_mfe,
-                       r.cancelled_at, r.cancelled_by, r.cancel_reason, r.bars_pending,
-                       r.cancel_detection, r.first_event_at, r.last_event_at,
-                       r.evt_be_mfe, r.evt_be_mfe_at, r.evt_no_be_mfe, r.evt_no_be_mfe_at,
-                       r.evt_mae_global_r, r.evt_mae_global_r_at
+           SET (@columns@)
+             = (SELECT @record_columns@
                   FROM jsonb_populate_record(s, ch.vals) r),
                -- a written signal is marked for the next cycle; dirty_gen counts the changes
                -- from outside a cycle only (ingest, rebuild; not the events a cycle projects for
@@ -265,6 +236,9 @@ BEGIN
     RETURN v_written;
 END
 $$;
+$template$, '@columns@', v_columns), '@record_columns@', v_record_columns), '@current_value@', v_current_value);
+END
+$generate$;
 COMMENT ON FUNCTION sigsync._merge_candidates(sigsync._candidate[], bigint, boolean, boolean) IS
     'Internal: apply candidate field values to sigsync.signals by the DESIGN §6 precedence rules, with provenance and audit rows.';
 REVOKE ALL ON FUNCTION sigsync._merge_candidates(sigsync._candidate[],bigint,boolean,boolean) FROM PUBLIC;
