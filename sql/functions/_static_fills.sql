@@ -20,19 +20,17 @@ AS $$
         SELECT s.symbol, s.trade_id, s.direction, s.signal_time, s.confirmation_time, s.entry_price, s.stop_loss,
                p.signal_time AS p_time, p.signal_date AS p_date, p.direction AS p_dir, cfg.*,
                -- Tier 0 for bars_to_confirmation: both times from events (their provenance rows)
-               coalesce(pv.signal_time_from_event AND pv.confirmation_certain, false) AS from_events,
-               pv.signal_time_from_event
+               coalesce(pt.tier IN ('event', '0') AND pc.confidence = 1, false) AS from_events,
+               pt.tier IN ('event', '0') AS signal_time_from_event
           FROM sigsync.signals s
           JOIN (SELECT DISTINCT u.symbol, u.trade_id FROM unnest(p_symbols, p_trade_ids) u(symbol, trade_id)) k
             ON k.symbol = s.symbol AND k.trade_id = s.trade_id
          CROSS JOIN cfg
          CROSS JOIN LATERAL sigsync._trade_id_parts(s.trade_id, cfg.tz) p
-         CROSS JOIN LATERAL (
-                SELECT bool_or(x.field = 'signal_time' AND x.tier IN ('event', '0')) AS signal_time_from_event,
-                       bool_or(x.field = 'confirmation_time' AND x.confidence = 1) AS confirmation_certain
-                  FROM sigsync.signal_provenance x
-                 WHERE x.symbol = s.symbol AND x.trade_id = s.trade_id
-                   AND x.field IN ('signal_time', 'confirmation_time')) pv
+          LEFT JOIN sigsync.signal_provenance pt
+                 ON pt.symbol = s.symbol AND pt.trade_id = s.trade_id AND pt.field = 'signal_time'
+          LEFT JOIN sigsync.signal_provenance pc
+                 ON pc.symbol = s.symbol AND pc.trade_id = s.trade_id AND pc.field = 'confirmation_time'
     ),
     c AS MATERIALIZED (   -- each value computed once (the filter below would repeat it per branch)
         SELECT s.symbol, s.trade_id, 'signal_time' AS field, to_jsonb(s.p_time) AS value, '3' AS tier,
