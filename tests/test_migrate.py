@@ -6,12 +6,15 @@ check and the wheel install use the project's own sql/ tree.
 
 from __future__ import annotations
 
+import json
 import os
 import random
 import shutil
 import subprocess
 import sys
 import threading
+from datetime import datetime, timezone
+from decimal import Decimal
 from pathlib import Path
 from textwrap import dedent
 
@@ -279,6 +282,37 @@ def test_0012_moves_provenance_into_rows_and_back_and_a_rebuild_writes_the_same(
     without_write_time = [r[:-1] for r in written]
     assert [r[:-1] for r in query(empty_db, PROVENANCE_SQL)] == without_write_time
     assert query(empty_db, REGISTRY_VIEWS_SQL) == registry
+
+
+AT = datetime(2025, 12, 12, 15, 3, tzinfo=timezone.utc)
+FILLED = datetime(2025, 12, 12, 15, 3, 1, tzinfo=timezone.utc)
+
+
+def test_0012_keeps_sound_entries_and_marks_a_signal_whose_document_was_edited_by_hand(empty_db, tmp_path):
+    """An entry no merge could have written (not an object, an unknown tier, a confidence out of
+    range, an infinite time) is left out; its signal is marked for the next cycle, the rest move."""
+    run(empty_db, tree_up_to(tmp_path, "0011"))
+    entry = {"tier": "event", "confidence": 1.0, "source": "event:7", "event_type": "ENTRY",
+             "at": "2025-12-12T15:03:00+00:00", "key": "k", "filled_at": "2025-12-12T15:03:01+00:00"}
+    documents = {
+        "20251212_100000000_BULLISH": {"entry_price": entry, "stop_loss": {**entry, "key": "k2"}},
+        "20251212_110000000_BULLISH": {"entry_price": entry, "stop_loss": "edited", "session": {**entry, "tier": "9"},
+                                       "direction": {**entry, "confidence": 1.5}, "exit_time": {**entry, "at": "infinity"}},
+    }
+    for trade_id, doc in documents.items():
+        query(empty_db, "INSERT INTO sigsync.signals (symbol, trade_id, entry_price, stop_loss, session, direction,"
+                        " dirty, provenance) VALUES ('NQ1!', %s, 100, 90, 'NY AM', 'Bullish', false, %s::jsonb)",
+              trade_id, json.dumps(doc))
+    run(empty_db, tree_up_to(tmp_path, "0012"))
+    assert query(empty_db, "SELECT trade_id, field, tier, confidence, source, event_type, at, key, filled_at"
+                           " FROM sigsync.signal_provenance ORDER BY 1, 2") == [
+        ("20251212_100000000_BULLISH", "entry_price", "event", Decimal("1.0"), "event:7", "ENTRY", AT, "k", FILLED),
+        ("20251212_100000000_BULLISH", "stop_loss", "event", Decimal("1.0"), "event:7", "ENTRY", AT, "k2", FILLED),
+        ("20251212_110000000_BULLISH", "entry_price", "event", Decimal("1.0"), "event:7", "ENTRY", AT, "k", FILLED)]
+    assert query(empty_db, "SELECT trade_id, dirty, dirty_gen FROM sigsync.signals ORDER BY 1") == [
+        ("20251212_100000000_BULLISH", False, 0), ("20251212_110000000_BULLISH", True, 1)]
+    assert query(empty_db, "SELECT count(*) FROM information_schema.columns WHERE table_schema = 'sigsync'"
+                           " AND table_name = 'signals' AND column_name = 'provenance'") == [(0,)]
 
 
 def test_0009_rollback_waits_for_the_queue_of_mfe_updates(empty_db):
