@@ -160,9 +160,9 @@ ORDER BY 1, 2
 
 def tree_up_to(tmp_path: Path, version: str) -> Path:
     """A copy of the project's SQL tree without the schema versions after `version`, and without
-    the view files: they read what the latest version makes (signal_provenance, say), and a view
-    is re-created from its file by the migrator, not restored by a rollback file. (The functions
-    stay: their bodies are not checked until they run.)"""
+    the view files: they read what the latest version makes (signal_provenance, say), so below it
+    they cannot all be created, and a view is re-created from its file by the migrator, not
+    restored by a rollback file. (The functions stay: their bodies are not checked until they run.)"""
     root = tmp_path / f"sql-{version}"
     if root.exists():
         return root
@@ -288,31 +288,40 @@ AT = datetime(2025, 12, 12, 15, 3, tzinfo=timezone.utc)
 FILLED = datetime(2025, 12, 12, 15, 3, 1, tzinfo=timezone.utc)
 
 
-def test_0012_keeps_sound_entries_and_marks_a_signal_whose_document_was_edited_by_hand(empty_db, tmp_path):
+def test_0012_refuses_a_provenance_document_edited_by_hand(empty_db, tmp_path):
     """An entry no merge could have written (not an object, an unknown tier, a confidence out of
-    range, an infinite time) is left out; its signal is marked for the next cycle, the rest move."""
+    range, a time not as the merge wrote it, a key it does not write) stops 0012, naming where:
+    left out, its field would have no provenance and the next fill of any tier would take it."""
     run(empty_db, tree_up_to(tmp_path, "0011"))
     entry = {"tier": "event", "confidence": 1.0, "source": "event:7", "event_type": "ENTRY",
              "at": "2025-12-12T15:03:00+00:00", "key": "k", "filled_at": "2025-12-12T15:03:01+00:00"}
-    documents = {
-        "20251212_100000000_BULLISH": {"entry_price": entry, "stop_loss": {**entry, "key": "k2"}},
-        "20251212_110000000_BULLISH": {"entry_price": entry, "stop_loss": "edited", "session": {**entry, "tier": "9"},
-                                       "direction": {**entry, "confidence": 1.5}, "exit_time": {**entry, "at": "infinity"}},
-    }
+    edited = {"stop_loss": "edited", "session": {**entry, "tier": "9"}, "direction": {**entry, "confidence": 1.5},
+              "exit_time": {**entry, "at": "Infinity"}, "signal_date": {**entry, "note": "mine"}}
+    documents = {"20251212_100000000_BULLISH": {"entry_price": entry, "stop_loss": {**entry, "key": "k2"}},
+                 "20251212_110000000_BULLISH": {"entry_price": entry, **edited}}
     for trade_id, doc in documents.items():
         query(empty_db, "INSERT INTO sigsync.signals (symbol, trade_id, entry_price, stop_loss, session, direction,"
                         " dirty, provenance) VALUES ('NQ1!', %s, 100, 90, 'NY AM', 'Bullish', false, %s::jsonb)",
               trade_id, json.dumps(doc))
+    with pytest.raises(MigrationError, match=r"signals.provenance holds 5 entries that sigsync did not write "
+                                             r"\(NQ1! 20251212_110000000_BULLISH direction, .*stop_loss\)"):
+        run(empty_db, tree_up_to(tmp_path, "0012"))
+    assert versions(empty_db)[-1] == "0011"   # nothing applied
+    query(empty_db, "UPDATE sigsync.signals SET provenance = provenance - %s::text[]"
+                    " WHERE trade_id = '20251212_110000000_BULLISH'", list(edited))
     run(empty_db, tree_up_to(tmp_path, "0012"))
     assert query(empty_db, "SELECT trade_id, field, tier, confidence, source, event_type, at, key, filled_at"
                            " FROM sigsync.signal_provenance ORDER BY 1, 2") == [
         ("20251212_100000000_BULLISH", "entry_price", "event", Decimal("1.0"), "event:7", "ENTRY", AT, "k", FILLED),
         ("20251212_100000000_BULLISH", "stop_loss", "event", Decimal("1.0"), "event:7", "ENTRY", AT, "k2", FILLED),
         ("20251212_110000000_BULLISH", "entry_price", "event", Decimal("1.0"), "event:7", "ENTRY", AT, "k", FILLED)]
-    assert query(empty_db, "SELECT trade_id, dirty, dirty_gen FROM sigsync.signals ORDER BY 1") == [
-        ("20251212_100000000_BULLISH", False, 0), ("20251212_110000000_BULLISH", True, 1)]
     assert query(empty_db, "SELECT count(*) FROM information_schema.columns WHERE table_schema = 'sigsync'"
                            " AND table_name = 'signals' AND column_name = 'provenance'") == [(0,)]
+    # and back: the documents as the merge of 0011 wrote them (every key, the times in UTC)
+    run(empty_db, tree_up_to(tmp_path, "0012"), action="rollback", yes=True)
+    assert query(empty_db, "SELECT trade_id, provenance FROM sigsync.signals ORDER BY 1") == [
+        ("20251212_100000000_BULLISH", {"entry_price": entry, "stop_loss": {**entry, "key": "k2"}}),
+        ("20251212_110000000_BULLISH", {"entry_price": entry})]
 
 
 def test_0009_rollback_waits_for_the_queue_of_mfe_updates(empty_db):

@@ -31,33 +31,52 @@ REVOKE ALL ON sigsync.signal_provenance FROM PUBLIC;
 GRANT SELECT, INSERT, UPDATE, DELETE ON sigsync.signal_provenance TO sigsync_admin;
 GRANT SELECT, INSERT, UPDATE ON sigsync.signal_provenance TO sigsync_definer;   -- (ingest's merge clears no value)
 
--- The documents become rows. An entry no merge could have written (not an object, an unknown
--- tier, a confidence out of range: a hand edit) is left out and its signal marked for the next
--- cycle, which writes that field's provenance again when a candidate names it (rebuild() then
--- restores all of it).
-WITH entry AS (
-    SELECT s.symbol, s.trade_id, p.key AS field, p.value AS v,
-           coalesce(CASE WHEN jsonb_typeof(p.value) = 'object'
-                          AND p.value ->> 'tier' IN (SELECT t.tier FROM sigsync.tiers t)
-                          AND jsonb_typeof(p.value -> 'source') = 'string'
-                          AND jsonb_typeof(p.value -> 'confidence') = 'number'
-                          AND coalesce(jsonb_typeof(p.value -> 'at'), 'null') IN ('string', 'null')
-                          AND coalesce(p.value ->> 'at', '') NOT LIKE '%infinity'
-                          AND coalesce(jsonb_typeof(p.value -> 'filled_at'), 'null') IN ('string', 'null')
-                         THEN (p.value ->> 'confidence')::numeric > 0 AND (p.value ->> 'confidence')::numeric <= 1
-                    END, false) AS sound
-      FROM sigsync.signals s CROSS JOIN LATERAL jsonb_each(s.provenance) p
-),
-kept AS (   -- (runs whether or not it is read)
-    INSERT INTO sigsync.signal_provenance (symbol, trade_id, field, tier, confidence, source, event_type, at, key, filled_at)
-    SELECT e.symbol, e.trade_id, e.field, e.v ->> 'tier', (e.v ->> 'confidence')::numeric, e.v ->> 'source',
-           e.v ->> 'event_type', (e.v ->> 'at')::timestamptz, e.v ->> 'key',
-           coalesce((e.v ->> 'filled_at')::timestamptz, now())
-      FROM entry e
-     WHERE e.sound
-)
-UPDATE sigsync.signals s
-   SET dirty = true, dirty_gen = s.dirty_gen + 1
- WHERE (s.symbol, s.trade_id) IN (SELECT e.symbol, e.trade_id FROM entry e WHERE NOT e.sound);
+-- The documents become rows. An entry no merge could have written (not an object, a key the
+-- merge does not write, an unknown tier, a confidence out of range, a time not in the form the
+-- merge wrote it: a hand edit) stops the migration, with where the first ones are: left out, the
+-- field would have no provenance, and the next fill of any tier would take it; kept, it would
+-- break the table's checks. rebuild() at the current version re-derives every document.
+DO $$
+DECLARE
+    c_iso CONSTANT text := '^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}([.][0-9]+)?[+-][0-9]{2}:[0-9]{2}$';
+    v_bad bigint;
+    v_where text;
+BEGIN
+    WITH entry AS (
+        SELECT s.symbol, s.trade_id, p.key AS field, p.value AS v
+          FROM sigsync.signals s CROSS JOIN LATERAL jsonb_each(s.provenance) p
+    ),
+    unsound AS (
+        SELECT e.* FROM entry e
+         WHERE NOT coalesce(CASE WHEN jsonb_typeof(e.v) = 'object' THEN
+                   NOT EXISTS (SELECT 1 FROM jsonb_object_keys(e.v) k
+                                WHERE k NOT IN ('tier', 'confidence', 'source', 'event_type', 'at', 'key', 'filled_at'))
+                   AND e.v ->> 'tier' IN (SELECT t.tier FROM sigsync.tiers t)
+                   AND jsonb_typeof(e.v -> 'source') = 'string'
+                   AND coalesce(jsonb_typeof(e.v -> 'event_type'), 'null') IN ('string', 'null')
+                   AND coalesce(jsonb_typeof(e.v -> 'key'), 'null') IN ('string', 'null')
+                   AND coalesce(jsonb_typeof(e.v -> 'at'), 'null') IN ('string', 'null')
+                   AND coalesce(e.v ->> 'at', '2000-01-01T00:00:00+00:00') ~ c_iso
+                   AND jsonb_typeof(e.v -> 'filled_at') = 'string' AND e.v ->> 'filled_at' ~ c_iso
+                   AND jsonb_typeof(e.v -> 'confidence') = 'number'
+                   AND (e.v ->> 'confidence')::numeric > 0 AND (e.v ->> 'confidence')::numeric <= 1
+               END, false)
+    )
+    SELECT count(*), string_agg(format('%s %s %s', u.symbol, u.trade_id, u.field), ', ')
+               FILTER (WHERE u.rn <= 5)
+      INTO v_bad, v_where
+      FROM (SELECT u.*, row_number() OVER (ORDER BY u.symbol, u.trade_id, u.field) AS rn FROM unsound u) u;
+    IF v_bad > 0 THEN
+        RAISE EXCEPTION 'sigsync: signals.provenance holds % entries that sigsync did not write (%)', v_bad, v_where
+            USING ERRCODE = 'check_violation',
+                  HINT = 'Edited by hand: with the current version, SELECT sigsync.rebuild(); then '
+                         'SELECT sigsync.reconcile(p_full => true); re-derives every document. Then migrate again.';
+    END IF;
+END
+$$;
+INSERT INTO sigsync.signal_provenance (symbol, trade_id, field, tier, confidence, source, event_type, at, key, filled_at)
+SELECT s.symbol, s.trade_id, p.key, p.value ->> 'tier', (p.value ->> 'confidence')::numeric, p.value ->> 'source',
+       p.value ->> 'event_type', (p.value ->> 'at')::timestamptz, p.value ->> 'key', (p.value ->> 'filled_at')::timestamptz
+  FROM sigsync.signals s CROSS JOIN LATERAL jsonb_each(s.provenance) p;
 
 ALTER TABLE sigsync.signals DROP COLUMN provenance;
