@@ -22,3 +22,5 @@ $$;
 COMMENT ON FUNCTION sigsync._walk_basis(text, numeric, numeric, timestamptz, timestamptz, text, numeric) IS
     'Internal: the real exit that caps a signal''s Tier 2 walk, and the basis its stored walk is valid for.';
 REVOKE ALL ON FUNCTION sigsync._walk_basis(text, numeric, numeric, timestamptz, timestamptz, text, numeric) FROM PUBLIC;
+-- (pure: the view signal_bars, which sigsync_reader reads, applies the same real-exit rule through it)
+GRANT EXECUTE ON FUNCTION sigsync._walk_basis(text, numeric, numeric, timestamptz, timestamptz, text, numeric) TO sigsync_reader, sigsync_admin;

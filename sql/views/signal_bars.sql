@@ -73,10 +73,13 @@ SELECT w.symbol,
                                          CROSS JOIN LATERAL (
                                                 SELECT CASE s.direction WHEN 'Bullish' THEN 1 WHEN 'Bearish' THEN -1 END AS sgn,
                                                        abs(s.entry_price - s.stop_loss) AS r,
-                                                       CASE WHEN (SELECT p.tier FROM sigsync.signal_provenance p
-                                                                   WHERE p.symbol = s.symbol AND p.trade_id = s.trade_id
-                                                                     AND p.field = 'exit_time') <> '2'
-                                                            THEN s.exit_time END AS real_exit,
+                                                       -- the walk's own rule: a real exit caps it
+                                                       (sigsync._walk_basis(s.direction, s.entry_price, s.stop_loss,
+                                                            s.confirmation_time, s.exit_time,
+                                                            (SELECT p.tier FROM sigsync.signal_provenance p
+                                                              WHERE p.symbol = s.symbol AND p.trade_id = s.trade_id
+                                                                AND p.field = 'exit_time'),
+                                                            c.be_r)).real_exit AS real_exit,
                                                        coalesce(s.signal_time, s.confirmation_time, s.first_event_at)
                                                            - 30 * c.bar AS lo,
                                                        coalesce(coalesce(s.exit_time, s.cancelled_at) + 30 * c.bar,
