@@ -14,6 +14,9 @@ import psycopg
 
 from support import REPO, cli_env, make_tmp_dir
 
+sys.path.insert(0, str(REPO))   # the bench package, beside runner/
+from bench.common import CYCLE_STEPS  # noqa: E402
+
 EXPECTED = (
     ["ingest_1", "ingest_100", "ingest_1000", "copy", "copy_ratio", "ingest_big_log"]
     + [f"{kind}_{size}" for size in (100, 300) for kind in ("cycle_idle", "cycle_inc", "cycle_full", "first_full")]
@@ -86,7 +89,10 @@ def test_ingest_calls_compares_two_templates_side_by_side(cluster, template_db):
 
 
 MESSY_SIDE_BY_SIDE = ["messy_inorder", "messy_inorder_copy", "messy_messy", "messy_messy_copy"] + [
-    f"messy_cycle_{kind}" for kind in ("idle", "inc", "inc_total", "full", "load", "first_full", "load_first")]
+    f"messy_cycle_{kind}" for kind in ("idle", "inc", "inc_total", "full", "load", "first_full", "load_first",
+                                       "rebuild", "rebuild_full")] + [f"messy_step_{step}" for step in CYCLE_STEPS]
+# each step's share of the full cycle: per side, no ratio
+MESSY_SHARES = [f"messy_share_{step}{side}" for step in CYCLE_STEPS for side in ("", "_before")]
 
 
 def _section_before_head(section: str):
@@ -106,7 +112,9 @@ def test_messy_before_after_reports_every_figure_on_both_and_loses_nothing():
     result, report = _section_before_head("messy")
     figures = {f["key"]: f for f in report["figures"]}
     expected = [key + suffix for key in MESSY_SIDE_BY_SIDE for suffix in ("", "_before", "_ratio")]
-    assert sorted(figures) == sorted(expected + ["messy_lost", "messy_lost_before"])
+    assert sorted(figures) == sorted(expected + MESSY_SHARES + ["messy_lost", "messy_lost_before"])
+    assert all(math.isclose(figures[f"messy_share_reconcile{side}"]["value"], 100) for side in ("", "_before"))
+    assert all(0 <= figures[key]["value"] <= 100 + 1e-9 for key in MESSY_SHARES), "a step takes part of the cycle"
     for key, f in figures.items():
         assert isinstance(f["value"], (int, float)) and math.isfinite(f["value"]), key
         assert f["label"] in result.stdout, key
