@@ -77,7 +77,7 @@ BEGIN
                   c.key ASC
     ),
     keys AS (
-        SELECT c.symbol, c.trade_id, array_agg(DISTINCT c.field) AS fields FROM c GROUP BY c.symbol, c.trade_id
+        SELECT DISTINCT c.symbol, c.trade_id FROM c
     ),
     target AS MATERIALIZED (   -- each target row read once, not once per candidate field
         SELECT s.symbol, s.trade_id, s AS r
