@@ -2,7 +2,7 @@
 -- registry / health / audit / run rows (no reconcile involved, so the views are tested on
 -- exactly the data contract they read). Everything is rolled back.
 BEGIN;
-SELECT plan(131);
+SELECT plan(133);
 
 -- Start from empty per-signal tables (inside this transaction only), so the one-row
 -- system_health is computable by hand. The event log is append-only and not emptied.
@@ -429,6 +429,9 @@ SET LOCAL ROLE sigsync_reader;
 SELECT lives_ok($$SELECT * FROM sigsync.all_signals, sigsync.system_health$$,
                 'sigsync_reader reads the views (they read the tables as their owner)');
 SELECT throws_ok($$SELECT * FROM sigsync.signals$$, '42501', NULL, 'sigsync_reader does not read the tables');
+SELECT throws_ok($$SELECT * FROM sigsync.signal_provenance$$, '42501', NULL,
+                 '... nor the provenance rows (field_provenance shows them)');
+SELECT throws_ok($$SELECT * FROM sigsync._signal_rows$$, '42501', NULL, '... nor the internal view the signal views read');
 RESET ROLE;
 
 SELECT * FROM finish();
