@@ -72,14 +72,15 @@ BEGIN
     -- 2. anomalies: stored in the log, audited, not applied.
     INSERT INTO sigsync.sync_audit_log
            (symbol, trade_id, action_type, field, new_value, tier, confidence_score, source, reason, event_id)
-    SELECT e.symbol, e.trade_id, 'anomaly', a.field, a.value, 'event', sigsync._tier_confidence('event'), 'event:' || e.id, a.reason, e.id
+    SELECT e.symbol, e.trade_id, 'anomaly', a.field, to_jsonb(a.value), 'event', sigsync._tier_confidence('event'),
+           'event:' || e.id, a.reason, e.id
       FROM unnest(v_events) e
-     CROSS JOIN LATERAL (VALUES
-        ('be_mfe', to_jsonb(e.be_mfe), e.be_mfe < 0, 'negative MFE'),
-        ('no_be_mfe', to_jsonb(e.no_be_mfe), e.no_be_mfe < 0, 'negative MFE'),
-        ('final_mfe', to_jsonb(e.final_mfe), e.final_mfe < 0, 'negative final MFE'),
-        ('mae_global_r', to_jsonb(e.mae_global_r), e.mae_global_r > 0, 'MAE above 0'),
-        ('mae_global_r', to_jsonb(e.mae_global_r),
+     CROSS JOIN LATERAL (VALUES   -- (the value is written as JSON for a flagged one only)
+        ('be_mfe', e.be_mfe, e.be_mfe < 0, 'negative MFE'),
+        ('no_be_mfe', e.no_be_mfe, e.no_be_mfe < 0, 'negative MFE'),
+        ('final_mfe', e.final_mfe, e.final_mfe < 0, 'negative final MFE'),
+        ('mae_global_r', e.mae_global_r, e.mae_global_r > 0, 'MAE above 0'),
+        ('mae_global_r', e.mae_global_r,
               e.mae_global_r < -1   -- (the signal's row is read only for such a value)
               AND NOT coalesce((SELECT s.exit_time FROM sigsync.signals s
                                  WHERE s.symbol = e.symbol AND s.trade_id = e.trade_id) <= e."timestamp", false),
@@ -120,7 +121,8 @@ BEGIN
     )
     INSERT INTO sigsync.sync_audit_log
            (symbol, trade_id, action_type, field, new_value, tier, confidence_score, source, reason, event_id)
-    SELECT o.symbol, o.trade_id, 'anomaly', m.field, m.value, 'event', sigsync._tier_confidence('event'), 'event:' || o.id,
+    SELECT o.symbol, o.trade_id, 'anomaly', m.field, to_jsonb(m.value), 'event', sigsync._tier_confidence('event'),
+           'event:' || o.id,
            'MFE below an earlier MFE', o.id
       FROM (SELECT o.symbol, o.trade_id, o.id, o.event_type, o.be_mfe, o.no_be_mfe,
                    greatest(max(o.obs_be) FILTER (WHERE o.obs_be >= 0) OVER w, g.before_be) AS prev_be,
@@ -135,8 +137,8 @@ BEGIN
                AND o."timestamp" >= g.t0 AND o.event_type IN ('MFE_UPDATE', 'EXIT_BE', 'EXIT_SL')
             WINDOW w AS (PARTITION BY o.symbol, o.trade_id ORDER BY o."timestamp"
                          RANGE BETWEEN UNBOUNDED PRECEDING AND '1 microsecond' PRECEDING)) o
-     CROSS JOIN LATERAL (VALUES ('be_mfe', to_jsonb(o.be_mfe), o.be_mfe >= 0 AND o.be_mfe < o.prev_be),
-                                ('no_be_mfe', to_jsonb(o.no_be_mfe), o.no_be_mfe >= 0 AND o.no_be_mfe < o.prev_no_be)
+     CROSS JOIN LATERAL (VALUES ('be_mfe', o.be_mfe, o.be_mfe >= 0 AND o.be_mfe < o.prev_be),
+                                ('no_be_mfe', o.no_be_mfe, o.no_be_mfe >= 0 AND o.no_be_mfe < o.prev_no_be)
      ) m(field, value, flagged)
      WHERE o.event_type = 'MFE_UPDATE' AND m.flagged
        AND NOT EXISTS (SELECT 1 FROM sigsync.sync_audit_log a    -- (sync_audit_log_anomaly_event_idx)
@@ -154,29 +156,33 @@ BEGIN
         -- hundreds of MFE updates make a few candidates, not hundreds: of the events that propose
         -- the same static values (same type and fields), the first by (event time, key), which
         -- the merge would keep among them (static: the first by event time); and per signal the
-        -- latest event with a current price (latest: the latest wins)
-        SELECT r.*
-          FROM (SELECT e.*,
-                       CASE WHEN row_number() OVER (
-                                 PARTITION BY e.symbol, e.trade_id, e.event_type, e.source, e.direction, e.signal_time,
-                                              e.session, e.htf_alignment, e.signal_price, e.confirmation_time,
-                                              e.bars_to_confirmation, e.entry_price, e.stop_loss, e.exit_price,
-                                              e.final_mfe, e.cancelled_time, e.cancelled_by, e.cancel_reason,
-                                              e.bars_pending,
-                                              CASE WHEN e.event_type IN ('BE_TRIGGERED', 'EXIT_BE', 'EXIT_SL', 'CANCELLED')
-                                                   THEN e."timestamp" END
-                                 ORDER BY e."timestamp", left(e.payload_checksum, 16)) = 1 THEN 'static' END AS static_kind,
-                       CASE WHEN e.current_price IS NOT NULL
-                                 AND row_number() OVER (PARTITION BY e.symbol, e.trade_id, e.current_price IS NOT NULL
-                                                        ORDER BY e."timestamp" DESC, left(e.payload_checksum, 16)) = 1
-                            THEN 'latest' END AS latest_kind
-                  FROM ev e) r
-         WHERE r.static_kind IS NOT NULL OR r.latest_kind IS NOT NULL
+        -- latest event with a current price (latest: the latest wins). (DISTINCT ON: one sort
+        -- each, where row numbers over both orders sorted the wide rows twice.)
+        SELECT DISTINCT ON (e.symbol, e.trade_id, e.event_type, e.source, e.direction, e.signal_time, e.session,
+                            e.htf_alignment, e.signal_price, e.confirmation_time, e.bars_to_confirmation,
+                            e.entry_price, e.stop_loss, e.exit_price, e.final_mfe, e.cancelled_time, e.cancelled_by,
+                            e.cancel_reason, e.bars_pending,
+                            CASE WHEN e.event_type IN ('BE_TRIGGERED', 'EXIT_BE', 'EXIT_SL', 'CANCELLED')
+                                 THEN e."timestamp" END)
+               e.*, 'static' AS kind
+          FROM ev e
+         ORDER BY e.symbol, e.trade_id, e.event_type, e.source, e.direction, e.signal_time, e.session,
+                  e.htf_alignment, e.signal_price, e.confirmation_time, e.bars_to_confirmation,
+                  e.entry_price, e.stop_loss, e.exit_price, e.final_mfe, e.cancelled_time, e.cancelled_by,
+                  e.cancel_reason, e.bars_pending,
+                  CASE WHEN e.event_type IN ('BE_TRIGGERED', 'EXIT_BE', 'EXIT_SL', 'CANCELLED') THEN e."timestamp" END,
+                  e."timestamp", left(e.payload_checksum, 16)
+    ),
+    latest AS (
+        SELECT DISTINCT ON (e.symbol, e.trade_id) e.*, 'latest' AS kind
+          FROM ev e
+         WHERE e.current_price IS NOT NULL
+         ORDER BY e.symbol, e.trade_id, e."timestamp" DESC, left(e.payload_checksum, 16)
     ),
     fields AS (
         SELECT ROW(e.symbol, e.trade_id, f.field, f.value, f.kind, e.tier, NULL, e."timestamp",
                    left(e.payload_checksum, 16), 'event:' || e.id, e.event_type, e.id)::sigsync._candidate AS c
-          FROM proposers e
+          FROM (SELECT * FROM proposers UNION ALL SELECT * FROM latest) e
          CROSS JOIN LATERAL (VALUES
             ('source',               to_jsonb(e.source), 'static'),
             ('direction',            to_jsonb(e.direction), 'static'),
@@ -203,34 +209,45 @@ BEGIN
             ('bars_pending',         CASE WHEN e.event_type = 'CANCELLED' THEN to_jsonb(e.bars_pending) END, 'static'),
             ('cancel_detection',     CASE WHEN e.event_type = 'CANCELLED' THEN '"explicit"'::jsonb END, 'static')
          ) f(field, value, kind)
-         WHERE f.value IS NOT NULL AND f.value <> 'null'::jsonb AND f.kind IN (e.static_kind, e.latest_kind)
+         WHERE f.value IS NOT NULL AND f.value <> 'null'::jsonb AND f.kind = e.kind
     ),
-    obs AS (   -- observations of the running metrics (implausible ones left out)
-        SELECT e.symbol, e.trade_id, o.metric, o.v, e."timestamp" AS at
-          FROM ev e
-         CROSS JOIN LATERAL (VALUES
-            ('be_mfe',       CASE WHEN e.event_type = 'MFE_UPDATE' THEN e.be_mfe
-                                  WHEN e.event_type = 'EXIT_BE' THEN e.final_mfe END),
-            ('no_be_mfe',    CASE WHEN e.event_type = 'MFE_UPDATE' THEN e.no_be_mfe
-                                  WHEN e.event_type = 'EXIT_SL' THEN e.final_mfe END),
-            ('mae_global_r', CASE WHEN e.event_type = 'MFE_UPDATE' AND e.mae_global_r >= -1 THEN e.mae_global_r
-                                  WHEN e.event_type = 'EXIT_SL' THEN -1 END)
-         ) o(metric, v)
-         WHERE o.v IS NOT NULL
-           AND (o.metric = 'mae_global_r' AND o.v <= 0 OR o.metric <> 'mae_global_r' AND o.v >= 0)
-    ),
-    agg AS (   -- (the events aggregated first, then their signal's row read once)
-        SELECT o.symbol, o.trade_id, o.metric,
-               CASE o.metric WHEN 'mae_global_r' THEN least(o.v_min, s.evt_mae_global_r)
-                             WHEN 'be_mfe' THEN greatest(o.v_max, s.evt_be_mfe)
-                             ELSE greatest(o.v_max, s.evt_no_be_mfe) END AS v,
-               greatest(o.at, CASE o.metric WHEN 'mae_global_r' THEN s.evt_mae_global_r_at
-                                            WHEN 'be_mfe' THEN s.evt_be_mfe_at
-                                            ELSE s.evt_no_be_mfe_at END) AS at
-          FROM (SELECT o.symbol, o.trade_id, o.metric, min(o.v) AS v_min, max(o.v) AS v_max, max(o.at) AS at
-                  FROM obs o
-                 GROUP BY o.symbol, o.trade_id, o.metric) o
+    per_signal AS (   -- one pass over the events: per signal, its observations of the running
+                      -- metrics (implausible ones left out) and its event times; then its row, once
+        SELECT o.*, s.evt_be_mfe, s.evt_be_mfe_at, s.evt_no_be_mfe, s.evt_no_be_mfe_at, s.evt_mae_global_r,
+               s.evt_mae_global_r_at, s.first_event_at, s.last_event_at, s.last_mfe_update_at
+          FROM (SELECT e.symbol, e.trade_id,
+                       max(e.be) AS be, max(e."timestamp") FILTER (WHERE e.be IS NOT NULL) AS be_at,
+                       max(e.no_be) AS no_be, max(e."timestamp") FILTER (WHERE e.no_be IS NOT NULL) AS no_be_at,
+                       min(e.mae) AS mae, max(e."timestamp") FILTER (WHERE e.mae IS NOT NULL) AS mae_at,
+                       min(e."timestamp") AS first_at, max(e."timestamp") AS last_at,
+                       max(e."timestamp") FILTER (WHERE e.event_type = 'MFE_UPDATE') AS mfe_at
+                  FROM (SELECT e.symbol, e.trade_id, e.event_type, e."timestamp", o.be, o.no_be, o.mae
+                          FROM ev e
+                         CROSS JOIN LATERAL (
+                                SELECT CASE WHEN x.be >= 0 THEN x.be END AS be,
+                                       CASE WHEN x.no_be >= 0 THEN x.no_be END AS no_be,
+                                       CASE WHEN x.mae <= 0 THEN x.mae END AS mae
+                                  FROM (SELECT CASE WHEN e.event_type = 'MFE_UPDATE' THEN e.be_mfe
+                                                    WHEN e.event_type = 'EXIT_BE' THEN e.final_mfe END AS be,
+                                               CASE WHEN e.event_type = 'MFE_UPDATE' THEN e.no_be_mfe
+                                                    WHEN e.event_type = 'EXIT_SL' THEN e.final_mfe END AS no_be,
+                                               CASE WHEN e.event_type = 'MFE_UPDATE' AND e.mae_global_r >= -1
+                                                         THEN e.mae_global_r
+                                                    WHEN e.event_type = 'EXIT_SL' THEN -1 END AS mae) x) o) e
+                 GROUP BY e.symbol, e.trade_id) o
           JOIN sigsync.signals s ON s.symbol = o.symbol AND s.trade_id = o.trade_id
+    ),
+    agg AS (   -- each running metric observed: the complete aggregate with the stored one
+        SELECT a.symbol, a.trade_id, m.metric, m.v, m.at
+          FROM per_signal a
+         CROSS JOIN LATERAL (VALUES
+            ('be_mfe', greatest(a.be, a.evt_be_mfe), greatest(a.be_at, a.evt_be_mfe_at), a.be IS NOT NULL),
+            ('no_be_mfe', greatest(a.no_be, a.evt_no_be_mfe), greatest(a.no_be_at, a.evt_no_be_mfe_at),
+             a.no_be IS NOT NULL),
+            ('mae_global_r', least(a.mae, a.evt_mae_global_r), greatest(a.mae_at, a.evt_mae_global_r_at),
+             a.mae IS NOT NULL)
+         ) m(metric, v, at, observed)
+         WHERE m.observed
     ),
     running AS (
         SELECT ROW(a.symbol, a.trade_id, a.metric, to_jsonb(a.v), 'running', 'event', NULL, a.at,
@@ -245,18 +262,11 @@ BEGIN
     ),
     times AS (
         SELECT ROW(e.symbol, e.trade_id, x.field, x.value, 'set', 'event', NULL, NULL, '', 'events', NULL, NULL)::sigsync._candidate AS c
-          FROM (SELECT e.symbol, e.trade_id,
-                       least(e.first_at, s.first_event_at) AS first_at,
-                       greatest(e.last_at, s.last_event_at) AS last_at,
-                       greatest(e.mfe_at, s.last_mfe_update_at) AS mfe_at
-                  FROM (SELECT e.symbol, e.trade_id, min(e."timestamp") AS first_at, max(e."timestamp") AS last_at,
-                               max(e."timestamp") FILTER (WHERE e.event_type = 'MFE_UPDATE') AS mfe_at
-                          FROM ev e
-                         GROUP BY e.symbol, e.trade_id) e
-                  JOIN sigsync.signals s ON s.symbol = e.symbol AND s.trade_id = e.trade_id) e
-         CROSS JOIN LATERAL (VALUES ('first_event_at', to_jsonb(e.first_at)),
-                                    ('last_event_at', to_jsonb(e.last_at)),
-                                    ('last_mfe_update_at', to_jsonb(e.mfe_at))) x(field, value)
+          FROM per_signal e
+         CROSS JOIN LATERAL (VALUES ('first_event_at', to_jsonb(least(e.first_at, e.first_event_at))),
+                                    ('last_event_at', to_jsonb(greatest(e.last_at, e.last_event_at))),
+                                    ('last_mfe_update_at', to_jsonb(greatest(e.mfe_at, e.last_mfe_update_at)))
+         ) x(field, value)
          WHERE x.value IS NOT NULL AND x.value <> 'null'::jsonb
     )
     SELECT array_agg(u.c)
