@@ -67,8 +67,9 @@ AS $$
                                  ORDER BY p.ts LIMIT 1)) END AS last_ts
           FROM resume x
     ),
-    b AS (   -- the bars to walk now, one row per signal without any (LEFT: it still gets a result)
-        SELECT u.*, bar.ts, bar.fav, bar.adv
+    b AS (   -- the bars to walk now, one row per signal without any (LEFT: it still gets a result);
+             -- narrow rows (the signal's own columns are joined back once per signal, in walk)
+        SELECT u.symbol, u.trade_id, u.w_trigger, u.w_be_exit, bar.ts, bar.fav, bar.adv
           FROM upto u
           LEFT JOIN LATERAL (
                 SELECT p.ts,
@@ -78,9 +79,10 @@ AS $$
                  WHERE p.symbol = u.symbol AND p.ts > u.from_ts AND p.ts <= u.last_ts) bar ON true
     ),
     -- one pass per step over each signal's bars (window aggregates: linear, no join back);
-    -- a stop / trigger / BE exit already found by the stored walk stays
+    -- a stop / trigger / BE exit already found by the stored walk stays (a stored stop: the
+    -- walk is complete, it has no bars to walk)
     stop AS (
-        SELECT b.*, coalesce(b.w_stop, min(b.ts) FILTER (WHERE b.adv <= -1) OVER w) AS stop_ts
+        SELECT b.*, min(b.ts) FILTER (WHERE b.adv <= -1) OVER w AS stop_ts
           FROM b
         WINDOW w AS (PARTITION BY b.symbol, b.trade_id)
     ),
@@ -97,20 +99,28 @@ AS $$
           FROM trig x
         WINDOW w AS (PARTITION BY x.symbol, x.trade_id)
     ),
-    walk AS (
-        SELECT x.symbol, x.trade_id, x.basis, x.resumed, x.ct, x.st, x.e, x.stop_ts, x.trigger_ts, x.be_exit_ts,
-               greatest(x.w_fav_no_be, max(x.fav) FILTER (WHERE x.stop_ts IS NULL OR x.ts < x.stop_ts)) AS fav_no_be,
-               CASE WHEN x.w_be_exit IS NOT NULL THEN x.w_fav_be
-                    ELSE greatest(x.w_fav_be, max(x.fav) FILTER (WHERE (x.stop_ts IS NULL OR x.ts < x.stop_ts)
-                                                                   AND (x.be_exit_ts IS NULL OR x.ts < x.be_exit_ts)))
-               END AS fav_be,
-               least(x.w_adv, min(x.adv) FILTER (WHERE x.stop_ts IS NULL OR x.ts <= x.stop_ts)) AS adv,
-               x.w_bars + count(x.ts)::integer AS bars,
+    found AS (   -- per signal: what its new bars show
+        SELECT x.symbol, x.trade_id, x.stop_ts, x.trigger_ts, x.be_exit_ts,
+               max(x.fav) FILTER (WHERE x.stop_ts IS NULL OR x.ts < x.stop_ts) AS fav_no_be,
+               max(x.fav) FILTER (WHERE (x.stop_ts IS NULL OR x.ts < x.stop_ts)
+                                    AND (x.be_exit_ts IS NULL OR x.ts < x.be_exit_ts)) AS fav_be,
+               min(x.adv) FILTER (WHERE x.stop_ts IS NULL OR x.ts <= x.stop_ts) AS adv,
                count(x.ts) AS new_bars,
-               coalesce(max(x.ts), x.w_to) AS walked_to
+               max(x.ts) AS last_bar
           FROM be_exit x
-         GROUP BY x.symbol, x.trade_id, x.basis, x.resumed, x.ct, x.st, x.e, x.stop_ts, x.trigger_ts, x.be_exit_ts,
-                  x.w_fav_no_be, x.w_fav_be, x.w_be_exit, x.w_adv, x.w_bars, x.w_to
+         GROUP BY x.symbol, x.trade_id, x.stop_ts, x.trigger_ts, x.be_exit_ts
+    ),
+    walk AS (
+        SELECT u.symbol, u.trade_id, u.basis, u.resumed, u.ct, u.st, u.e,
+               coalesce(u.w_stop, f.stop_ts) AS stop_ts, f.trigger_ts, f.be_exit_ts,
+               greatest(u.w_fav_no_be, f.fav_no_be) AS fav_no_be,
+               CASE WHEN u.w_be_exit IS NOT NULL THEN u.w_fav_be ELSE greatest(u.w_fav_be, f.fav_be) END AS fav_be,
+               least(u.w_adv, f.adv) AS adv,
+               u.w_bars + f.new_bars::integer AS bars,
+               f.new_bars,
+               coalesce(f.last_bar, u.w_to) AS walked_to
+          FROM upto u
+          JOIN found f ON f.symbol = u.symbol AND f.trade_id = u.trade_id
     ),
     saved AS (   -- (runs whether or not it is read) walks that moved or started over
         INSERT INTO sigsync.bar_walks AS w
