@@ -7,11 +7,17 @@ RETURNS TABLE (symbol text, trade_id text, gaps jsonb, health_score integer, nex
 LANGUAGE sql
 SET search_path = pg_catalog, pg_temp
 AS $$
-    WITH g AS (
-        SELECT o.symbol, o.trade_id, o.gaps, o.next_check_at,
-               sigsync._health_score(o.gaps || jsonb_build_object('confidence', o.confidence))
-                   AS health_score
+    WITH o AS MATERIALIZED (
+        SELECT o.*, row_number() OVER ()::integer AS ord
           FROM sigsync._open_gaps(p_now, p_symbols, p_trade_ids) o
+    ),
+    g AS (   -- (scored in one statement for all of them)
+        SELECT o.symbol, o.trade_id, o.gaps, o.next_check_at, h.health_score
+          FROM o
+          JOIN sigsync._health_scores((SELECT array_agg(o.gaps || jsonb_build_object('confidence', o.confidence)
+                                                        ORDER BY o.ord)
+                                         FROM o)) h
+            ON h.ord = o.ord
     ),
     up AS (
         INSERT INTO sigsync.signal_health_metrics AS m (symbol, trade_id, health_score, gaps, gap_count, updated_at)

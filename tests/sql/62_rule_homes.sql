@@ -1,10 +1,12 @@
 -- 62_rule_homes: a rule that several objects apply has one home, and they agree with it.
 --   * "online" (a HEARTBEAT within heartbeat_timeout: sigsync._indicator_online) for
 --     reconcile, the view indicator_link and, through it, system_health;
---   * "open gap" for the health score: an open gap is not also counted as a low-confidence fill.
+--   * "open gap" for the health score: an open gap is not also counted as a low-confidence fill;
+--   * the health score itself: what a cycle stores for each signal (scored set-based, in one
+--     statement) is what calculate_signal_health_score says for its gaps and fill confidences.
 BEGIN;
 SET LOCAL search_path = sigsync, public;
-SELECT plan(8);
+SELECT plan(10);
 
 INSERT INTO sigsync.indicator_status (source, last_heartbeat_at)
 VALUES ('h-recent', now() - interval '4 minutes'), ('h-old', now() - interval '6 minutes'), ('h-never', NULL);
@@ -32,6 +34,24 @@ SELECT ok(pg_get_viewdef('sigsync.system_health'::regclass) !~ 'heartbeat_timeou
 SELECT is(sigsync.calculate_signal_health_score('{"no_targets": true, "confidence": {"targets_extended": 0.5}}'),
           sigsync.calculate_signal_health_score('{"no_targets": true}'),
           'an open gap is not also counted as a low-confidence fill');
+
+-- signals with different gaps and low-confidence fills (Tier 3: the session and date from
+-- the trade_id; Tier 2: the targets), one cycle, then each stored score against the public rule
+SELECT sigsync.ingest(b) FROM (VALUES
+    ('{"event_type":"SIGNAL_CREATED","symbol":"HS","trade_id":"20251212_104200000_BULLISH","timestamp":1765554120000,"session":"NY AM","htf_alignment":{"1h":"Bullish"}}'),
+    ('{"event_type":"ENTRY","symbol":"HS","trade_id":"20251212_104200000_BULLISH","timestamp":1765554360000,"entry_price":100,"stop_loss":90,"bars_to_confirmation":4}'),
+    ('{"event_type":"ENTRY","symbol":"HS","trade_id":"20251212_113000000_BEARISH","timestamp":1765557000000,"entry_price":100}'),
+    ('{"event_type":"MFE_UPDATE","symbol":"HS","trade_id":"20251212_120000000_BULLISH","timestamp":1765558800000,"be_mfe":0.5,"no_be_mfe":0.5}'),
+    ('{"event_type":"SIGNAL_CREATED","symbol":"HS","trade_id":"20251212_130000000_BEARISH","timestamp":1765562400000}')) v(b);
+SELECT is((sigsync.reconcile(timestamptz '2025-12-12 19:00+00', true)) ->> 'status', 'ok', 'a cycle over the HS signals');
+SELECT results_eq(
+    $$SELECT m.trade_id, m.health_score FROM sigsync.signal_health_metrics m WHERE m.symbol = 'HS' ORDER BY 1$$,
+    $$SELECT o.trade_id, sigsync.calculate_signal_health_score(o.gaps || jsonb_build_object('confidence', o.confidence))
+        FROM sigsync._open_gaps(timestamptz '2025-12-12 19:00+00',
+                                ARRAY(SELECT symbol FROM sigsync.signals WHERE symbol = 'HS' ORDER BY trade_id),
+                                ARRAY(SELECT trade_id FROM sigsync.signals WHERE symbol = 'HS' ORDER BY trade_id)) o
+       ORDER BY 1$$,
+    'each stored health score is calculate_signal_health_score of the signal''s gaps and fill confidences');
 
 SELECT * FROM finish();
 ROLLBACK;
