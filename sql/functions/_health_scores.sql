@@ -30,15 +30,14 @@ AS $$
     ),
     fill AS (   -- the gap types filled below confidence 1 that are not open
         SELECT x.ord, sum(x.weight * (1 - x.conf)) AS w
-          FROM (SELECT c.ord, t.gap_type, t.weight, min(least(1, greatest(0, (c.value #>> '{}')::numeric))) AS conf
-                  FROM (SELECT g.ord, c.key, c.value
-                          FROM g
-                         CROSS JOIN LATERAL jsonb_each(CASE WHEN jsonb_typeof(g.v -> 'confidence') = 'object'
-                                                           THEN g.v -> 'confidence' ELSE '{}' END) c) c
+          FROM (SELECT g.ord, t.gap_type, t.weight, min(least(1, greatest(0, (c.value #>> '{}')::numeric))) AS conf
+                  FROM g
+                 CROSS JOIN LATERAL jsonb_each(CASE WHEN jsonb_typeof(g.v -> 'confidence') = 'object'
+                                                   THEN g.v -> 'confidence' ELSE '{}' END) c
                   JOIN sigsync.gap_types t ON t.gap_type = c.key OR c.key = ANY (t.fields)
-                  LEFT JOIN open o ON o.ord = c.ord
+                  LEFT JOIN open o ON o.ord = g.ord
                  WHERE t.gap_type <> ALL (coalesce(o.gap_types, '{}'))
-                 GROUP BY c.ord, t.gap_type, t.weight) x
+                 GROUP BY g.ord, t.gap_type, t.weight) x
          GROUP BY x.ord
     )
     SELECT g.ord, greatest(0, least(100, round(100 - coalesce(ow.w, 0) - coalesce(fw.w, 0))))::integer

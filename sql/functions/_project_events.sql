@@ -147,7 +147,10 @@ BEGIN
 
     -- 3. candidates: event fields, plus the running metrics as complete aggregates.
     WITH ev AS (
-        SELECT e.*, CASE WHEN e.event_type = 'SIGNAL_CREATED' THEN '0' ELSE 'event' END AS tier
+        SELECT e.*, CASE WHEN e.event_type = 'SIGNAL_CREATED' THEN '0' ELSE 'event' END AS tier,
+               -- the time a static value of these types carries (be_triggered_at, exit_time, ...)
+               CASE WHEN e.event_type IN ('BE_TRIGGERED', 'EXIT_BE', 'EXIT_SL', 'CANCELLED') THEN e."timestamp" END
+                   AS static_at
           FROM unnest(v_events) e
          WHERE e.trade_id IS NOT NULL
     ),
@@ -161,16 +164,13 @@ BEGIN
         SELECT DISTINCT ON (e.symbol, e.trade_id, e.event_type, e.source, e.direction, e.signal_time, e.session,
                             e.htf_alignment, e.signal_price, e.confirmation_time, e.bars_to_confirmation,
                             e.entry_price, e.stop_loss, e.exit_price, e.final_mfe, e.cancelled_time, e.cancelled_by,
-                            e.cancel_reason, e.bars_pending,
-                            CASE WHEN e.event_type IN ('BE_TRIGGERED', 'EXIT_BE', 'EXIT_SL', 'CANCELLED')
-                                 THEN e."timestamp" END)
+                            e.cancel_reason, e.bars_pending, e.static_at)
                e.*, 'static' AS kind
           FROM ev e
          ORDER BY e.symbol, e.trade_id, e.event_type, e.source, e.direction, e.signal_time, e.session,
                   e.htf_alignment, e.signal_price, e.confirmation_time, e.bars_to_confirmation,
                   e.entry_price, e.stop_loss, e.exit_price, e.final_mfe, e.cancelled_time, e.cancelled_by,
-                  e.cancel_reason, e.bars_pending,
-                  CASE WHEN e.event_type IN ('BE_TRIGGERED', 'EXIT_BE', 'EXIT_SL', 'CANCELLED') THEN e."timestamp" END,
+                  e.cancel_reason, e.bars_pending, e.static_at,   -- (as DISTINCT ON: PostgreSQL checks it)
                   e."timestamp", left(e.payload_checksum, 16)
     ),
     latest AS (
@@ -216,24 +216,22 @@ BEGIN
         SELECT o.*, s.evt_be_mfe, s.evt_be_mfe_at, s.evt_no_be_mfe, s.evt_no_be_mfe_at, s.evt_mae_global_r,
                s.evt_mae_global_r_at, s.first_event_at, s.last_event_at, s.last_mfe_update_at
           FROM (SELECT e.symbol, e.trade_id,
-                       max(e.be) AS be, max(e."timestamp") FILTER (WHERE e.be IS NOT NULL) AS be_at,
-                       max(e.no_be) AS no_be, max(e."timestamp") FILTER (WHERE e.no_be IS NOT NULL) AS no_be_at,
-                       min(e.mae) AS mae, max(e."timestamp") FILTER (WHERE e.mae IS NOT NULL) AS mae_at,
+                       max(x.be) FILTER (WHERE x.be >= 0) AS be,
+                       max(e."timestamp") FILTER (WHERE x.be >= 0) AS be_at,
+                       max(x.no_be) FILTER (WHERE x.no_be >= 0) AS no_be,
+                       max(e."timestamp") FILTER (WHERE x.no_be >= 0) AS no_be_at,
+                       min(x.mae) FILTER (WHERE x.mae <= 0) AS mae,
+                       max(e."timestamp") FILTER (WHERE x.mae <= 0) AS mae_at,
                        min(e."timestamp") AS first_at, max(e."timestamp") AS last_at,
                        max(e."timestamp") FILTER (WHERE e.event_type = 'MFE_UPDATE') AS mfe_at
-                  FROM (SELECT e.symbol, e.trade_id, e.event_type, e."timestamp", o.be, o.no_be, o.mae
-                          FROM ev e
-                         CROSS JOIN LATERAL (
-                                SELECT CASE WHEN x.be >= 0 THEN x.be END AS be,
-                                       CASE WHEN x.no_be >= 0 THEN x.no_be END AS no_be,
-                                       CASE WHEN x.mae <= 0 THEN x.mae END AS mae
-                                  FROM (SELECT CASE WHEN e.event_type = 'MFE_UPDATE' THEN e.be_mfe
-                                                    WHEN e.event_type = 'EXIT_BE' THEN e.final_mfe END AS be,
-                                               CASE WHEN e.event_type = 'MFE_UPDATE' THEN e.no_be_mfe
-                                                    WHEN e.event_type = 'EXIT_SL' THEN e.final_mfe END AS no_be,
-                                               CASE WHEN e.event_type = 'MFE_UPDATE' AND e.mae_global_r >= -1
-                                                         THEN e.mae_global_r
-                                                    WHEN e.event_type = 'EXIT_SL' THEN -1 END AS mae) x) o) e
+                  FROM ev e
+                 CROSS JOIN LATERAL (
+                        SELECT CASE WHEN e.event_type = 'MFE_UPDATE' THEN e.be_mfe
+                                    WHEN e.event_type = 'EXIT_BE' THEN e.final_mfe END AS be,
+                               CASE WHEN e.event_type = 'MFE_UPDATE' THEN e.no_be_mfe
+                                    WHEN e.event_type = 'EXIT_SL' THEN e.final_mfe END AS no_be,
+                               CASE WHEN e.event_type = 'MFE_UPDATE' AND e.mae_global_r >= -1 THEN e.mae_global_r
+                                    WHEN e.event_type = 'EXIT_SL' THEN -1 END AS mae) x
                  GROUP BY e.symbol, e.trade_id) o
           JOIN sigsync.signals s ON s.symbol = o.symbol AND s.trade_id = o.trade_id
     ),
