@@ -186,8 +186,11 @@ BEGIN
                            AS first_copy
                   FROM good g) g
           LEFT JOIN ins ON ins.symbol = g.symbol AND ins.payload_checksum = g.payload_checksum
-          LEFT JOIN sigsync.automated_signals old
-                 ON old.symbol = g.symbol AND old.payload_checksum = g.payload_checksum
+          -- the stored copy of a duplicate: one key probe for each row this statement did not
+          -- insert (LIMIT keeps it a probe: a join would read the whole table on every call)
+          LEFT JOIN LATERAL (SELECT o.id FROM sigsync.automated_signals o
+                              WHERE ins.id IS NULL AND o.symbol = g.symbol AND o.payload_checksum = g.payload_checksum
+                              LIMIT 1) old ON true
     ),
     results AS (
         SELECT v.idx, 'rejected' AS status, '{}'::bigint[] AS event_ids,
