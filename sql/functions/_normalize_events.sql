@@ -189,7 +189,7 @@ typed AS MATERIALIZED (   -- (computed once: later steps read its columns severa
       LEFT JOIN canon c ON c.ord = y.ord
 ),
 lists AS (   -- SYNC_STATUS lists: the first problem with them; the first unreadable timestamp
-    -- (each per-row look-up below runs only for a body that can have what it looks for)
+    -- (the list look-up runs only for a body with a list)
     SELECT t.*,
            CASE WHEN t.b ? 'tracking' OR t.b ? 'not_tracking' THEN
            (SELECT CASE WHEN x.not_array THEN format('invalid_field|"%s" must be an array of trade_ids', k.key)
@@ -211,14 +211,14 @@ lists AS (   -- SYNC_STATUS lists: the first problem with them; the first unread
                 WHEN t.b ? 'cancelled_time' AND t.cancel_ts IS NULL THEN 'cancelled_time' END AS bad_ts_key,
            -- the first time later than received_at + max_clock_skew: a sender's wrong clock (or a
            -- wrong timezone setting) must not pin state or cancel today's signals
-           CASE WHEN greatest(t.ts, t.sig_ts, t.conf_ts, t.cancel_ts, t.tid_time, t.cancelled_by_time) > lim.latest THEN
            (SELECT format('%s %s', f.what, to_char(f.at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'))
               FROM (VALUES (1, '"timestamp"', t.ts), (2, '"signal_time"', t.sig_ts),
                            (3, '"confirmation_time"', t.conf_ts), (4, '"cancelled_time"', t.cancel_ts),
                            (5, 'the time of trade_id', t.tid_time), (6, 'the time of cancelled_by', t.cancelled_by_time)
                    ) f(o, what, at)
-             WHERE f.at > lim.latest
-             ORDER BY f.o LIMIT 1) END AS future_what,
+             WHERE f.at > greatest(p_received_at, now()) + p_max_skew   -- (a body kept by a receiver
+                                                                         -- whose clock lags is not late)
+             ORDER BY f.o LIMIT 1) AS future_what,
            CASE WHEN jsonb_typeof(t.b -> 'tracking') = 'array'
                 THEN (SELECT array_agg(p.trade_id ORDER BY e.n)
                         FROM jsonb_array_elements_text(t.b -> 'tracking') WITH ORDINALITY e(v, n),
@@ -228,8 +228,6 @@ lists AS (   -- SYNC_STATUS lists: the first problem with them; the first unread
                         FROM jsonb_array_elements_text(t.b -> 'not_tracking') WITH ORDINALITY e(v, n),
                              sigsync._trade_id_parts(e.v, p_tz) p) END AS not_trk
       FROM typed t
-     CROSS JOIN (SELECT greatest(p_received_at, now()) + p_max_skew AS latest) lim   -- (a body kept by a
-                                                       -- receiver whose clock lags is not late)
 ),
 checked AS MATERIALIZED (
     SELECT l.*,
