@@ -86,11 +86,6 @@ WITH body AS (
                    u.body::text ~ '[0-9][.][0-9]*0([^0-9]|$)' AS has_trailing_zeros
               FROM unnest(p_bodies) WITH ORDINALITY u(body, o)) y
 ),
-kv AS (   -- every top-level field of every body, once
-    SELECT y.ord, e.key, e.value
-      FROM body y
-     CROSS JOIN LATERAL jsonb_each(y.b) e
-),
 -- numbers: the first field (in this order) that is not a finite number, or out of range
 num_keys (o, key, kind) AS (
     VALUES (1, 'signal_price', 'price'), (2, 'entry_price', 'price'), (3, 'stop_loss', 'price'),
@@ -111,10 +106,13 @@ num_err AS (
                 WHEN x.kind = 'price' THEN format('"%s" is %s; prices must be > 0', x.key, sigsync._excerpt(x.value))
                 ELSE format('"%s" is %s; it must be a whole number >= 0', x.key, sigsync._excerpt(x.value)) END AS msg
       FROM (SELECT n.*, n.num <> 0 AND (abs(n.num) > 1e15 OR abs(n.num) < 1e-15) OR scale(n.num) > 20 AS out_of_range
-              FROM (SELECT n.*, CASE WHEN n.ne IS NULL THEN (n.value #>> '{}')::numeric END AS num
-                      FROM (SELECT kv.ord, kv.key, kv.value, k.o, k.kind,
+              FROM (SELECT n.*, CASE WHEN jsonb_typeof(n.value) = 'number' THEN n.value::numeric
+                                     WHEN n.ne IS NULL THEN (n.value #>> '{}')::numeric END AS num
+                      FROM (SELECT kv.ord, kv.key, kv.value, kv.o, kv.kind,
                                    CASE WHEN jsonb_typeof(kv.value) <> 'number' THEN sigsync._num_error(kv.value) END AS ne
-                              FROM kv JOIN num_keys k ON k.key = kv.key) n) n) x
+                              FROM (SELECT y.ord, k.key, y.b -> k.key AS value, k.o, k.kind
+                                      FROM body y CROSS JOIN num_keys k
+                                     WHERE y.b ? k.key) kv) n) n) x
      WHERE x.ne IS NOT NULL
         OR (x.kind <> 'count' AND x.out_of_range)
         OR (x.kind = 'price' AND x.num <= 0)
@@ -128,24 +126,36 @@ text_keys (o, key, max_length) AS (
 ),
 text_err AS (
     SELECT DISTINCT ON (kv.ord) kv.ord,
-           format('"%s" is %s characters long; the limit is %s', kv.key, length(btrim(kv.value #>> '{}')), k.max_length)
+           format('"%s" is %s characters long; the limit is %s', kv.key, length(btrim(kv.value #>> '{}')), kv.max_length)
                AS msg
-      FROM kv JOIN text_keys k ON k.key = kv.key
-     WHERE jsonb_typeof(kv.value) IN ('string', 'number') AND length(btrim(kv.value #>> '{}')) > k.max_length
-     ORDER BY kv.ord, k.o
+      FROM (SELECT y.ord, k.o, k.key, k.max_length, y.b -> k.key AS value
+              FROM body y CROSS JOIN text_keys k
+             WHERE y.b ? k.key) kv
+     WHERE jsonb_typeof(kv.value) IN ('string', 'number') AND length(btrim(kv.value #>> '{}')) > kv.max_length
+     ORDER BY kv.ord, kv.o
 ),
 -- canonical payload: duplicates are the same canonical payload; numbers compare by value
 -- (1.5 and 1.50 are the same payload). Rebuilt only for a body with a number to trim: any other
--- body is its own canonical form (typed: canon_fields)
+-- body is its own canonical form (typed: canon). Either is the body without "type"; the fields
+-- sigsync normalises are then written over it as normalised (the checksum, at the end)
 canon AS (
-    SELECT kv.ord,
+    SELECT y.ord,
            jsonb_object_agg(kv.key, CASE WHEN jsonb_typeof(kv.value) = 'number'
                                          THEN to_jsonb(trim_scale((kv.value #>> '{}')::numeric))
                                          ELSE kv.value END) AS fields
-      FROM kv
-      JOIN body y ON y.ord = kv.ord AND y.has_trailing_zeros
-     WHERE kv.key NOT IN ('type', 'event_type', 'symbol', 'source')
-     GROUP BY kv.ord
+      FROM body y
+     CROSS JOIN LATERAL jsonb_each(y.b) kv
+     WHERE y.has_trailing_zeros AND kv.key <> 'type'
+     GROUP BY y.ord
+),
+-- times: parsed once per distinct value of the batch (a batch's items share its "timestamp")
+times AS (
+    SELECT d.v, sigsync._parse_ts(d.v, p_tz) AS at
+      FROM (SELECT DISTINCT x.v
+              FROM body y
+             CROSS JOIN LATERAL (VALUES (y.b -> 'timestamp'), (y.b -> 'signal_time'), (y.b -> 'confirmation_time'),
+                                        (y.b -> 'cancelled_time')) x(v)
+             WHERE x.v IS NOT NULL) d
 ),
 -- trade_ids: parsed once per distinct text of the batch
 tid AS (
@@ -169,17 +179,13 @@ typed AS MATERIALIZED (   -- (computed once: later steps read its columns severa
                 WHEN upper(btrim(y.b ->> 'direction') COLLATE "C") IN ('BULLISH', 'LONG', 'BULL', 'BUY') THEN 'Bullish'
                 WHEN upper(btrim(y.b ->> 'direction') COLLATE "C") IN ('BEARISH', 'SHORT', 'BEAR', 'SELL') THEN 'Bearish'
            END AS dir,
-           CASE WHEN y.b ? 'timestamp' THEN sigsync._parse_ts(y.b -> 'timestamp', p_tz) END AS ts,
-           CASE WHEN y.b ? 'signal_time' THEN sigsync._parse_ts(y.b -> 'signal_time', p_tz) END AS sig_ts,
-           CASE WHEN y.b ? 'confirmation_time' THEN sigsync._parse_ts(y.b -> 'confirmation_time', p_tz) END AS conf_ts,
-           CASE WHEN y.b ? 'cancelled_time' THEN sigsync._parse_ts(y.b -> 'cancelled_time', p_tz) END AS cancel_ts,
+           ts.at AS ts, sig_ts.at AS sig_ts, conf_ts.at AS conf_ts, cancel_ts.at AS cancel_ts,
            ne.code AS num_code, ne.msg AS num_msg,
            CASE WHEN ne.code IS NULL THEN (y.b ->> 'entry_price')::numeric END AS entry,
            CASE WHEN ne.code IS NULL THEN (y.b ->> 'stop_loss')::numeric END AS stop,
            cb.trade_id AS cancelled_by, cb.signal_time AS cancelled_by_time,
            te.msg AS text_msg,
-           CASE WHEN y.has_trailing_zeros THEN c.fields
-                ELSE nullif(y.b - 'type' - 'event_type' - 'symbol' - 'source', '{}') END AS canon
+           CASE WHEN y.has_trailing_zeros THEN c.fields ELSE y.b - 'type' END AS canon
       FROM body y
       LEFT JOIN cbid cb ON jsonb_typeof(y.b -> 'cancelled_by') = 'string' AND cb.raw = y.b ->> 'cancelled_by'
       LEFT JOIN text_err te ON te.ord = y.ord
@@ -187,38 +193,20 @@ typed AS MATERIALIZED (   -- (computed once: later steps read its columns severa
                      AND y.et NOT IN ('HEARTBEAT', 'SYNC_STATUS')   -- (their trade_id is not read)
       LEFT JOIN num_err ne ON ne.ord = y.ord
       LEFT JOIN canon c ON c.ord = y.ord
+      LEFT JOIN times ts ON ts.v = y.b -> 'timestamp'
+      LEFT JOIN times sig_ts ON sig_ts.v = y.b -> 'signal_time'
+      LEFT JOIN times conf_ts ON conf_ts.v = y.b -> 'confirmation_time'
+      LEFT JOIN times cancel_ts ON cancel_ts.v = y.b -> 'cancelled_time'
 ),
-lists AS (   -- SYNC_STATUS lists: the first problem with them; the first unreadable timestamp
-    -- (the list look-up runs only for a body with a list)
-    SELECT t.*,
-           CASE WHEN t.b ? 'tracking' OR t.b ? 'not_tracking' THEN
-           (SELECT CASE WHEN x.not_array THEN format('invalid_field|"%s" must be an array of trade_ids', k.key)
-                        ELSE format('malformed_trade_id|"%s" holds %s, which is not a trade_id', k.key,
-                                    sigsync._excerpt(x.bad)) END
-              FROM (VALUES (1, 'tracking'), (2, 'not_tracking')) k(o, key)
-             CROSS JOIN LATERAL (
-                   SELECT jsonb_typeof(t.b -> k.key) <> 'array' AS not_array,
-                          CASE WHEN jsonb_typeof(t.b -> k.key) = 'array' THEN
-                               (SELECT e.v FROM jsonb_array_elements(t.b -> k.key) WITH ORDINALITY e(v, n)
-                                 WHERE jsonb_typeof(e.v) <> 'string'
-                                    OR (SELECT p.trade_id FROM sigsync._trade_id_parts(e.v #>> '{}', p_tz) p) IS NULL
-                                 ORDER BY e.n LIMIT 1) END AS bad) x
-             WHERE t.b ? k.key AND (x.not_array OR x.bad IS NOT NULL)
-             ORDER BY k.o LIMIT 1) END AS list_err,
+lists AS (   -- SYNC_STATUS lists: the first problem with them; the first unreadable timestamp; the first
+    -- time to come (each a join, not a sub-query in the select list: the checks below read them
+    -- twice, and a sub-query there would run once for each reading)
+    SELECT t.*, le.list_err,
            CASE WHEN t.b ? 'timestamp' AND t.ts IS NULL THEN 'timestamp'
                 WHEN t.b ? 'signal_time' AND t.sig_ts IS NULL THEN 'signal_time'
                 WHEN t.b ? 'confirmation_time' AND t.conf_ts IS NULL THEN 'confirmation_time'
                 WHEN t.b ? 'cancelled_time' AND t.cancel_ts IS NULL THEN 'cancelled_time' END AS bad_ts_key,
-           -- the first time later than received_at + max_clock_skew: a sender's wrong clock (or a
-           -- wrong timezone setting) must not pin state or cancel today's signals
-           (SELECT format('%s %s', f.what, to_char(f.at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'))
-              FROM (VALUES (1, '"timestamp"', t.ts), (2, '"signal_time"', t.sig_ts),
-                           (3, '"confirmation_time"', t.conf_ts), (4, '"cancelled_time"', t.cancel_ts),
-                           (5, 'the time of trade_id', t.tid_time), (6, 'the time of cancelled_by', t.cancelled_by_time)
-                   ) f(o, what, at)
-             WHERE f.at > greatest(p_received_at, now()) + p_max_skew   -- (a body kept by a receiver
-                                                                         -- whose clock lags is not late)
-             ORDER BY f.o LIMIT 1) AS future_what,
+           fw.future_what,
            CASE WHEN jsonb_typeof(t.b -> 'tracking') = 'array'
                 THEN (SELECT array_agg(p.trade_id ORDER BY e.n)
                         FROM jsonb_array_elements_text(t.b -> 'tracking') WITH ORDINALITY e(v, n),
@@ -228,6 +216,33 @@ lists AS (   -- SYNC_STATUS lists: the first problem with them; the first unread
                         FROM jsonb_array_elements_text(t.b -> 'not_tracking') WITH ORDINALITY e(v, n),
                              sigsync._trade_id_parts(e.v, p_tz) p) END AS not_trk
       FROM typed t
+      LEFT JOIN LATERAL (
+           SELECT CASE WHEN x.not_array THEN format('invalid_field|"%s" must be an array of trade_ids', k.key)
+                       ELSE format('malformed_trade_id|"%s" holds %s, which is not a trade_id', k.key,
+                                   sigsync._excerpt(x.bad)) END AS list_err
+             FROM (VALUES (1, 'tracking'), (2, 'not_tracking')) k(o, key)
+            CROSS JOIN LATERAL (
+                  SELECT jsonb_typeof(t.b -> k.key) <> 'array' AS not_array,
+                         CASE WHEN jsonb_typeof(t.b -> k.key) = 'array' THEN
+                              (SELECT e.v FROM jsonb_array_elements(t.b -> k.key) WITH ORDINALITY e(v, n)
+                                WHERE jsonb_typeof(e.v) <> 'string'
+                                   OR (SELECT p.trade_id FROM sigsync._trade_id_parts(e.v #>> '{}', p_tz) p) IS NULL
+                                ORDER BY e.n LIMIT 1) END AS bad) x
+            WHERE (t.b ? 'tracking' OR t.b ? 'not_tracking')   -- (once per body: only one with a list reads them)
+              AND t.b ? k.key AND (x.not_array OR x.bad IS NOT NULL)
+            ORDER BY k.o LIMIT 1) le ON true
+      -- the first time later than received_at + max_clock_skew: a sender's wrong clock (or a
+      -- wrong timezone setting) must not pin state or cancel today's signals
+      LEFT JOIN LATERAL (
+           SELECT format('%s %s', f.what, to_char(f.at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'))
+                      AS future_what
+             FROM (VALUES (1, '"timestamp"', t.ts), (2, '"signal_time"', t.sig_ts),
+                          (3, '"confirmation_time"', t.conf_ts), (4, '"cancelled_time"', t.cancel_ts),
+                          (5, 'the time of trade_id', t.tid_time), (6, 'the time of cancelled_by', t.cancelled_by_time)
+                  ) f(o, what, at)
+            WHERE f.at > greatest(p_received_at, now()) + p_max_skew   -- (a body kept by a receiver
+                                                                        -- whose clock lags is not late)
+            ORDER BY f.o LIMIT 1) fw ON true
 ),
 checked AS MATERIALIZED (
     SELECT l.*,
@@ -330,17 +345,19 @@ SELECT r.ord,
        CASE WHEN r.et = 'SYNC_STATUS' THEN coalesce(r.trk, '{}') ELSE r.trk END,
        CASE WHEN r.et = 'SYNC_STATUS' THEN coalesce(r.not_trk, '{}') ELSE r.not_trk END,
        CASE WHEN r.err IS NULL THEN
+            -- (the small objects joined first: the body's copy is concatenated once)
             encode(sha256(convert_to((coalesce(r.canon, '{}')
-                                      || jsonb_build_object('event_type', r.et, 'symbol', r.symbol, 'source', r.source)
-                                      || CASE WHEN r.tid IS NOT NULL
-                                              THEN jsonb_build_object('trade_id', r.tid) ELSE '{}' END
-                                      -- a report of how things stand (liveness, tracking, excursion)
-                                      -- without a timestamp is as of its receipt: the same body
-                                      -- received later is a new report, not a duplicate (a resend
-                                      -- is stored twice: harmless for a report)
-                                      || CASE WHEN r.ev_ts IS NULL AND r.et IN ('HEARTBEAT', 'SYNC_STATUS', 'MFE_UPDATE')
-                                              THEN jsonb_build_object('received_at', extract(epoch FROM p_received_at))
-                                              ELSE '{}' END)::text,
+                                      || (jsonb_build_object('event_type', r.et, 'symbol', r.symbol, 'source', r.source)
+                                          || CASE WHEN r.tid IS NOT NULL
+                                                  THEN jsonb_build_object('trade_id', r.tid) ELSE '{}' END
+                                          -- a report of how things stand (liveness, tracking, excursion)
+                                          -- without a timestamp is as of its receipt: the same body
+                                          -- received later is a new report, not a duplicate (a resend
+                                          -- is stored twice: harmless for a report)
+                                          || CASE WHEN r.ev_ts IS NULL
+                                                       AND r.et IN ('HEARTBEAT', 'SYNC_STATUS', 'MFE_UPDATE')
+                                                  THEN jsonb_build_object('received_at', extract(epoch FROM p_received_at))
+                                                  ELSE '{}' END))::text,
                                      'UTF8')), 'hex') END
   FROM result r
  ORDER BY r.ord;
