@@ -22,6 +22,7 @@ DECLARE
     v_full_tids text[];
     v_tz text := sigsync._setting_text('timezone');
     v_events sigsync.automated_signals[];
+    v_queued_types text[];   -- the batch's event types ingest leaves to the cycle (_queued: once per type)
     v_cands sigsync._candidate[];
     v_written integer := 0;
 BEGIN
@@ -29,13 +30,17 @@ BEGIN
         RETURN 0;
     END IF;
 
+    SELECT coalesce(array_agg(t.event_type), '{}') INTO v_queued_types
+      FROM (SELECT DISTINCT e.event_type FROM unnest(p_events) e) t
+     WHERE sigsync._queued(t.event_type, p_queue);
+
     -- 1. one registry row per signal (outside a cycle); locks the rows in key order (no deadlock
     --    between concurrent ingests), marks them for the next reconcile cycle and queues the
     --    events it leaves to the cycle
     IF p_run_id IS NULL THEN
         WITH up AS (
             INSERT INTO sigsync.signals AS s (symbol, trade_id, queued_events)
-            SELECT e.symbol, e.trade_id, array_agg(e.id ORDER BY e.id) FILTER (WHERE sigsync._queued(e.event_type, p_queue))
+            SELECT e.symbol, e.trade_id, array_agg(e.id ORDER BY e.id) FILTER (WHERE e.event_type = ANY (v_queued_types))
               FROM unnest(p_events) e
              WHERE e.trade_id IS NOT NULL
              GROUP BY e.symbol, e.trade_id
@@ -63,7 +68,7 @@ BEGIN
     IF p_queue THEN
         SELECT array_agg(e ORDER BY e.symbol, e.id) INTO v_events
           FROM unnest(p_events) e
-         WHERE NOT sigsync._queued(e.event_type, p_queue);
+         WHERE e.event_type <> ALL (v_queued_types);
         IF v_events IS NULL THEN
             RETURN 0;
         END IF;
