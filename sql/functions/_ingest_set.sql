@@ -153,8 +153,11 @@ BEGIN
                 SELECT f.idx, f.err_code, f.err_msg, f.item FROM flagged f WHERE f.err_code IS NOT NULL) x
          GROUP BY x.idx
     ),
-    good AS (
-        SELECT f.* FROM flagged f WHERE NOT f.element_bad
+    good AS (   -- ... and per event, whether it is the first copy of the call (by element, then item)
+        SELECT f.*,
+               row_number() OVER (PARTITION BY f.symbol, f.payload_checksum ORDER BY f.idx, f.item) = 1 AS first_copy
+          FROM flagged f
+         WHERE NOT f.element_bad
     ),
     ins AS (
         INSERT INTO sigsync.automated_signals AS a
@@ -170,9 +173,8 @@ BEGIN
                d.current_price, d.exit_price, d.final_mfe, d.cancelled_time, d.cancel_reason, d.bars_pending,
                d.cancelled_by, d.tracked_signals, d.indicator_version, d.tracking, d.not_tracking,
                d.batch_checksum, nullif(d.item, 0), d.body, d.payload_checksum, p_received_at
-          FROM (SELECT DISTINCT ON (g.symbol, g.payload_checksum) g.*
-                  FROM good g
-                 ORDER BY g.symbol, g.payload_checksum, g.idx, g.item) d
+          FROM good d
+         WHERE d.first_copy
          ORDER BY d.idx, d.item          -- event ids follow the input order
         ON CONFLICT (symbol, payload_checksum) DO NOTHING
         RETURNING a.symbol, a.id, a.payload_checksum, a AS e
@@ -181,10 +183,7 @@ BEGIN
         SELECT g.idx, g.item,
                CASE WHEN g.first_copy THEN ins.id END AS new_id,   -- stored by this element
                coalesce(ins.id, old.id) AS any_id                  -- the stored copy, for duplicates
-          FROM (SELECT g.idx, g.item, g.symbol, g.payload_checksum,
-                       row_number() OVER (PARTITION BY g.symbol, g.payload_checksum ORDER BY g.idx, g.item) = 1
-                           AS first_copy
-                  FROM good g) g
+          FROM good g
           LEFT JOIN ins ON ins.symbol = g.symbol AND ins.payload_checksum = g.payload_checksum
           -- the stored copy of a duplicate: one key probe for each row this statement did not
           -- insert (LIMIT keeps it a probe: a join would read the whole table on every call)

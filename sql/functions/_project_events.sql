@@ -30,8 +30,11 @@ BEGIN
         RETURN 0;
     END IF;
 
+    WITH t AS MATERIALIZED (   -- (a fence: the filter below must not be pushed down to each event)
+        SELECT DISTINCT e.event_type FROM unnest(p_events) e
+    )
     SELECT coalesce(array_agg(t.event_type), '{}') INTO v_queued_types
-      FROM (SELECT DISTINCT e.event_type FROM unnest(p_events) e) t
+      FROM t
      WHERE sigsync._queued(t.event_type, p_queue);
 
     -- 1. one registry row per signal (outside a cycle); locks the rows in key order (no deadlock
