@@ -5,7 +5,7 @@
 -- Bullish: favourable = (high - entry)/R, adverse = (low - entry)/R; Bearish mirrored.
 -- The stop is checked before the favourable side: a bar that touches both is the stop bar
 -- and its favourable excursion is excluded.
---   stop_ts    first bar with adverse <= -1 (EXIT_SL at the stop price)
+--   stop_ts    first bar with adverse <= -1, i.e. at entry -/+ R (_stop_bar; EXIT_SL at the stop price)
 --   trigger_ts first bar before stop_ts with favourable >= be_trigger_r (BE_TRIGGERED)
 --   be_exit_ts first bar after trigger_ts with adverse <= 0 (EXIT_BE at the entry price)
 --   no_be_mfe  max favourable before stop_ts;  be_mfe the same, also before be_exit_ts
@@ -55,21 +55,23 @@ AS $$
             ON w.symbol = sig.symbol AND w.trade_id = sig.trade_id AND w.basis = sig.basis
            AND (w.walked_to IS NULL OR w.walked_to <= p_now)
     ),
-    upto AS (   -- nothing after the stop bar matters: walk up to it (cost ∝ the new bars, not
-                -- the trade's age); adverse <= -1 is low <= entry - R (Bearish: high >= entry + R)
+    stop_bar AS (   -- the first new bar at the stop, entry -/+ R (none for a complete walk)
         SELECT x.*, coalesce(x.w_to, x.ct) AS from_ts,
-               CASE WHEN x.w_stop IS NOT NULL THEN x.w_to    -- complete
-                    ELSE least(p_now, x.real_exit,
-                               (SELECT p.ts FROM sigsync.price_bars p
-                                 WHERE p.symbol = x.symbol AND p.ts > coalesce(x.w_to, x.ct)
-                                   AND p.ts <= least(p_now, x.real_exit)
-                                   AND CASE WHEN x.sgn = 1 THEN p.low <= x.e - x.r ELSE p.high >= x.e + x.r END
-                                 ORDER BY p.ts LIMIT 1)) END AS last_ts
+               CASE WHEN x.w_stop IS NULL
+                    THEN sigsync._stop_bar(x.symbol, x.sgn, x.e - x.sgn * x.r, coalesce(x.w_to, x.ct),
+                                           least(p_now, x.real_exit)) END AS stop_ts
           FROM resume x
+    ),
+    upto AS (   -- nothing after the stop bar matters: walk up to it (cost ∝ the new bars, not
+                -- the trade's age)
+        SELECT x.*,
+               CASE WHEN x.w_stop IS NOT NULL THEN x.w_to    -- complete
+                    ELSE least(p_now, x.real_exit, x.stop_ts) END AS last_ts
+          FROM stop_bar x
     ),
     b AS (   -- the bars to walk now, one row per signal without any (LEFT: it still gets a result);
              -- narrow rows (the signal's own columns are joined back once per signal, in walk)
-        SELECT u.symbol, u.trade_id, u.w_trigger, u.w_be_exit, bar.ts, bar.fav, bar.adv
+        SELECT u.symbol, u.trade_id, u.w_trigger, u.w_be_exit, u.stop_ts, bar.ts, bar.fav, bar.adv
           FROM upto u
           LEFT JOIN LATERAL (
                 SELECT p.ts,
@@ -79,18 +81,13 @@ AS $$
                  WHERE p.symbol = u.symbol AND p.ts > u.from_ts AND p.ts <= u.last_ts) bar ON true
     ),
     -- one pass per step over each signal's bars (window aggregates: linear, no join back);
-    -- a stop / trigger / BE exit already found by the stored walk stays (a stored stop: the
-    -- walk is complete, it has no bars to walk)
-    stop AS (
-        SELECT b.*, min(b.ts) FILTER (WHERE b.adv <= -1) OVER w AS stop_ts
-          FROM b
-        WINDOW w AS (PARTITION BY b.symbol, b.trade_id)
-    ),
+    -- a stop (the last bar walked, when found: stop_bar) / trigger / BE exit already found by
+    -- the stored walk stays (a stored stop: the walk is complete, it has no bars to walk)
     trig AS (
         SELECT x.*, coalesce(x.w_trigger, min(x.ts) FILTER (WHERE x.fav >= cfg.be_r
                                                              AND (x.stop_ts IS NULL OR x.ts < x.stop_ts)) OVER w)
                     AS trigger_ts
-          FROM stop x CROSS JOIN cfg
+          FROM b x CROSS JOIN cfg
         WINDOW w AS (PARTITION BY x.symbol, x.trade_id)
     ),
     be_exit AS (

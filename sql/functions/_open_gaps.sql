@@ -67,24 +67,22 @@ AS $$
             ('no_confirmation_time', s.confirmed AND (s.confirmation_time IS NULL OR s.bars_to_confirmation IS NULL)),
             ('missed_exit',          s.status = 'active' AND s.exit_type IS NULL AND s.stop_loss IS NOT NULL
                                      AND s.sgn IS NOT NULL AND s.confirmation_time IS NOT NULL
-                                     -- bars up to the end of a stored stop-free walk of this very stop
-                                     -- (same basis, stop on the right side) need no second look:
-                                     -- only the bars since are read (cost ∝ new bars, not the trade's age)
-                                     AND EXISTS (SELECT 1 FROM sigsync.price_bars b
-                                                  WHERE b.symbol = s.symbol
-                                                    AND b.ts > coalesce(
-                                                        (SELECT w.walked_to FROM sigsync.bar_walks w
-                                                          WHERE w.symbol = s.symbol AND w.trade_id = s.trade_id
-                                                            AND w.stop_ts IS NULL AND w.walked_to <= p_now
-                                                            AND s.sgn * (s.entry_price - s.stop_loss) > 0
-                                                            AND w.basis = (sigsync._walk_basis(
-                                                                    s.direction, s.entry_price, s.stop_loss,
-                                                                    s.confirmation_time, s.exit_time,
-                                                                    s.exit_tier, cfg.be_r)).basis),
-                                                        s.confirmation_time)
-                                                    AND b.ts <= p_now
-                                                    AND (s.sgn = 1 AND b.low <= s.stop_loss
-                                                         OR s.sgn = -1 AND b.high >= s.stop_loss))),
+                                     -- a bar at the stop (_stop_bar, as the walk finds it); bars up to
+                                     -- the end of a stored stop-free walk of this very stop (same basis,
+                                     -- stop on the right side) need no second look: only the bars since
+                                     -- are read (cost ∝ new bars, not the trade's age)
+                                     AND sigsync._stop_bar(s.symbol, s.sgn, s.stop_loss,
+                                                           coalesce(
+                                                               (SELECT w.walked_to FROM sigsync.bar_walks w
+                                                                 WHERE w.symbol = s.symbol AND w.trade_id = s.trade_id
+                                                                   AND w.stop_ts IS NULL AND w.walked_to <= p_now
+                                                                   AND s.sgn * (s.entry_price - s.stop_loss) > 0
+                                                                   AND w.basis = (sigsync._walk_basis(
+                                                                           s.direction, s.entry_price, s.stop_loss,
+                                                                           s.confirmation_time, s.exit_time,
+                                                                           s.exit_tier, cfg.be_r)).basis),
+                                                               s.confirmation_time),
+                                                           p_now) IS NOT NULL),
             ('anomaly',              EXISTS (SELECT 1 FROM sigsync.sync_audit_log a
                                               WHERE a.symbol = s.symbol AND a.trade_id = s.trade_id
                                                 AND a.action_type IN ('anomaly', 'conflict')

@@ -3,10 +3,11 @@
 --     reconcile, the view indicator_link and, through it, system_health;
 --   * "open gap" for the health score: an open gap is not also counted as a low-confidence fill;
 --   * the health score itself: what a cycle stores for each signal (scored set-based, in one
---     statement) is what calculate_signal_health_score says for its gaps and fill confidences.
+--     statement) is what calculate_signal_health_score says for its gaps and fill confidences;
+--   * "a bar reaches the stop" (sigsync._stop_bar) for the bar walk and the missed_exit gap.
 BEGIN;
 SET LOCAL search_path = sigsync, public;
-SELECT plan(10);
+SELECT plan(16);
 
 INSERT INTO sigsync.indicator_status (source, last_heartbeat_at)
 VALUES ('h-recent', now() - interval '4 minutes'), ('h-old', now() - interval '6 minutes'), ('h-never', NULL);
@@ -52,6 +53,27 @@ SELECT results_eq(
                                 ARRAY(SELECT trade_id FROM sigsync.signals WHERE symbol = 'HS' ORDER BY trade_id)) o
        ORDER BY 1$$,
     'each stored health score is calculate_signal_health_score of the signal''s gaps and fill confidences');
+
+-- a bar reaches the stop: low <= stop for a long, high >= stop for a short (equality reaches it);
+-- after p_after, up to and including p_upto; the first such bar
+INSERT INTO sigsync.price_bars (symbol, ts, open, high, low, close) VALUES
+    ('RH1', '2025-03-03 15:01+00', 100, 101, 96, 100),
+    ('RH1', '2025-03-03 15:02+00', 100, 104, 95.5, 100),
+    ('RH1', '2025-03-03 15:03+00', 100, 105, 95, 100),
+    ('RH1', '2025-03-03 15:04+00', 100, 106, 94, 100);
+SELECT is(sigsync._stop_bar('RH1', 1, 95, '2025-03-03 15:00+00', '2025-03-03 16:00+00'), '2025-03-03 15:03+00',
+          'a long: the first bar whose low is at or below the stop');
+SELECT is(sigsync._stop_bar('RH1', -1, 105, '2025-03-03 15:00+00', '2025-03-03 16:00+00'), '2025-03-03 15:03+00',
+          'a short: the first bar whose high is at or above the stop');
+SELECT is(sigsync._stop_bar('RH1', 1, 95, '2025-03-03 15:03+00', '2025-03-03 16:00+00'), '2025-03-03 15:04+00',
+          'the bars after p_after only');
+SELECT is(sigsync._stop_bar('RH1', 1, 95, '2025-03-03 15:00+00', '2025-03-03 15:02+00'), NULL,
+          'the bars up to p_upto only (none there reaches the stop)');
+SELECT is(sigsync._stop_bar('RH1', NULL, 95, '2025-03-03 15:00+00', '2025-03-03 16:00+00'), NULL,
+          'no direction: no stop bar');
+SELECT ok(pg_get_functiondef('sigsync._bar_walk(timestamptz, text[], text[])'::regprocedure) !~ '[.](low|high) [<>]='
+          AND pg_get_functiondef('sigsync._open_gaps(timestamptz, text[], text[])'::regprocedure) !~ '[.](low|high) [<>]=',
+          'the bar walk and the missed_exit gap do not spell the stop rule themselves');
 
 SELECT * FROM finish();
 ROLLBACK;
