@@ -61,14 +61,10 @@ SELECT w.symbol,
                                                b.sgn * ((CASE WHEN b.sgn = 1 THEN p.low ELSE p.high END)
                                                         - s.entry_price) / nullif(b.r, 0) AS adv
                                           FROM sigsync.signals s
+                                         -- (the settings as the views read them: dashboard_settings)
                                          CROSS JOIN (
-                                                SELECT coalesce((SELECT (st.value #>> '{}')::interval
-                                                                   FROM sigsync.settings st
-                                                                  WHERE st.key = 'bar_interval'),
-                                                                interval '1 minute') AS bar,
-                                                       coalesce((SELECT (st.value #>> '{}')::numeric
-                                                                   FROM sigsync.settings st
-                                                                  WHERE st.key = 'be_trigger_r'), 1) AS be_r
+                                                SELECT d.bar_interval AS bar, d.be_trigger_r AS be_r
+                                                  FROM sigsync.dashboard_settings d
                                                ) c
                                          CROSS JOIN LATERAL (
                                                 SELECT CASE s.direction WHEN 'Bullish' THEN 1 WHEN 'Bearish' THEN -1 END AS sgn,
