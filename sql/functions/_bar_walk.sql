@@ -5,7 +5,7 @@
 -- Bullish: favourable = (high - entry)/R, adverse = (low - entry)/R; Bearish mirrored.
 -- The stop is checked before the favourable side: a bar that touches both is the stop bar
 -- and its favourable excursion is excluded.
---   stop_ts    first bar with adverse <= -1, i.e. at entry -/+ R (_stop_bar; EXIT_SL at the stop price)
+--   stop_ts    first bar with adverse <= -1 (_stop_bar: compared exactly; EXIT_SL at the stop price)
 --   trigger_ts first bar before stop_ts with favourable >= be_trigger_r (BE_TRIGGERED)
 --   be_exit_ts first bar after trigger_ts with adverse <= 0 (EXIT_BE at the entry price)
 --   no_be_mfe  max favourable before stop_ts;  be_mfe the same, also before be_exit_ts
@@ -55,10 +55,10 @@ AS $$
             ON w.symbol = sig.symbol AND w.trade_id = sig.trade_id AND w.basis = sig.basis
            AND (w.walked_to IS NULL OR w.walked_to <= p_now)
     ),
-    stop_bar AS (   -- the first new bar at the stop, entry -/+ R (none for a complete walk)
+    stop_bar AS (   -- the first new bar at the stop (none for a complete walk)
         SELECT x.*, coalesce(x.w_to, x.ct) AS from_ts,
                CASE WHEN x.w_stop IS NULL
-                    THEN sigsync._stop_bar(x.symbol, x.sgn, x.e - x.sgn * x.r, coalesce(x.w_to, x.ct),
+                    THEN sigsync._stop_bar(x.symbol, x.sgn, x.e, x.st, coalesce(x.w_to, x.ct),
                                            least(p_now, x.real_exit)) END AS stop_ts
           FROM resume x
     ),

@@ -67,11 +67,11 @@ AS $$
             ('no_confirmation_time', s.confirmed AND (s.confirmation_time IS NULL OR s.bars_to_confirmation IS NULL)),
             ('missed_exit',          s.status = 'active' AND s.exit_type IS NULL AND s.stop_loss IS NOT NULL
                                      AND s.sgn IS NOT NULL AND s.confirmation_time IS NOT NULL
-                                     -- a bar at the stop (_stop_bar, as the walk finds it); bars up to
-                                     -- the end of a stored stop-free walk of this very stop (same basis,
-                                     -- stop on the right side) need no second look: only the bars since
-                                     -- are read (cost ∝ new bars, not the trade's age)
-                                     AND sigsync._stop_bar(s.symbol, s.sgn, s.stop_loss,
+                                     -- a bar at the stop (_stop_bar, asked as the walk asks it); bars up
+                                     -- to the end of a stored stop-free walk of this very stop (same
+                                     -- basis, stop on the right side) need no second look: only the bars
+                                     -- since are read (cost ∝ new bars, not the trade's age)
+                                     AND sigsync._stop_bar(s.symbol, s.sgn, s.entry_price, s.stop_loss,
                                                            coalesce(
                                                                (SELECT w.walked_to FROM sigsync.bar_walks w
                                                                  WHERE w.symbol = s.symbol AND w.trade_id = s.trade_id

@@ -6,7 +6,8 @@
 -- with entry and stop, and not after a real (reported, not inferred) EXIT_SL. On such bars,
 -- with R = |entry - stop| and Bullish favourable = (high - entry)/R, adverse = (low - entry)/R
 -- (Bearish mirrored), the same rules as the walk (sigsync._bar_walk):
---   t2_stop        the first bar with adverse <= -1 (the stop is checked before the favourable side)
+--   t2_stop        the first bar with adverse <= -1, compared exactly: low <= entry - R (Bearish:
+--                  high >= entry + R), as sigsync._stop_bar (the stop is checked before the favourable side)
 --   t2_be_trigger  the first bar before it with favourable >= be_trigger_r
 --   t2_be_exit     the first bar after the trigger with adverse <= 0
 --   t2_no_be_mfe   running max favourable before the stop bar (>= 0), up to the stop bar
@@ -48,7 +49,7 @@ SELECT w.symbol,
                                                    AND (v.stop_ts IS NULL OR v.ts < v.stop_ts)) OVER k AS trigger_ts
                           FROM (
                                 SELECT u.*,
-                                       min(u.ts) FILTER (WHERE u.in_trade AND u.adv <= -1) OVER k AS stop_ts
+                                       min(u.ts) FILTER (WHERE u.in_trade AND u.at_stop) OVER k AS stop_ts
                                   FROM (
                                         SELECT s.symbol, s.trade_id, p.ts, p.open, p.high, p.low, p.close, c.be_r,
                                                coalesce(s.status IN ('active', 'closed')
@@ -59,9 +60,15 @@ SELECT w.symbol,
                                                b.sgn * ((CASE WHEN b.sgn = 1 THEN p.high ELSE p.low END)
                                                         - s.entry_price) / nullif(b.r, 0) AS fav,
                                                b.sgn * ((CASE WHEN b.sgn = 1 THEN p.low ELSE p.high END)
-                                                        - s.entry_price) / nullif(b.r, 0) AS adv
+                                                        - s.entry_price) / nullif(b.r, 0) AS adv,
+                                               -- adverse <= -1, compared exactly (no rounding of the
+                                               -- division): sigsync._stop_bar's comparison, which the
+                                               -- walk asks; that function reads price_bars, which
+                                               -- sigsync_reader may not (pgTAP 62 holds them equal)
+                                               CASE b.sgn WHEN 1 THEN p.low <= s.entry_price - b.r
+                                                          WHEN -1 THEN p.high >= s.entry_price + b.r END AS at_stop
                                           FROM sigsync.signals s
-                                         -- (the settings as the views read them: dashboard_settings)
+                                         -- (bar_interval and be_trigger_r, defaults included, as dashboard_settings reads them)
                                          CROSS JOIN (
                                                 SELECT d.bar_interval AS bar, d.be_trigger_r AS be_r
                                                   FROM sigsync.dashboard_settings d
