@@ -148,7 +148,10 @@ canon AS (
      WHERE y.has_trailing_zeros AND kv.key <> 'type'
      GROUP BY y.ord
 ),
--- times: parsed once per distinct value of the batch (a batch's items share its "timestamp")
+-- times: parsed once per distinct value of the batch (a batch's items share its "timestamp").
+-- The four fields are those typed joins to it below; a field left out here would never be
+-- parsed, and every body sending it would be rejected (bad_timestamp): loud, never silent.
+-- (Read once into body's columns instead, they cost 4 % more: body is read by eight steps.)
 times AS (
     SELECT d.v, sigsync._parse_ts(d.v, p_tz) AS at
       FROM (SELECT DISTINCT x.v
