@@ -8,10 +8,12 @@
 --     deletes what is younger than its retention by the wall clock;
 --   * rejected_events has a retention of its own;
 --   * numbers beyond +-1e15, bodies nested deeper than 16 levels, look-alike letters and a
---     signal cancelled by itself are refused.
+--     signal cancelled by itself are refused;
+--   * a body's times do not depend on the other bodies of its call (ingest parses each time
+--     text of a call once).
 BEGIN;
 SET LOCAL search_path = sigsync, public;
-SELECT plan(65);
+SELECT plan(67);
 
 CREATE FUNCTION pg_temp.code(p text) RETURNS text
 LANGUAGE sql AS $$ SELECT coalesce(r -> 'error' ->> 'code', r ->> 'status') FROM (SELECT sigsync.ingest(p) AS r) x $$;
@@ -185,6 +187,21 @@ SELECT is((SELECT (last_ok_cycle_at, last_cycle_at)::text FROM sigsync.system_he
 SELECT throws_ok($$INSERT INTO sigsync.sync_runs (p_now, started_at, finished_at, status)
                    VALUES (now(), now(), 'infinity', 'ok')$$,
                  '23514', NULL, 'a cycle row that never finishes (finished_at infinity) is refused');
+
+-- a body's times are its own, whatever else its call holds: the same value written with and
+-- without trailing zeros (equal as JSON numbers) is parsed from each body's own text
+SELECT is(ARRAY(SELECT n.signal_time FROM sigsync._normalize_events(ARRAY[
+              '{"event_type": "SIGNAL_CREATED", "trade_id": "20230923_154400000_BULLISH", "signal_time": 1695498294975.0005010000}',
+              '{"event_type": "SIGNAL_CREATED", "trade_id": "20230923_154500000_BULLISH", "signal_time": 1695498294975.000501}'
+          ]::jsonb[], now(), 'UTC', 'NQ1!', NULL, '5 minutes') n ORDER BY n.ord),
+          ARRAY[sigsync._parse_ts('1695498294975.0005010000', 'UTC'), sigsync._parse_ts('1695498294975.000501', 'UTC')],
+          'two bodies of one call with equal but differently written times: each parsed from its own text');
+SELECT is(ARRAY(SELECT n.signal_time FROM sigsync._normalize_events(ARRAY[
+              '{"event_type": "SIGNAL_CREATED", "trade_id": "20230923_154500000_BULLISH", "signal_time": 1695498294975.000501}',
+              '{"event_type": "SIGNAL_CREATED", "trade_id": "20230923_154400000_BULLISH", "signal_time": 1695498294975.0005010000}'
+          ]::jsonb[], now(), 'UTC', 'NQ1!', NULL, '5 minutes') n ORDER BY n.ord),
+          ARRAY[sigsync._parse_ts('1695498294975.000501', 'UTC'), sigsync._parse_ts('1695498294975.0005010000', 'UTC')],
+          '... in either order');
 
 SELECT * FROM finish();
 ROLLBACK;
