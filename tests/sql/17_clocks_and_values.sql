@@ -190,16 +190,19 @@ SELECT throws_ok($$INSERT INTO sigsync.sync_runs (p_now, started_at, finished_at
 
 -- a body's times are its own, whatever else its call holds: the same value written with and
 -- without trailing zeros (equal as JSON numbers) is parsed from each body's own text
-SELECT is(ARRAY(SELECT n.signal_time FROM sigsync._normalize_events(ARRAY[
-              '{"event_type": "SIGNAL_CREATED", "trade_id": "20230923_154400000_BULLISH", "signal_time": 1695498294975.0005010000}',
-              '{"event_type": "SIGNAL_CREATED", "trade_id": "20230923_154500000_BULLISH", "signal_time": 1695498294975.000501}'
-          ]::jsonb[], now(), 'UTC', 'NQ1!', NULL, '5 minutes') n ORDER BY n.ord),
+CREATE FUNCTION pg_temp.signal_times(VARIADIC p_times text[]) RETURNS timestamptz[]
+LANGUAGE sql AS $$
+    SELECT array_agg(n.signal_time ORDER BY n.ord)
+      FROM sigsync._normalize_events(
+               ARRAY(SELECT format('{"event_type": "SIGNAL_CREATED", "trade_id": "20230923_15%s00000_BULLISH", '
+                                   '"signal_time": %s}', 40 + t.i, t.v)::jsonb
+                       FROM unnest(p_times) WITH ORDINALITY t(v, i) ORDER BY t.i),
+               now(), 'UTC', 'NQ1!', NULL, '5 minutes') n
+$$;
+SELECT is(pg_temp.signal_times('1695498294975.0005010000', '1695498294975.000501'),
           ARRAY[sigsync._parse_ts('1695498294975.0005010000', 'UTC'), sigsync._parse_ts('1695498294975.000501', 'UTC')],
           'two bodies of one call with equal but differently written times: each parsed from its own text');
-SELECT is(ARRAY(SELECT n.signal_time FROM sigsync._normalize_events(ARRAY[
-              '{"event_type": "SIGNAL_CREATED", "trade_id": "20230923_154500000_BULLISH", "signal_time": 1695498294975.000501}',
-              '{"event_type": "SIGNAL_CREATED", "trade_id": "20230923_154400000_BULLISH", "signal_time": 1695498294975.0005010000}'
-          ]::jsonb[], now(), 'UTC', 'NQ1!', NULL, '5 minutes') n ORDER BY n.ord),
+SELECT is(pg_temp.signal_times('1695498294975.000501', '1695498294975.0005010000'),
           ARRAY[sigsync._parse_ts('1695498294975.000501', 'UTC'), sigsync._parse_ts('1695498294975.0005010000', 'UTC')],
           '... in either order');
 
