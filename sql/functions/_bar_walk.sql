@@ -47,7 +47,8 @@ AS $$
            AND s.entry_price IS NOT NULL AND s.stop_loss IS NOT NULL AND s.entry_price <> s.stop_loss
     ),
     resume AS (   -- the stored walk, where it still holds
-        SELECT sig.*, w.symbol IS NOT NULL AS resumed, w.walked_to AS w_to, coalesce(w.bars, 0) AS w_bars,
+        SELECT sig.*, w.symbol IS NOT NULL AS resumed, w.walked_to AS w_to, coalesce(w.walked_to, sig.ct) AS from_ts,
+               coalesce(w.bars, 0) AS w_bars,
                w.stop_ts AS w_stop, w.trigger_ts AS w_trigger, w.be_exit_ts AS w_be_exit,
                w.fav_no_be AS w_fav_no_be, w.fav_be AS w_fav_be, w.adv AS w_adv
           FROM sig
@@ -56,10 +57,10 @@ AS $$
            AND (w.walked_to IS NULL OR w.walked_to <= p_now)
     ),
     stop_bar AS (   -- the first new bar at the stop (none for a complete walk)
-        SELECT x.*, coalesce(x.w_to, x.ct) AS from_ts,
+        SELECT x.*,
                CASE WHEN x.w_stop IS NULL
-                    THEN sigsync._stop_bar(x.symbol, x.sgn, x.e, x.st, coalesce(x.w_to, x.ct),
-                                           least(p_now, x.real_exit)) END AS stop_ts
+                    THEN sigsync._stop_bar(x.symbol, x.sgn, x.e, x.st, x.from_ts, least(p_now, x.real_exit)) END
+                   AS stop_ts
           FROM resume x
     ),
     upto AS (   -- nothing after the stop bar matters: walk up to it (cost ∝ the new bars, not
