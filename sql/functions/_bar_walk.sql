@@ -56,10 +56,10 @@ AS $$
             ON w.symbol = sig.symbol AND w.trade_id = sig.trade_id AND w.basis = sig.basis
            AND (w.walked_to IS NULL OR w.walked_to <= p_now)
     ),
-    stop_bar AS (   -- the first new bar at the stop (none for a complete walk)
+    stop_bar AS (   -- the first new bar at the stop, entry -/+ R (none for a complete walk)
         SELECT x.*,
                CASE WHEN x.w_stop IS NULL
-                    THEN sigsync._stop_bar(x.symbol, x.sgn, x.e, x.st, x.from_ts, least(p_now, x.real_exit)) END
+                    THEN sigsync._stop_bar(x.symbol, x.sgn, x.e - x.sgn * x.r, x.from_ts, least(p_now, x.real_exit)) END
                    AS stop_ts
           FROM resume x
     ),

@@ -67,13 +67,13 @@ AS $$
             ('no_confirmation_time', s.confirmed AND (s.confirmation_time IS NULL OR s.bars_to_confirmation IS NULL)),
             ('missed_exit',          s.status = 'active' AND s.exit_type IS NULL AND s.stop_loss IS NOT NULL
                                      AND s.sgn IS NOT NULL AND s.confirmation_time IS NOT NULL
-                                     -- a bar at the stop (_stop_bar, asked as the walk asks it); bars up
+                                     -- a bar at the recorded stop loss (_stop_bar); bars up
                                      -- to the end of a stored stop-free walk of this very stop (same
                                      -- basis, stop on the right side) need no second look: only the bars
                                      -- since are read (cost ∝ new bars, not the trade's age). (A sub-select:
                                      -- called bare in this VALUES row, the function's set-up ran for every
                                      -- signal, reached or not, about 2 µs each.)
-                                     AND (SELECT sigsync._stop_bar(s.symbol, s.sgn, s.entry_price, s.stop_loss,
+                                     AND (SELECT sigsync._stop_bar(s.symbol, s.sgn, s.stop_loss,
                                                            coalesce(
                                                                (SELECT w.walked_to FROM sigsync.bar_walks w
                                                                  WHERE w.symbol = s.symbol AND w.trade_id = s.trade_id

@@ -7,7 +7,7 @@
 --   * "a bar reaches the stop" (sigsync._stop_bar) for the bar walk and the missed_exit gap.
 BEGIN;
 SET LOCAL search_path = sigsync, public;
-SELECT plan(21);
+SELECT plan(20);
 
 INSERT INTO sigsync.indicator_status (source, last_heartbeat_at)
 VALUES ('h-recent', now() - interval '4 minutes'), ('h-old', now() - interval '6 minutes'), ('h-never', NULL);
@@ -54,28 +54,23 @@ SELECT results_eq(
        ORDER BY 1$$,
     'each stored health score is calculate_signal_health_score of the signal''s gaps and fill confidences');
 
--- a bar reaches the stop (adverse <= -1 R, compared exactly): low <= entry - R for a long,
--- high >= entry + R for a short, R = |entry - stop| (equality reaches it); after p_after, up to
--- and including p_upto; the first such bar
+-- a bar reaches a stop price: low <= it for a long, high >= it for a short (equality reaches
+-- it), compared exactly; after p_after, up to and including p_upto; the first such bar
 INSERT INTO sigsync.price_bars (symbol, ts, open, high, low, close) VALUES
     ('RH1', '2025-03-03 15:01+00', 100, 101, 96, 100),
     ('RH1', '2025-03-03 15:02+00', 100, 104, 95.5, 100),
     ('RH1', '2025-03-03 15:03+00', 100, 105, 95, 100),
     ('RH1', '2025-03-03 15:04+00', 100, 106, 94, 100);
-SELECT is(sigsync._stop_bar('RH1', 1, 100, 95, '2025-03-03 15:00+00', '2025-03-03 16:00+00'), '2025-03-03 15:03+00',
+SELECT is(sigsync._stop_bar('RH1', 1, 95, '2025-03-03 15:00+00', '2025-03-03 16:00+00'), '2025-03-03 15:03+00',
           'a long: the first bar whose low is at or below the stop');
-SELECT is(sigsync._stop_bar('RH1', -1, 100, 105, '2025-03-03 15:00+00', '2025-03-03 16:00+00'), '2025-03-03 15:03+00',
+SELECT is(sigsync._stop_bar('RH1', -1, 105, '2025-03-03 15:00+00', '2025-03-03 16:00+00'), '2025-03-03 15:03+00',
           'a short: the first bar whose high is at or above the stop');
-SELECT is(sigsync._stop_bar('RH1', 1, 100, 95, '2025-03-03 15:03+00', '2025-03-03 16:00+00'), '2025-03-03 15:04+00',
+SELECT is(sigsync._stop_bar('RH1', 1, 95, '2025-03-03 15:03+00', '2025-03-03 16:00+00'), '2025-03-03 15:04+00',
           'the bars after p_after only');
-SELECT is(sigsync._stop_bar('RH1', 1, 100, 95, '2025-03-03 15:00+00', '2025-03-03 15:02+00'), NULL,
+SELECT is(sigsync._stop_bar('RH1', 1, 95, '2025-03-03 15:00+00', '2025-03-03 15:02+00'), NULL,
           'the bars up to p_upto only (none there reaches the stop)');
-SELECT is(sigsync._stop_bar('RH1', NULL, 100, 95, '2025-03-03 15:00+00', '2025-03-03 16:00+00'), NULL,
+SELECT is(sigsync._stop_bar('RH1', NULL, 95, '2025-03-03 15:00+00', '2025-03-03 16:00+00'), NULL,
           'no direction: no stop bar');
-SELECT is(sigsync._stop_bar('RH1', 1, 100, 105, '2025-03-03 15:00+00', '2025-03-03 16:00+00'), '2025-03-03 15:03+00',
-          'a stop on the wrong side of the entry: entry - R (95), as the walk reads it');
-SELECT is(sigsync._stop_bar('RH1', 1, NULL, 95.5, '2025-03-03 15:00+00', '2025-03-03 16:00+00'), '2025-03-03 15:02+00',
-          'no entry: the stop loss itself');
 SELECT ok(pg_get_functiondef('sigsync._bar_walk(timestamptz, text[], text[])'::regprocedure) !~ '[.](low|high) [<>]='
           AND pg_get_functiondef('sigsync._open_gaps(timestamptz, text[], text[])'::regprocedure) !~ '[.](low|high) [<>]=',
           'the bar walk and the missed_exit gap do not spell the stop rule themselves');
@@ -100,6 +95,23 @@ SELECT is(pg_temp.rx1('2025-12-12 15:30+00'), ROW('2025-12-12 15:02+00'::timesta
           'with the next bar: the walk''s stop bar and the missed_exit gap');
 SELECT is((SELECT array_agg(b.ts) FROM sigsync.signal_bars b WHERE b.symbol = 'RX1' AND b.t2_stop),
           ARRAY['2025-12-12 15:02+00'::timestamptz], 'signal_bars: the same stop bar');
+
+-- a stop assembled on the wrong side of its entry (SIGNAL_CREATED's stop 105, ENTRY's entry 100,
+-- a long): the walk reads its stop at entry - R (95) and finds none, while the gap still opens
+-- at the recorded stop, which every bar traded through: the trade is not left looking clean
+SELECT sigsync.ingest(b) FROM (VALUES
+    ('{"event_type": "SIGNAL_CREATED", "symbol": "RW1", "trade_id": "20251212_095800000_BULLISH",
+       "direction": "Bullish", "stop_loss": 105, "signal_time": "2025-12-12T14:58:00Z", "timestamp": "2025-12-12T14:58:00Z"}'),
+    ('{"event_type": "ENTRY", "symbol": "RW1", "trade_id": "20251212_095800000_BULLISH", "direction": "Bullish",
+       "entry_price": 100, "timestamp": "2025-12-12T15:00:00Z"}')) v(b);
+INSERT INTO sigsync.price_bars (symbol, ts, open, high, low, close) VALUES
+    ('RW1', '2025-12-12 15:01+00', 99, 101, 99, 101), ('RW1', '2025-12-12 15:02+00', 97, 102, 97, 102);
+SELECT is((SELECT ROW((SELECT w.stop_ts FROM sigsync._bar_walk('2025-12-12 15:30+00', ARRAY[s.symbol], ARRAY[s.trade_id]) w),
+                      (SELECT o.gaps ? 'missed_exit'
+                         FROM sigsync._open_gaps('2025-12-12 15:30+00', ARRAY[s.symbol], ARRAY[s.trade_id]) o))::text
+             FROM sigsync.signals s WHERE s.symbol = 'RW1'),
+          ROW(NULL::timestamptz, true)::text,
+          'a wrong-side stop: no stop bar for the walk (entry - R), the missed_exit gap at the recorded stop');
 
 SELECT * FROM finish();
 ROLLBACK;
