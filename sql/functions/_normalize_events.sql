@@ -149,9 +149,9 @@ canon AS (
      GROUP BY y.ord
 ),
 -- times: parsed once per distinct text of the batch (a batch's items share its "timestamp").
--- Keyed by the JSON text, not the JSON value: 1695498294975.000501 and 1695498294975.0005010000
--- are equal values that _parse_ts reads as different microseconds, and a body's time must not
--- depend on the other bodies of its call.
+-- Keyed by the JSON text, which _parse_ts reads: a body's time is read from its own text,
+-- whatever the other bodies of its call hold (equal values written with and without
+-- trailing zeros are one time since _parse_ts counts whole microseconds in numeric).
 -- The four fields are those typed joins to it below; a field left out here would never be
 -- parsed, and every body sending it would be rejected (bad_timestamp): loud, never silent.
 -- (Read once into body's columns instead, they cost 4 % more: body is read by eight steps.)

@@ -1,5 +1,6 @@
 -- Internal: a timestamp as sent in a payload -> timestamptz, NULL when malformed. Never raises.
--- Accepts epoch milliseconds (number or digit string) and ISO-8601 date-times with or without
+-- Accepts epoch milliseconds (number or digit string; rounded to the microsecond, half away
+-- from zero) and ISO-8601 date-times with or without
 -- offset, both in the years 2000..2099 (the bound of trade_ids too); a naive time is in time
 -- zone p_tz. (No backslash in a literal: its meaning would depend on the caller's
 -- standard_conforming_strings.)
@@ -11,7 +12,7 @@ SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
     v_text text;
-    v_ms numeric;
+    v_us numeric;
     m text[];
     v_y int; v_mo int; v_d int; v_h int; v_mi int; v_s numeric;
 BEGIN
@@ -23,11 +24,13 @@ BEGIN
         IF v_text !~ '^[0-9]{1,15}([.][0-9]+)?$' THEN
             RETURN NULL;                      -- negative, exponent form, too large
         END IF;
-        v_ms := v_text::numeric;
-        IF v_ms < 946684800000 OR v_ms >= 4102444800000 THEN
+        -- whole microseconds, in numeric: the same number however many trailing zeros it is
+        -- written with is the same time (a float division's rounding depended on them)
+        v_us := round(v_text::numeric * 1000);
+        IF v_us < 946684800000000 OR v_us >= 4102444800000000 THEN
             RETURN NULL;                      -- outside 2000..2099: not epoch milliseconds
         END IF;
-        RETURN to_timestamp(v_ms / 1000.0);
+        RETURN 'epoch'::timestamptz + v_us::bigint * interval '1 microsecond';
     END IF;
     m := regexp_match(v_text,
         '^([0-9]{4})-([0-9]{2})-([0-9]{2})(?:[Tt ]([0-9]{2}):([0-9]{2})(?::([0-9]{2}(?:[.][0-9]{1,9})?))?)?[[:space:]]*([Zz]|[+-][0-9]{2}(?::?[0-9]{2})?)?$');
