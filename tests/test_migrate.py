@@ -324,6 +324,25 @@ def test_0012_refuses_a_provenance_document_edited_by_hand(empty_db, tmp_path):
         ("20251212_110000000_BULLISH", {"entry_price": entry})]
 
 
+def test_0013_keeps_rejected_rows_by_their_received_time_and_refuses_bars_at_infinity(empty_db, tmp_path):
+    """0013 dates each rejected row's storage (stored_at, which retention reads) by its received_at,
+    the one time rows had before; and it stops, saying how many, at bars whose ts is infinity."""
+    run(empty_db, tree_up_to(tmp_path, "0012"))
+    query(empty_db, """
+        INSERT INTO sigsync.rejected_events (payload, payload_bytes, payload_sha256, error_code, message, received_at)
+        VALUES ('x', 1, 'sha', 'invalid_json', 'm', '2026-01-02 03:04:05+00')""")
+    query(empty_db, "INSERT INTO sigsync.price_bars VALUES ('NQ1!', 'infinity', 1, 1, 1, 1), "
+                    "('NQ1!', '-infinity', 1, 1, 1, 1), ('NQ1!', '2026-01-02 03:00+00', 1, 1, 1, 1)")
+    with pytest.raises(MigrationError, match=r"price_bars holds 2 bars whose ts is not a time"):
+        run(empty_db, tree_up_to(tmp_path, "0013"))
+    assert versions(empty_db)[-1] == "0012"   # nothing applied
+    query(empty_db, "DELETE FROM sigsync.price_bars WHERE NOT isfinite(ts)")
+    run(empty_db, tree_up_to(tmp_path, "0013"))
+    when = datetime(2026, 1, 2, 3, 4, 5, tzinfo=timezone.utc)
+    assert query(empty_db, "SELECT received_at, stored_at FROM sigsync.rejected_events") == [(when, when)]
+    assert query(empty_db, "SELECT count(*) FROM sigsync.price_bars") == [(1,)]
+
+
 def test_0009_rollback_waits_for_the_queue_of_mfe_updates(empty_db):
     """Rolling back 0009 would drop updates ingest stored but no cycle projected yet: refused."""
     run(empty_db)

@@ -2,7 +2,8 @@
 -- Deletes sync_runs and closed sync_requests older than run_retention, pg_cron's
 -- cron.job_run_details rows of the job sigsync-reconcile older than run_retention (when
 -- pg_cron is installed and readable), sync_audit_log rows older than audit_retention (kept
--- longer than run history) and rejected_events older than rejected_retention. A row goes
+-- longer than run history) and rejected_events stored longer ago than rejected_retention (by
+-- stored_at, sigsync's own clock, not the received_at a caller may give). A row goes
 -- only when it is older than its retention both by the wall clock (now()) and by the cycle's
 -- p_now: a cycle evaluated at a wrong time never deletes more (reconcile refuses a p_now in
 -- the future; one in the past deletes less), and sync requests, which carry cycle times, are
@@ -31,7 +32,7 @@ BEGIN
     DELETE FROM sigsync.sync_audit_log WHERE action_timestamp < v_audit_before;
     GET DIAGNOSTICS v_n = ROW_COUNT;
     v_total := v_total + v_n;
-    DELETE FROM sigsync.rejected_events WHERE received_at < v_rejected_before;
+    DELETE FROM sigsync.rejected_events WHERE stored_at < v_rejected_before;   -- (not received_at: a caller's time)
     GET DIAGNOSTICS v_n = ROW_COUNT;
     v_total := v_total + v_n;
     IF v_cron_history IS NOT NULL AND v_cron_jobs IS NOT NULL THEN
@@ -50,6 +51,6 @@ END
 $$;
 COMMENT ON FUNCTION sigsync._prune_history(timestamptz) IS
     'Internal: delete run history (sync_runs, closed sync_requests, cron.job_run_details) older than run_retention, '
-    'audit rows older than audit_retention and rejected payloads older than rejected_retention (by the wall clock '
-    'and by p_now).';
+    'audit rows older than audit_retention and rejected payloads stored longer ago than rejected_retention (stored_at; '
+    'by the wall clock and by p_now).';
 REVOKE ALL ON FUNCTION sigsync._prune_history(timestamptz) FROM PUBLIC;

@@ -13,7 +13,8 @@
 -- and ingest_many(bytea[], p_source [, p_received_at]) for bodies exactly as received on the
 -- wire: one that is not valid UTF-8 (or holds a NUL byte) is rejected as invalid_encoding and
 -- kept as bytes. p_received_at: when a receiver that kept the bodies (serve's spool) got them;
--- it stands in for a missing timestamp and bounds future ones; never later than now (default).
+-- it stands in for a missing timestamp and bounds future ones; never later than now (default);
+-- an infinite one raises (_received_at).
 --
 -- Every public function pins the session settings its results could depend on
 -- (_pin_session_settings), so they are the same whatever the caller's settings.
@@ -24,8 +25,7 @@ SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
-    -- (a receiver replaying bodies it kept may say when it got them; never a time to come)
-    v_received timestamptz := least(coalesce(p_received_at, clock_timestamp()), clock_timestamp());
+    v_received timestamptz := sigsync._received_at(p_received_at);
     v_n integer := coalesce(cardinality(p_payloads), 0);
     v_max integer := sigsync._setting_numeric('max_payloads_per_call')::integer;
     v_results jsonb;
@@ -143,7 +143,7 @@ BEGIN
     END LOOP;
     PERFORM sigsync._store_rejected(NULL, v_bad_raws, array_fill('invalid_encoding'::text, ARRAY[cardinality(v_bad)]),
                                     array_fill(v_message, ARRAY[cardinality(v_bad)]),
-                                    least(coalesce(p_received_at, clock_timestamp()), clock_timestamp()), p_source);
+                                    sigsync._received_at(p_received_at), p_source);
     RETURN QUERY
         SELECT x.idx, x.status, x.event_ids, x.error
           FROM (SELECT g.pos AS idx, r.status, r.event_ids, r.error

@@ -13,7 +13,7 @@
 --     text of a call once).
 BEGIN;
 SET LOCAL search_path = sigsync, public;
-SELECT plan(67);
+SELECT plan(74);
 
 CREATE FUNCTION pg_temp.code(p text) RETURNS text
 LANGUAGE sql AS $$ SELECT coalesce(r -> 'error' ->> 'code', r ->> 'status') FROM (SELECT sigsync.ingest(p) AS r) x $$;
@@ -76,6 +76,8 @@ SELECT throws_ok($$SELECT sigsync.reconcile('2100-01-01')$$, '22023', NULL,
                  'reconcile at a p_now in 2100 is refused (invalid_parameter_value)');
 SELECT throws_like($$SELECT sigsync.reconcile(now() + interval '1 hour')$$, '%later than now() + max_clock_skew%',
                    '... with a clear error, for any p_now past now() + max_clock_skew');
+SELECT throws_ok($$SELECT sigsync.reconcile('-infinity')$$, '22023', 'sigsync: p_now -infinity is not a time',
+                 'reconcile at p_now -infinity is refused, saying so');
 SELECT is((SELECT count(*)::integer FROM sigsync.sync_audit_log WHERE reason = 'ten days old'), 1,
           'the refused cycle deleted no audit row');
 SELECT is(sigsync.reconcile(now() + interval '1 minute') ->> 'status', 'ok', 'a p_now within max_clock_skew runs');
@@ -89,13 +91,26 @@ SELECT is(sigsync.reconcile(now() - interval '100 days') ->> 'status', 'ok', 'a 
 SELECT is((SELECT count(*)::integer FROM sigsync.sync_audit_log WHERE reason = 'four hundred days old'), 1,
           '... deletes less, never more: the 400-day-old row is 300 days old by its p_now');
 
--- 7. rejected payloads have a retention --------------------------------------------------------------
-INSERT INTO sigsync.rejected_events (payload, payload_bytes, payload_sha256, error_code, message, received_at)
-VALUES ('old', 3, 'x', 'invalid_json', 'm', now() - interval '100 days'),
-       ('recent', 6, 'y', 'invalid_json', 'm', now() - interval '80 days');
+-- 7. rejected payloads have a retention, counted by sigsync's clock ---------------------------------
+INSERT INTO sigsync.rejected_events (payload, payload_bytes, payload_sha256, error_code, message, received_at, stored_at)
+VALUES ('old', 3, 'x', 'invalid_json', 'm', now() - interval '100 days', now() - interval '100 days'),
+       ('recent', 6, 'y', 'invalid_json', 'm', now() - interval '80 days', now() - interval '80 days');
+-- a receiver replaying a body it kept gives the time it received it: 200 days ago
+SELECT is((SELECT array_agg(r.status) FROM sigsync.ingest_many(ARRAY['{replayed'], NULL, now() - interval '200 days') r),
+          ARRAY['rejected'], 'a replayed body received 200 days ago is rejected ...');
 SELECT is(sigsync.reconcile() ->> 'status', 'ok', 'a cycle');
-SELECT is((SELECT array_agg(payload) FROM sigsync.rejected_events WHERE payload IN ('old', 'recent')), ARRAY['recent'],
-          'rejected payloads older than rejected_retention (90 days) are pruned');
+SELECT is((SELECT array_agg(payload ORDER BY id) FROM sigsync.rejected_events WHERE payload IN ('old', 'recent', '{replayed')),
+          ARRAY['recent', '{replayed'],
+          'rejected payloads stored longer ago than rejected_retention (90 days) are pruned; the replayed one, stored '
+          'now, is kept');
+SELECT is((SELECT received_at FROM sigsync.rejected_events WHERE payload = '{replayed'), now() - interval '200 days',
+          '... with the time it was received');
+SELECT throws_ok($$SELECT * FROM sigsync.ingest_many(ARRAY['{"type":"HEARTBEAT"}'], NULL, '-infinity')$$, '22023',
+                 'sigsync: p_received_at -infinity is not a time (leave it out for now)',
+                 'ingest_many with p_received_at -infinity is refused, saying so (it would bound and stand in for times)');
+SELECT throws_ok($$SELECT * FROM sigsync.ingest_many(ARRAY['\xff'::bytea], NULL, 'infinity')$$, '22023',
+                 'sigsync: p_received_at infinity is not a time (leave it out for now)',
+                 '... and so is infinity, in the bytes form too (a body that does not decode included)');
 
 -- 9. values the contract refuses --------------------------------------------------------------------
 SELECT is(pg_temp.code(format('{"event_type":"MFE_UPDATE","trade_id":"20251212_104200000_BULLISH","be_mfe":%s}', v)),
@@ -205,6 +220,12 @@ SELECT is(pg_temp.signal_times('1695498294975.0005010000', '1695498294975.000501
 SELECT is(pg_temp.signal_times('1695498294975.000501', '1695498294975.0005010000'),
           ARRAY[sigsync._parse_ts('1695498294975.000501', 'UTC'), sigsync._parse_ts('1695498294975.0005010000', 'UTC')],
           '... in either order');
+SELECT is(ARRAY[sigsync._parse_ts('1005946686639.7524471', 'UTC'), sigsync._parse_ts('1005946686639.75244710000', 'UTC'),
+                sigsync._parse_ts('"1005946686639.752447100"', 'UTC')],
+          array_fill('2001-11-16 21:38:06.639752+00'::timestamptz, ARRAY[3]),
+          'epoch milliseconds are one time however many trailing zeros they are written with (whole microseconds)');
+SELECT is(sigsync._parse_ts('4102444799999.9996', 'UTC'), NULL,
+          'a time that rounds to 2100-01-01 00:00 is outside 2000..2099');
 
 SELECT * FROM finish();
 ROLLBACK;

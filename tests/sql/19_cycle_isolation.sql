@@ -7,7 +7,7 @@
 -- other signal is reconciled.
 BEGIN;
 SET LOCAL search_path = sigsync, public;
-SELECT plan(44);
+SELECT plan(45);
 
 CREATE TEMP TABLE run (name text PRIMARY KEY, res jsonb) ON COMMIT DROP;
 
@@ -99,6 +99,8 @@ SELECT is((SELECT signals_set_aside FROM sigsync.system_health), 0::bigint, 'sys
 -- 4. values no cycle can compute with are refused when written -----------------------------------
 SELECT throws_ok($$INSERT INTO sigsync.price_bars VALUES ('ISO', '2025-12-12 15:20:00+00', 'NaN', 'NaN', 'NaN', 'NaN')$$,
                  '23514', NULL, 'a NaN price bar is refused');
+SELECT throws_ok($$INSERT INTO sigsync.price_bars VALUES ('ISO', 'infinity', 1, 1, 1, 1)$$,
+                 '23514', NULL, 'a price bar at ts infinity is refused (no walk would read it)');
 SELECT throws_ok($$INSERT INTO sigsync.price_bars VALUES ('ISO', '2025-12-12 15:20:00+00', 100, 9e131071, 100, 100)$$,
                  '23514', NULL, 'a bar beyond 1e15 is refused');
 SELECT throws_ok($$INSERT INTO sigsync.price_bars VALUES ('ISO', '2025-12-12 15:20:00+00', 100, 'Infinity', 100, 100)$$,
