@@ -5,7 +5,8 @@
 -- Bullish: favourable = (high - entry)/R, adverse = (low - entry)/R; Bearish mirrored.
 -- The stop is checked before the favourable side: a bar that touches both is the stop bar
 -- and its favourable excursion is excluded.
---   stop_ts    first bar with adverse <= -1 (_stop_bar: compared exactly; EXIT_SL at the stop price)
+--   stop_ts    first bar with adverse <= -1 (_stop_bar: compared exactly; EXIT_SL at entry -/+ R:
+--              the stop loss, or where the walk put the stop when that is on the wrong side)
 --   trigger_ts first bar before stop_ts with favourable >= be_trigger_r (BE_TRIGGERED)
 --   be_exit_ts first bar after trigger_ts with adverse <= 0 (EXIT_BE at the entry price)
 --   no_be_mfe  max favourable before stop_ts;  be_mfe the same, also before be_exit_ts
@@ -109,7 +110,8 @@ AS $$
          GROUP BY x.symbol, x.trade_id, x.stop_ts, x.trigger_ts, x.be_exit_ts
     ),
     walk AS (
-        SELECT u.symbol, u.trade_id, u.basis, u.resumed, u.ct, u.st, u.e,
+        SELECT u.symbol, u.trade_id, u.basis, u.resumed, u.ct, u.e,
+               CASE WHEN u.sgn * (u.e - u.st) > 0 THEN u.st ELSE u.e - u.sgn * u.r END AS stop_price,
                coalesce(u.w_stop, f.stop_ts) AS stop_ts, f.trigger_ts, f.be_exit_ts,
                greatest(u.w_fav_no_be, f.fav_no_be) AS fav_no_be,
                CASE WHEN u.w_be_exit IS NOT NULL THEN u.w_fav_be ELSE greatest(u.w_fav_be, f.fav_be) END AS fav_be,
@@ -138,7 +140,7 @@ AS $$
            round(least(0, greatest(-1, coalesce(k.adv, 0))), 4),
            coalesce(k.stop_ts, k.walked_to, k.ct),
            k.bars,
-           k.trigger_ts, k.be_exit_ts, k.stop_ts, k.st, k.e
+           k.trigger_ts, k.be_exit_ts, k.stop_ts, k.stop_price, k.e
       FROM walk k
 $$;
 COMMENT ON FUNCTION sigsync._bar_walk(timestamptz, text[], text[]) IS

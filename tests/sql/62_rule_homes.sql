@@ -7,7 +7,7 @@
 --   * "a bar reaches the stop" (sigsync._stop_bar) for the bar walk and the missed_exit gap.
 BEGIN;
 SET LOCAL search_path = sigsync, public;
-SELECT plan(20);
+SELECT plan(22);
 
 INSERT INTO sigsync.indicator_status (source, last_heartbeat_at)
 VALUES ('h-recent', now() - interval '4 minutes'), ('h-old', now() - interval '6 minutes'), ('h-never', NULL);
@@ -112,6 +112,17 @@ SELECT is((SELECT ROW((SELECT w.stop_ts FROM sigsync._bar_walk('2025-12-12 15:30
              FROM sigsync.signals s WHERE s.symbol = 'RW1'),
           ROW(NULL::timestamptz, true)::text,
           'a wrong-side stop: no stop bar for the walk (entry - R), the missed_exit gap at the recorded stop');
+-- ... and when a bar reaches entry - R, the walk's EXIT_SL is there, at 95, not at the recorded
+-- 105, a price above every bar of the stop's side
+INSERT INTO sigsync.price_bars (symbol, ts, open, high, low, close) VALUES ('RW1', '2025-12-12 15:03+00', 97, 97, 94, 95);
+SELECT is((SELECT ROW(w.stop_ts, w.stop_price)::text
+             FROM sigsync.signals s, sigsync._bar_walk('2025-12-12 15:30+00', ARRAY[s.symbol], ARRAY[s.trade_id]) w
+            WHERE s.symbol = 'RW1'),
+          ROW('2025-12-12 15:03+00'::timestamptz, 95::numeric)::text,
+          '... the walk stops where it put the stop, and its exit price is that stop (95), not the recorded 105');
+SELECT is((SELECT w.stop_price FROM sigsync.signals s, sigsync._bar_walk('2025-12-12 15:30+00', ARRAY[s.symbol], ARRAY[s.trade_id]) w
+            WHERE s.symbol = 'RX1'), (SELECT stop_loss FROM sigsync.signals WHERE symbol = 'RX1'),
+          'a stop on its side: the exit price is the recorded stop loss, as written');
 
 SELECT * FROM finish();
 ROLLBACK;
