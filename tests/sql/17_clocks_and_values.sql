@@ -13,7 +13,7 @@
 --     text of a call once).
 BEGIN;
 SET LOCAL search_path = sigsync, public;
-SELECT plan(74);
+SELECT plan(75);
 
 CREATE FUNCTION pg_temp.code(p text) RETURNS text
 LANGUAGE sql AS $$ SELECT coalesce(r -> 'error' ->> 'code', r ->> 'status') FROM (SELECT sigsync.ingest(p) AS r) x $$;
@@ -105,6 +105,10 @@ SELECT is((SELECT array_agg(payload ORDER BY id) FROM sigsync.rejected_events WH
           'now, is kept');
 SELECT is((SELECT received_at FROM sigsync.rejected_events WHERE payload = '{replayed'), now() - interval '200 days',
           '... with the time it was received');
+SELECT is((SELECT (received_at, stored_at > now() - interval '1 minute')::text FROM sigsync.rejected_payloads
+            WHERE payload_prefix = '{replayed'),
+          (now() - interval '200 days', true)::text,
+          'rejected_payloads shows a reader both: when the body was received and when it was stored');
 SELECT throws_ok($$SELECT * FROM sigsync.ingest_many(ARRAY['{"type":"HEARTBEAT"}'], NULL, '-infinity')$$, '22023',
                  'sigsync: p_received_at -infinity is not a time (leave it out for now)',
                  'ingest_many with p_received_at -infinity is refused, saying so (it would bound and stand in for times)');
