@@ -324,23 +324,35 @@ def test_0012_refuses_a_provenance_document_edited_by_hand(empty_db, tmp_path):
         ("20251212_110000000_BULLISH", {"entry_price": entry})]
 
 
-def test_0013_keeps_rejected_rows_by_their_received_time_and_refuses_bars_at_infinity(empty_db, tmp_path):
-    """0013 dates each rejected row's storage (stored_at, which retention reads) by its received_at,
-    the one time rows had before; and it stops, saying how many, at bars whose ts is infinity."""
+def test_0013_dates_stored_rejections_refuses_bars_out_of_range_and_marks_wrong_side_stops(empty_db, tmp_path):
+    """0013 dates each rejected row's storage (stored_at, which retention reads) by the latest
+    receipt time of the rows stored up to it: a replay stored before the upgrade is not dated by
+    its own old received_at. It stops, saying how many, at bars outside 2000..2099. And it marks
+    the signals whose stop is on the wrong side of the entry: their EXIT_SL is priced anew."""
     run(empty_db, tree_up_to(tmp_path, "0012"))
     query(empty_db, """
         INSERT INTO sigsync.rejected_events (payload, payload_bytes, payload_sha256, error_code, message, received_at)
-        VALUES ('x', 1, 'sha', 'invalid_json', 'm', '2026-01-02 03:04:05+00')""")
+        VALUES ('x', 1, 'sha', 'invalid_json', 'm', '2026-01-02 03:04:05+00'),
+               ('replayed', 1, 'sha', 'invalid_json', 'm', '2025-01-01 00:00:00+00')""")
     query(empty_db, "INSERT INTO sigsync.price_bars VALUES ('NQ1!', 'infinity', 1, 1, 1, 1), "
-                    "('NQ1!', '-infinity', 1, 1, 1, 1), ('NQ1!', '2026-01-02 03:00+00', 1, 1, 1, 1)")
-    with pytest.raises(MigrationError, match=r"price_bars holds 2 bars whose ts is not a time"):
+                    "('NQ1!', '-infinity', 1, 1, 1, 1), ('NQ1!', '2100-01-01 00:00+00', 1, 1, 1, 1), "
+                    "('NQ1!', '2026-01-02 03:00+00', 1, 1, 1, 1)")
+    query(empty_db, "INSERT INTO sigsync.signals (symbol, trade_id, direction, entry_price, stop_loss, dirty) VALUES "
+                    "('NQ1!', '20251212_100000000_BULLISH', 'Bullish', 100, 105, false), "
+                    "('NQ1!', '20251212_110000000_BULLISH', 'Bullish', 100, 95, false), "
+                    "('NQ1!', '20251212_120000000_BEARISH', 'Bearish', 100, 95, false)")
+    with pytest.raises(MigrationError, match=r"price_bars holds 3 bars whose ts is not in the years 2000\.\.2099"):
         run(empty_db, tree_up_to(tmp_path, "0013"))
     assert versions(empty_db)[-1] == "0012"   # nothing applied
-    query(empty_db, "DELETE FROM sigsync.price_bars WHERE NOT isfinite(ts)")
+    query(empty_db, "DELETE FROM sigsync.price_bars WHERE ts > '2099-01-01' OR ts < '2000-01-01'")
     run(empty_db, tree_up_to(tmp_path, "0013"))
     when = datetime(2026, 1, 2, 3, 4, 5, tzinfo=timezone.utc)
-    assert query(empty_db, "SELECT received_at, stored_at FROM sigsync.rejected_events") == [(when, when)]
+    assert query(empty_db, "SELECT payload, received_at, stored_at FROM sigsync.rejected_events ORDER BY id") == [
+        ("x", when, when), ("replayed", datetime(2025, 1, 1, tzinfo=timezone.utc), when)]
     assert query(empty_db, "SELECT count(*) FROM sigsync.price_bars") == [(1,)]
+    assert query(empty_db, "SELECT trade_id, dirty FROM sigsync.signals ORDER BY 1") == [
+        ("20251212_100000000_BULLISH", True), ("20251212_110000000_BULLISH", False),
+        ("20251212_120000000_BEARISH", True)]
 
 
 def test_0009_rollback_waits_for_the_queue_of_mfe_updates(empty_db):

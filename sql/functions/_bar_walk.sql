@@ -111,7 +111,8 @@ AS $$
     ),
     walk AS (
         SELECT u.symbol, u.trade_id, u.basis, u.resumed, u.ct, u.e,
-               CASE WHEN u.sgn * (u.e - u.st) > 0 THEN u.st ELSE u.e - u.sgn * u.r END AS stop_price,
+               -- (the recorded stop as written when it is that price: on its side of the entry)
+               CASE WHEN u.e - u.sgn * u.r = u.st THEN u.st ELSE u.e - u.sgn * u.r END AS stop_price,
                coalesce(u.w_stop, f.stop_ts) AS stop_ts, f.trigger_ts, f.be_exit_ts,
                greatest(u.w_fav_no_be, f.fav_no_be) AS fav_no_be,
                CASE WHEN u.w_be_exit IS NOT NULL THEN u.w_fav_be ELSE greatest(u.w_fav_be, f.fav_be) END AS fav_be,

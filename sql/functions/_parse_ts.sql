@@ -1,8 +1,8 @@
 -- Internal: a timestamp as sent in a payload -> timestamptz, NULL when malformed. Never raises.
--- Accepts epoch milliseconds (number or digit string; rounded to the microsecond, half away
--- from zero) and ISO-8601 date-times with or without
+-- Accepts epoch milliseconds (number or digit string) and ISO-8601 date-times with or without
 -- offset, both in the years 2000..2099 (the bound of trade_ids too); a naive time is in time
--- zone p_tz. (No backslash in a literal: its meaning would depend on the caller's
+-- zone p_tz. Either is rounded to the microsecond in numeric, half away from zero: one instant
+-- is one time in every form and however many trailing zeros it is written with. (No backslash in a literal: its meaning would depend on the caller's
 -- standard_conforming_strings.)
 CREATE OR REPLACE FUNCTION sigsync._parse_ts(p_value jsonb, p_tz text)
 RETURNS timestamptz
@@ -44,6 +44,7 @@ BEGIN
        OR v_h > 23 OR v_mi > 59 OR v_s >= 60 THEN
         RETURN NULL;
     END IF;
+    v_s := round(v_s, 6);   -- whole microseconds, half away from zero, as for epoch milliseconds
     IF m[7] IS NULL THEN
         RETURN make_timestamptz(v_y, v_mo, v_d, v_h, v_mi, v_s::double precision, p_tz);
     END IF;

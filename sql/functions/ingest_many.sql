@@ -14,7 +14,7 @@
 -- wire: one that is not valid UTF-8 (or holds a NUL byte) is rejected as invalid_encoding and
 -- kept as bytes. p_received_at: when a receiver that kept the bodies (serve's spool) got them;
 -- it stands in for a missing timestamp and bounds future ones; never later than now (default);
--- an infinite one raises (_received_at).
+-- one before 2000 or infinite raises (_received_at).
 --
 -- Every public function pins the session settings its results could depend on
 -- (_pin_session_settings), so they are the same whatever the caller's settings.
@@ -100,6 +100,7 @@ SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
+    v_received timestamptz := sigsync._received_at(p_received_at);   -- (one time for every element)
     v_texts text[];
     v_body bytea;
     v_text text;
@@ -125,7 +126,7 @@ BEGIN
         v_decoded := false;
     END;
     IF v_decoded THEN
-        RETURN QUERY SELECT * FROM sigsync.ingest_many(v_texts, p_source, p_received_at);
+        RETURN QUERY SELECT * FROM sigsync.ingest_many(v_texts, p_source, v_received);
         RETURN;
     END IF;
 
@@ -143,11 +144,11 @@ BEGIN
     END LOOP;
     PERFORM sigsync._store_rejected(NULL, v_bad_raws, array_fill('invalid_encoding'::text, ARRAY[cardinality(v_bad)]),
                                     array_fill(v_message, ARRAY[cardinality(v_bad)]),
-                                    sigsync._received_at(p_received_at), p_source);
+                                    v_received, p_source);
     RETURN QUERY
         SELECT x.idx, x.status, x.event_ids, x.error
           FROM (SELECT g.pos AS idx, r.status, r.event_ids, r.error
-                  FROM sigsync.ingest_many(v_texts, p_source, p_received_at) r
+                  FROM sigsync.ingest_many(v_texts, p_source, v_received) r
                   JOIN unnest(v_good) WITH ORDINALITY g(pos, k) ON g.k = r.idx
                 UNION ALL
                 SELECT b.pos, 'rejected', '{}'::bigint[],

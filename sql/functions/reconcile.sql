@@ -5,7 +5,7 @@
 -- the working set is what changed or is due (_working_set); an unchanged registry costs
 -- nothing however large. p_full re-checks every signal. A p_now later than now() plus
 -- max_clock_skew is refused: a wrong clock must not schedule, fill or prune as of a time that
--- has not come (-infinity is refused too). Every write is audited with this run's id. Results do not depend on the
+-- has not come (one before 2000, -infinity included, is refused too). Every write is audited with this run's id. Results do not depend on the
 -- caller's session settings (_pin_session_settings, at the end of this file).
 --
 -- The steps, in order (each one function):
@@ -52,8 +52,8 @@ BEGIN
         RAISE EXCEPTION 'sigsync: reconcile() needs a p_now and a p_full (leave them out for now() and false)'
             USING ERRCODE = 'null_value_not_allowed';
     END IF;
-    IF NOT isfinite(p_now) THEN
-        RAISE EXCEPTION 'sigsync: p_now % is not a time', p_now
+    IF NOT isfinite(p_now) OR p_now < '2000-01-01 00:00:00+00' THEN   -- (before any event time)
+        RAISE EXCEPTION 'sigsync: p_now % is not a time a cycle can run at (one from 2000 on)', p_now
             USING ERRCODE = 'invalid_parameter_value', HINT = 'Leave p_now out (it defaults to now()).';
     END IF;
 

@@ -1,6 +1,7 @@
--- events_per_minute: what arrived in each minute of the last 24 hours (by received_at, the
--- database clock), one row per minute in which anything arrived (minutes without any are
--- absent: fill them with zeros when drawing):
+-- events_per_minute: what arrived in each minute of the last 24 hours (by received_at: the
+-- database clock, or for a body a receiver kept and replays, when it received it), one row per
+-- minute in which anything arrived (minutes without any are absent: fill them with zeros when
+-- drawing):
 --   events         events stored (a MFE_UPDATE_BATCH counts once per item)
 --   signal_events  of them, events of a signal (with a trade_id)
 --   heartbeats     of them, HEARTBEAT events

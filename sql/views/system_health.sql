@@ -26,7 +26,8 @@
 --   error_rate                   share (0..1, 4 decimals) of the cycles (ok + error) started in the
 --                                last 24 h that failed; NULL when there were none
 --   open_sync_requests           Tier 1 requests still open
---   rejected_last_hour           payloads rejected in the last hour
+--   rejected_last_hour           payloads rejected in the last hour (stored then: a replay's
+--                                rejections count when they happen, whenever received)
 --   anomalies_open               audit rows anomaly / conflict not reviewed yet (reviewed_at NULL)
 --   reconciled_signals           signals with a signal_health_metrics row
 --   last_ok_cycle_at             when the latest successful cycle finished (NULL: none yet)
@@ -120,7 +121,7 @@ SELECT reg.signals,
            AND r.status IN ('ok', 'error')) AS error_rate,
        (SELECT count(*) FROM sigsync.sync_requests q WHERE q.status = 'open') AS open_sync_requests,
        (SELECT count(*) FROM sigsync.rejected_events x
-         WHERE x.received_at > now() - interval '1 hour') AS rejected_last_hour,
+         WHERE x.stored_at > now() - interval '1 hour') AS rejected_last_hour,
        (SELECT count(*) FROM sigsync.sync_audit_log a
          WHERE a.action_type IN ('anomaly', 'conflict') AND a.reviewed_at IS NULL) AS anomalies_open,
        hm.reconciled_signals,

@@ -13,7 +13,7 @@
 --     text of a call once).
 BEGIN;
 SET LOCAL search_path = sigsync, public;
-SELECT plan(75);
+SELECT plan(82);
 
 CREATE FUNCTION pg_temp.code(p text) RETURNS text
 LANGUAGE sql AS $$ SELECT coalesce(r -> 'error' ->> 'code', r ->> 'status') FROM (SELECT sigsync.ingest(p) AS r) x $$;
@@ -76,8 +76,11 @@ SELECT throws_ok($$SELECT sigsync.reconcile('2100-01-01')$$, '22023', NULL,
                  'reconcile at a p_now in 2100 is refused (invalid_parameter_value)');
 SELECT throws_like($$SELECT sigsync.reconcile(now() + interval '1 hour')$$, '%later than now() + max_clock_skew%',
                    '... with a clear error, for any p_now past now() + max_clock_skew');
-SELECT throws_ok($$SELECT sigsync.reconcile('-infinity')$$, '22023', 'sigsync: p_now -infinity is not a time',
+SELECT throws_ok($$SELECT sigsync.reconcile('-infinity')$$, '22023',
+                 'sigsync: p_now -infinity is not a time a cycle can run at (one from 2000 on)',
                  'reconcile at p_now -infinity is refused, saying so');
+SELECT throws_like($$SELECT sigsync.reconcile('4713-01-01 BC')$$, '%is not a time a cycle can run at%',
+                   '... and so is one before 2000 (before any event time)');
 SELECT is((SELECT count(*)::integer FROM sigsync.sync_audit_log WHERE reason = 'ten days old'), 1,
           'the refused cycle deleted no audit row');
 SELECT is(sigsync.reconcile(now() + interval '1 minute') ->> 'status', 'ok', 'a p_now within max_clock_skew runs');
@@ -94,15 +97,17 @@ SELECT is((SELECT count(*)::integer FROM sigsync.sync_audit_log WHERE reason = '
 -- 7. rejected payloads have a retention, counted by sigsync's clock ---------------------------------
 INSERT INTO sigsync.rejected_events (payload, payload_bytes, payload_sha256, error_code, message, received_at, stored_at)
 VALUES ('old', 3, 'x', 'invalid_json', 'm', now() - interval '100 days', now() - interval '100 days'),
-       ('recent', 6, 'y', 'invalid_json', 'm', now() - interval '80 days', now() - interval '80 days');
+       ('recent', 6, 'y', 'invalid_json', 'm', now() - interval '80 days', now() - interval '80 days'),
+       ('dated ahead', 11, 'z', 'invalid_json', 'm', now() - interval '1 minute', now() - interval '100 days');
 -- a receiver replaying a body it kept gives the time it received it: 200 days ago
 SELECT is((SELECT array_agg(r.status) FROM sigsync.ingest_many(ARRAY['{replayed'], NULL, now() - interval '200 days') r),
           ARRAY['rejected'], 'a replayed body received 200 days ago is rejected ...');
 SELECT is(sigsync.reconcile() ->> 'status', 'ok', 'a cycle');
-SELECT is((SELECT array_agg(payload ORDER BY id) FROM sigsync.rejected_events WHERE payload IN ('old', 'recent', '{replayed')),
+SELECT is((SELECT array_agg(payload ORDER BY id) FROM sigsync.rejected_events
+            WHERE payload IN ('old', 'recent', 'dated ahead', '{replayed')),
           ARRAY['recent', '{replayed'],
-          'rejected payloads stored longer ago than rejected_retention (90 days) are pruned; the replayed one, stored '
-          'now, is kept');
+          'rejected payloads stored longer ago than rejected_retention (90 days) are pruned, whatever their received_at; '
+          'the replayed one, stored now, is kept');
 SELECT is((SELECT received_at FROM sigsync.rejected_events WHERE payload = '{replayed'), now() - interval '200 days',
           '... with the time it was received');
 SELECT is((SELECT (received_at, stored_at > now() - interval '1 minute')::text FROM sigsync.rejected_payloads
@@ -110,11 +115,21 @@ SELECT is((SELECT (received_at, stored_at > now() - interval '1 minute')::text F
           (now() - interval '200 days', true)::text,
           'rejected_payloads shows a reader both: when the body was received and when it was stored');
 SELECT throws_ok($$SELECT * FROM sigsync.ingest_many(ARRAY['{"type":"HEARTBEAT"}'], NULL, '-infinity')$$, '22023',
-                 'sigsync: p_received_at -infinity is not a time (leave it out for now)',
+                 'sigsync: p_received_at -infinity is not a receipt time (one from 2000 on; leave it out for now)',
                  'ingest_many with p_received_at -infinity is refused, saying so (it would bound and stand in for times)');
 SELECT throws_ok($$SELECT * FROM sigsync.ingest_many(ARRAY['\xff'::bytea], NULL, 'infinity')$$, '22023',
-                 'sigsync: p_received_at infinity is not a time (leave it out for now)',
+                 'sigsync: p_received_at infinity is not a receipt time (one from 2000 on; leave it out for now)',
                  '... and so is infinity, in the bytes form too (a body that does not decode included)');
+SELECT throws_ok($$SELECT * FROM sigsync.ingest_many('{}'::bytea[], NULL, 'infinity')$$, '22023', NULL,
+                 '... also for no bodies at all, as the text form');
+SELECT throws_like($$SELECT * FROM sigsync.ingest_many(ARRAY['{"type":"HEARTBEAT"}'], NULL, '1999-12-31 23:59:59+00')$$,
+                   '%is not a receipt time (one from 2000 on%',
+                   'a receipt time before 2000 is refused: it would stand in for an event time no body may carry');
+SELECT is((SELECT array_agg(r.status) FROM sigsync.ingest_many(ARRAY['{"type":"HEARTBEAT","source":"at2000"}'], NULL,
+                                                            '2000-01-01 00:00:00+00') r),
+          ARRAY['accepted'], '2000-01-01 00:00 UTC is the earliest receipt time taken ...');
+SELECT is((SELECT ("timestamp", timestamp_from_received)::text FROM sigsync.automated_signals WHERE source = 'at2000'),
+          ('2000-01-01 00:00:00+00'::timestamptz, true)::text, '... and stands in for the missing timestamp');
 
 -- 9. values the contract refuses --------------------------------------------------------------------
 SELECT is(pg_temp.code(format('{"event_type":"MFE_UPDATE","trade_id":"20251212_104200000_BULLISH","be_mfe":%s}', v)),
@@ -219,10 +234,10 @@ LANGUAGE sql AS $$
                now(), 'UTC', 'NQ1!', NULL, '5 minutes') n
 $$;
 SELECT is(pg_temp.signal_times('1695498294975.0005010000', '1695498294975.000501'),
-          ARRAY[sigsync._parse_ts('1695498294975.0005010000', 'UTC'), sigsync._parse_ts('1695498294975.000501', 'UTC')],
-          'two bodies of one call with equal but differently written times: each parsed from its own text');
+          array_fill('2023-09-23 19:44:54.975001+00'::timestamptz, ARRAY[2]),
+          'two bodies of one call with equal but differently written times: one time for both');
 SELECT is(pg_temp.signal_times('1695498294975.000501', '1695498294975.0005010000'),
-          ARRAY[sigsync._parse_ts('1695498294975.000501', 'UTC'), sigsync._parse_ts('1695498294975.0005010000', 'UTC')],
+          array_fill('2023-09-23 19:44:54.975001+00'::timestamptz, ARRAY[2]),
           '... in either order');
 SELECT is(ARRAY[sigsync._parse_ts('1005946686639.7524471', 'UTC'), sigsync._parse_ts('1005946686639.75244710000', 'UTC'),
                 sigsync._parse_ts('"1005946686639.752447100"', 'UTC')],
@@ -230,6 +245,15 @@ SELECT is(ARRAY[sigsync._parse_ts('1005946686639.7524471', 'UTC'), sigsync._pars
           'epoch milliseconds are one time however many trailing zeros they are written with (whole microseconds)');
 SELECT is(sigsync._parse_ts('4102444799999.9996', 'UTC'), NULL,
           'a time that rounds to 2100-01-01 00:00 is outside 2000..2099');
+SELECT is(ARRAY[sigsync._parse_ts('946684799999.9995', 'UTC'), sigsync._parse_ts('946684799999.9994', 'UTC')],
+          ARRAY['2000-01-01 00:00:00+00'::timestamptz, NULL],
+          '... and one that rounds to 2000-01-01 00:00 is inside: the bound is checked on the rounded time');
+SELECT is(ARRAY[sigsync._parse_ts('1765554120000.0025', 'UTC'), sigsync._parse_ts('"2025-12-12T15:42:00.0000025Z"', 'UTC'),
+                sigsync._parse_ts('"2025-12-12T10:42:00.0000025"', 'America/New_York'),
+                sigsync._parse_ts('"2025-12-12T10:42:00.000002500-05:00"', 'UTC')],
+          array_fill('2025-12-12 15:42:00.000003+00'::timestamptz, ARRAY[4]),
+          'one instant half a microsecond past a whole one is one time in every form: epoch ms, ISO with Z, '
+          'naive, with an offset (half away from zero)');
 
 SELECT * FROM finish();
 ROLLBACK;

@@ -7,7 +7,7 @@
 -- other signal is reconciled.
 BEGIN;
 SET LOCAL search_path = sigsync, public;
-SELECT plan(45);
+SELECT plan(49);
 
 CREATE TEMP TABLE run (name text PRIMARY KEY, res jsonb) ON COMMIT DROP;
 
@@ -99,8 +99,13 @@ SELECT is((SELECT signals_set_aside FROM sigsync.system_health), 0::bigint, 'sys
 -- 4. values no cycle can compute with are refused when written -----------------------------------
 SELECT throws_ok($$INSERT INTO sigsync.price_bars VALUES ('ISO', '2025-12-12 15:20:00+00', 'NaN', 'NaN', 'NaN', 'NaN')$$,
                  '23514', NULL, 'a NaN price bar is refused');
-SELECT throws_ok($$INSERT INTO sigsync.price_bars VALUES ('ISO', 'infinity', 1, 1, 1, 1)$$,
-                 '23514', NULL, 'a price bar at ts infinity is refused (no walk would read it)');
+SELECT throws_ok(format('INSERT INTO sigsync.price_bars VALUES (''ISO'', %L, 1, 1, 1, 1)', ts),
+                 '23514', 'new row for relation "price_bars" violates check constraint "price_bars_ts_in_range"',
+                 format('a price bar at ts %s is refused (no walk would read it)', ts))
+  FROM unnest(ARRAY['infinity', '-infinity', '2100-01-01 00:00:00+00', '1999-12-31 23:59:59+00']::timestamptz[]) ts;
+SELECT lives_ok($$INSERT INTO sigsync.price_bars VALUES ('ISO', '2099-12-31 23:59:00+00', 1, 1, 1, 1),
+                                                         ('ISO', '2000-01-01 00:00:00+00', 1, 1, 1, 1)$$,
+                'bars from 2000-01-01 to the end of 2099 are taken');
 SELECT throws_ok($$INSERT INTO sigsync.price_bars VALUES ('ISO', '2025-12-12 15:20:00+00', 100, 9e131071, 100, 100)$$,
                  '23514', NULL, 'a bar beyond 1e15 is refused');
 SELECT throws_ok($$INSERT INTO sigsync.price_bars VALUES ('ISO', '2025-12-12 15:20:00+00', 100, 'Infinity', 100, 100)$$,

@@ -353,9 +353,10 @@ INSERT INTO sigsync.sync_audit_log (symbol, trade_id, action_type, field, reason
 INSERT INTO sigsync.sync_requests (trade_ids, symbols, reason, status) VALUES
     ('{a}', '{NQ1!}', 'no_mfe_update', 'open'), ('{b}', '{NQ1!}', 'no_mae', 'open'),
     ('{c}', '{NQ1!}', 'no_mfe_update', 'answered');
-INSERT INTO sigsync.rejected_events (payload, payload_bytes, payload_sha256, error_code, message, received_at) VALUES
-    ('x', 1, 'sha-x', 'invalid_json', 'm', now() - interval '10 minutes'),
-    ('y', 1, 'sha-y', 'invalid_json', 'm', now() - interval '2 hours');
+INSERT INTO sigsync.rejected_events (payload, payload_bytes, payload_sha256, error_code, message, received_at, stored_at) VALUES
+    ('x', 1, 'sha-x', 'invalid_json', 'm', now() - interval '10 minutes', now() - interval '10 minutes'),
+    ('y', 1, 'sha-y', 'invalid_json', 'm', now() - interval '2 hours', now() - interval '2 hours'),
+    ('replayed', 1, 'sha-r', 'invalid_json', 'm', now() - interval '3 days', now() - interval '5 minutes');
 INSERT INTO sigsync.indicator_status (source, last_heartbeat_at) VALUES
     ('indicator', now() - interval '2 minutes'), ('other', now() - interval '1 day');
 
@@ -379,7 +380,8 @@ SELECT is((SELECT last_cycle_at FROM sigsync.system_health), now() - interval '1
 SELECT is((SELECT error_rate FROM sigsync.system_health), 0.3333,
           'system_health.error_rate: 1 of the 3 cycles of the last 24 h failed');
 SELECT is((SELECT (open_sync_requests, rejected_last_hour, anomalies_open)::text FROM sigsync.system_health),
-          '(2,1,2)', 'system_health: open sync requests, rejected in the last hour, unreviewed anomalies/conflicts');
+          '(2,2,2)', 'system_health: open sync requests, rejected in the last hour (stored then: a replayed body '
+          'received 3 days ago counts), unreviewed anomalies/conflicts');
 SELECT is((SELECT (indicator_online, last_heartbeat_at = now() - interval '2 minutes')::text FROM sigsync.system_health),
           '(t,t)', 'system_health: indicator online with a heartbeat 2 minutes ago');
 UPDATE sigsync.indicator_status SET last_heartbeat_at = now() - interval '10 minutes' WHERE source = 'indicator';

@@ -114,14 +114,20 @@ SELECT is((SELECT ROW((SELECT w.stop_ts FROM sigsync._bar_walk('2025-12-12 15:30
           'a wrong-side stop: no stop bar for the walk (entry - R), the missed_exit gap at the recorded stop');
 -- ... and when a bar reaches entry - R, the walk's EXIT_SL is there, at 95, not at the recorded
 -- 105, a price above every bar of the stop's side
-INSERT INTO sigsync.price_bars (symbol, ts, open, high, low, close) VALUES ('RW1', '2025-12-12 15:03+00', 97, 97, 94, 95);
+INSERT INTO sigsync.price_bars (symbol, ts, open, high, low, close) VALUES ('RW1', '2025-12-12 15:03+00', 97, 97, 94, 96);
 SELECT is((SELECT ROW(w.stop_ts, w.stop_price)::text
              FROM sigsync.signals s, sigsync._bar_walk('2025-12-12 15:30+00', ARRAY[s.symbol], ARRAY[s.trade_id]) w
             WHERE s.symbol = 'RW1'),
           ROW('2025-12-12 15:03+00'::timestamptz, 95::numeric)::text,
           '... the walk stops where it put the stop, and its exit price is that stop (95), not the recorded 105');
-SELECT is((SELECT w.stop_price FROM sigsync.signals s, sigsync._bar_walk('2025-12-12 15:30+00', ARRAY[s.symbol], ARRAY[s.trade_id]) w
-            WHERE s.symbol = 'RX1'), (SELECT stop_loss FROM sigsync.signals WHERE symbol = 'RX1'),
+-- a stop on its side: the exit price is the recorded stop loss as written (97.5, where
+-- entry - R would write 97.50)
+SELECT sigsync.ingest(jsonb_build_object(
+    'event_type', 'ENTRY', 'symbol', 'RY1', 'trade_id', '20251212_095800000_BULLISH', 'direction', 'Bullish',
+    'entry_price', 100.00, 'stop_loss', 97.5, 'timestamp', '2025-12-12T15:00:00Z'));
+INSERT INTO sigsync.price_bars (symbol, ts, open, high, low, close) VALUES ('RY1', '2025-12-12 15:01+00', 99, 99, 97, 98);
+SELECT is((SELECT w.stop_price::text FROM sigsync.signals s, sigsync._bar_walk('2025-12-12 15:30+00', ARRAY[s.symbol], ARRAY[s.trade_id]) w
+            WHERE s.symbol = 'RY1'), '97.5',
           'a stop on its side: the exit price is the recorded stop loss, as written');
 
 SELECT * FROM finish();
