@@ -45,6 +45,9 @@ BEGIN
         RETURN NULL;
     END IF;
     v_s := round(v_s, 6);   -- whole microseconds, half away from zero, as for epoch milliseconds
+    IF v_s >= 60 AND (v_y, v_mo, v_d, v_h, v_mi) = (2099, 12, 31, 23, 59) THEN
+        RETURN NULL;          -- rounds into 2100
+    END IF;
     IF m[7] IS NULL THEN
         RETURN make_timestamptz(v_y, v_mo, v_d, v_h, v_mi, v_s::double precision, p_tz);
     END IF;

@@ -13,7 +13,7 @@
 --     text of a call once).
 BEGIN;
 SET LOCAL search_path = sigsync, public;
-SELECT plan(82);
+SELECT plan(83);
 
 CREATE FUNCTION pg_temp.code(p text) RETURNS text
 LANGUAGE sql AS $$ SELECT coalesce(r -> 'error' ->> 'code', r ->> 'status') FROM (SELECT sigsync.ingest(p) AS r) x $$;
@@ -248,6 +248,9 @@ SELECT is(sigsync._parse_ts('4102444799999.9996', 'UTC'), NULL,
 SELECT is(ARRAY[sigsync._parse_ts('946684799999.9995', 'UTC'), sigsync._parse_ts('946684799999.9994', 'UTC')],
           ARRAY['2000-01-01 00:00:00+00'::timestamptz, NULL],
           '... and one that rounds to 2000-01-01 00:00 is inside: the bound is checked on the rounded time');
+SELECT is(ARRAY[sigsync._parse_ts('"2099-12-31T23:59:59.9999995Z"', 'UTC'), sigsync._parse_ts('"2099-12-31T23:59:59.9999994Z"', 'UTC')],
+          ARRAY[NULL, '2099-12-31 23:59:59.999999+00'::timestamptz],
+          '... as for ISO times: one that rounds into 2100 is outside');
 SELECT is(ARRAY[sigsync._parse_ts('1765554120000.0025', 'UTC'), sigsync._parse_ts('"2025-12-12T15:42:00.0000025Z"', 'UTC'),
                 sigsync._parse_ts('"2025-12-12T10:42:00.0000025"', 'America/New_York'),
                 sigsync._parse_ts('"2025-12-12T10:42:00.000002500-05:00"', 'UTC')],
