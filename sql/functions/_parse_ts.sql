@@ -2,8 +2,8 @@
 -- Accepts epoch milliseconds (number or digit string) and ISO-8601 date-times with or without
 -- offset, both in the years 2000..2099 (the bound of trade_ids too); a naive time is in time
 -- zone p_tz. Either is rounded to the microsecond in numeric, half away from zero: one instant
--- is one time in every form and however many trailing zeros it is written with. (No backslash in a literal: its meaning would depend on the caller's
--- standard_conforming_strings.)
+-- is one time in every form and however many trailing zeros it is written with. (No backslash
+-- in a literal: its meaning would depend on the caller's standard_conforming_strings.)
 CREATE OR REPLACE FUNCTION sigsync._parse_ts(p_value jsonb, p_tz text)
 RETURNS timestamptz
 LANGUAGE plpgsql

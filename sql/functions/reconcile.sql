@@ -5,8 +5,9 @@
 -- the working set is what changed or is due (_working_set); an unchanged registry costs
 -- nothing however large. p_full re-checks every signal. A p_now later than now() plus
 -- max_clock_skew is refused: a wrong clock must not schedule, fill or prune as of a time that
--- has not come (one before 2000, -infinity included, is refused too). Every write is audited with this run's id. Results do not depend on the
--- caller's session settings (_pin_session_settings, at the end of this file).
+-- has not come; so is one before 2000 (-infinity included). Every write is audited with this
+-- run's id. Results do not depend on the caller's session settings (_pin_session_settings, at
+-- the end of this file).
 --
 -- The steps, in order (each one function):
 --   1. sync requests: close the answered, time out the old       _expire_sync_requests
