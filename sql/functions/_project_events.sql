@@ -154,8 +154,12 @@ BEGIN
                           AND a.field = m.field);
 
     -- 3. candidates: event fields, plus the running metrics as complete aggregates.
-    WITH ev AS (
-        SELECT e.*, CASE WHEN e.event_type = 'SIGNAL_CREATED' THEN '0' ELSE 'event' END AS tier,
+    WITH ev AS (   -- (the columns read below: not the payload, which would widen each sort by its size)
+        SELECT e.symbol, e.trade_id, e.id, e.event_type, e."timestamp", e.payload_checksum, e.source, e.direction,
+               e.signal_time, e.session, e.htf_alignment, e.signal_price, e.confirmation_time, e.bars_to_confirmation,
+               e.entry_price, e.stop_loss, e.current_price, e.be_mfe, e.no_be_mfe, e.mae_global_r, e.exit_price,
+               e.final_mfe, e.cancelled_time, e.cancelled_by, e.cancel_reason, e.bars_pending,
+               CASE WHEN e.event_type = 'SIGNAL_CREATED' THEN '0' ELSE 'event' END AS tier,
                -- the time a static value of these types carries (be_triggered_at, exit_time, ...)
                CASE WHEN e.event_type IN ('BE_TRIGGERED', 'EXIT_BE', 'EXIT_SL', 'CANCELLED') THEN e."timestamp" END
                    AS static_at
