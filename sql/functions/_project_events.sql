@@ -21,8 +21,8 @@ DECLARE
     v_full_syms text[];
     v_full_tids text[];
     v_tz text := sigsync._setting_text('timezone');
-    v_events sigsync.automated_signals[];
-    v_queued_types text[];   -- the batch's event types ingest leaves to the cycle (_queued: once per type)
+    v_queued_types text[] := '{}'::text[];   -- the batch's types ingest leaves to the cycle (_queued: once a type)
+    v_all_queued boolean := false;    -- ... and whether that is all of them
     v_cands sigsync._candidate[];
     v_written integer := 0;
 BEGIN
@@ -30,12 +30,15 @@ BEGIN
         RETURN 0;
     END IF;
 
-    WITH t AS MATERIALIZED (   -- (a fence: the filter below must not be pushed down to each event)
-        SELECT DISTINCT e.event_type FROM unnest(p_events) e
-    )
-    SELECT coalesce(array_agg(t.event_type), '{}') INTO v_queued_types
-      FROM t
-     WHERE sigsync._queued(t.event_type, p_queue);
+    IF p_queue THEN
+        WITH t AS MATERIALIZED (   -- (a fence: _queued must not be pushed down to each event)
+            SELECT DISTINCT e.event_type FROM unnest(p_events) e
+        )
+        SELECT coalesce(array_agg(t.event_type) FILTER (WHERE sigsync._queued(t.event_type, p_queue)), '{}'),
+               bool_and(sigsync._queued(t.event_type, p_queue))
+          INTO v_queued_types, v_all_queued
+          FROM t;
+    END IF;
 
     -- 1. one registry row per signal (outside a cycle); locks the rows in key order (no deadlock
     --    between concurrent ingests), marks them for the next reconcile cycle and queues the
@@ -66,35 +69,52 @@ BEGIN
         END IF;
     END IF;
 
-    -- the events projected now
-    v_events := p_events;
-    IF p_queue THEN
-        SELECT array_agg(e ORDER BY e.symbol, e.id) INTO v_events
-          FROM unnest(p_events) e
-         WHERE e.event_type <> ALL (v_queued_types);
-        IF v_events IS NULL THEN
-            RETURN 0;
-        END IF;
+    IF v_all_queued THEN
+        RETURN 0;   -- nothing to project now
     END IF;
 
+    -- 2-4 in one statement, which reads the events once: each unnest of the rows copies every row
+    -- (five of them were a third of a cycle's projection of its queued events). No part reads what
+    -- another writes: the anomalies (2) and the candidates (3) read the registry as it was before
+    -- this call, the candidates are merged after the statement, and the indicator link (4) is a
+    -- table of its own.
+    WITH events AS MATERIALIZED (   -- the events projected now, the columns read below (not the payload)
+        SELECT e.symbol, e.trade_id, e.id, e.event_type, e."timestamp", e.payload_checksum, e.source, e.direction,
+               e.signal_time, e.session, e.htf_alignment, e.signal_price, e.confirmation_time, e.bars_to_confirmation,
+               e.entry_price, e.stop_loss, e.current_price, e.be_mfe, e.no_be_mfe, e.mae_global_r, e.exit_price,
+               e.final_mfe, e.cancelled_time, e.cancelled_by, e.cancel_reason, e.bars_pending, e.tracked_signals,
+               e.indicator_version, e.tracking, e.not_tracking,
+               CASE WHEN e.event_type = 'SIGNAL_CREATED' THEN '0' ELSE 'event' END AS tier,
+               -- the time a static value of these types carries (be_triggered_at, exit_time, ...)
+               CASE WHEN e.event_type IN ('BE_TRIGGERED', 'EXIT_BE', 'EXIT_SL', 'CANCELLED') THEN e."timestamp" END
+                   AS static_at
+          FROM unnest(p_events) e
+         WHERE e.event_type <> ALL (v_queued_types)
+    ),
+    ev AS NOT MATERIALIZED (   -- the signals' events (a heartbeat or a sync status names none)
+        SELECT * FROM events e WHERE e.trade_id IS NOT NULL
+    ),
     -- 2. anomalies: stored in the log, audited, not applied.
-    INSERT INTO sigsync.sync_audit_log
-           (symbol, trade_id, action_type, field, new_value, tier, confidence_score, source, reason, event_id)
-    SELECT e.symbol, e.trade_id, 'anomaly', a.field, to_jsonb(a.value), 'event', sigsync._tier_confidence('event'),
-           'event:' || e.id, a.reason, e.id
-      FROM unnest(v_events) e
-     CROSS JOIN LATERAL (VALUES   -- (the value is written as JSON for a flagged one only)
-        ('be_mfe', e.be_mfe, e.be_mfe < 0, 'negative MFE'),
-        ('no_be_mfe', e.no_be_mfe, e.no_be_mfe < 0, 'negative MFE'),
-        ('final_mfe', e.final_mfe, e.final_mfe < 0, 'negative final MFE'),
-        ('mae_global_r', e.mae_global_r, e.mae_global_r > 0, 'MAE above 0'),
-        ('mae_global_r', e.mae_global_r,
-              e.mae_global_r < -1   -- (the signal's row is read only for such a value)
-              AND NOT coalesce((SELECT s.exit_time FROM sigsync.signals s
-                                 WHERE s.symbol = e.symbol AND s.trade_id = e.trade_id) <= e."timestamp", false),
-              'MAE below -1 before an exit')
-     ) a(field, value, flagged, reason)
-     WHERE a.flagged AND p_audit_anomalies AND e.trade_id IS NOT NULL;
+    anomalies AS (
+        INSERT INTO sigsync.sync_audit_log
+               (symbol, trade_id, action_type, field, new_value, tier, confidence_score, source, reason, event_id)
+        SELECT e.symbol, e.trade_id, 'anomaly', a.field, to_jsonb(a.value), 'event', sigsync._tier_confidence('event'),
+               'event:' || e.id, a.reason, e.id
+          FROM ev e
+         CROSS JOIN LATERAL (VALUES   -- (the value is written as JSON for a flagged one only)
+            ('be_mfe', e.be_mfe, e.be_mfe < 0, 'negative MFE'),
+            ('no_be_mfe', e.no_be_mfe, e.no_be_mfe < 0, 'negative MFE'),
+            ('final_mfe', e.final_mfe, e.final_mfe < 0, 'negative final MFE'),
+            ('mae_global_r', e.mae_global_r, e.mae_global_r > 0, 'MAE above 0'),
+            ('mae_global_r', e.mae_global_r,
+                  e.mae_global_r < -1   -- (the signal's row is read only for such a value)
+                  AND NOT coalesce((SELECT s.exit_time FROM sigsync.signals s
+                                     WHERE s.symbol = e.symbol AND s.trade_id = e.trade_id) <= e."timestamp", false),
+                  'MAE below -1 before an exit')
+         ) a(field, value, flagged, reason)
+         WHERE a.flagged AND p_audit_anomalies
+        RETURNING 1
+    ),
 
     -- ... and MFE updates below an earlier observation of the same metric (by event time: an
     -- earlier update, or the final_mfe of an earlier exit, step 3's "obs"), whichever arrived
@@ -104,13 +124,13 @@ BEGIN
     -- max when everything projected so far is older (in-order arrival: no look-up), else one
     -- range scan per signal. Linear in the batch and the signal's history, never a look-up per
     -- event. Updates before t0 need no look: each was checked when it, or the later ones,
-    -- arrived. Audited once.
-    WITH g AS MATERIALIZED (
+    -- arrived. Audited once. (None of them is a row of the part above, which flags negative values.)
+    g AS MATERIALIZED (
         SELECT g.symbol, g.trade_id, g.t0,
                CASE WHEN s.evt_be_mfe_at < g.t0 THEN s.evt_be_mfe ELSE scan.be END AS before_be,
                CASE WHEN s.evt_no_be_mfe_at < g.t0 THEN s.evt_no_be_mfe ELSE scan.no_be END AS before_no_be
           FROM (SELECT e.symbol, e.trade_id, min(e."timestamp") AS t0
-                  FROM unnest(v_events) e
+                  FROM ev e
                  WHERE e.event_type IN ('MFE_UPDATE', 'EXIT_BE', 'EXIT_SL') AND p_audit_anomalies
                  GROUP BY e.symbol, e.trade_id) g
           JOIN sigsync.signals s ON s.symbol = g.symbol AND s.trade_id = g.trade_id
@@ -126,46 +146,36 @@ BEGIN
                          WHERE b.symbol = g.symbol AND b.trade_id = g.trade_id AND b.trade_id IS NOT NULL
                            AND b."timestamp" < g.t0 AND b.event_type IN ('MFE_UPDATE', 'EXIT_BE', 'EXIT_SL')) b
                  WHERE s.evt_be_mfe_at >= g.t0 OR s.evt_no_be_mfe_at >= g.t0) scan ON true
-    )
-    INSERT INTO sigsync.sync_audit_log
-           (symbol, trade_id, action_type, field, new_value, tier, confidence_score, source, reason, event_id)
-    SELECT o.symbol, o.trade_id, 'anomaly', m.field, to_jsonb(m.value), 'event', sigsync._tier_confidence('event'),
-           'event:' || o.id,
-           'MFE below an earlier MFE', o.id
-      FROM (SELECT o.symbol, o.trade_id, o.id, o.event_type, o.be_mfe, o.no_be_mfe,
-                   greatest(max(o.obs_be) FILTER (WHERE o.obs_be >= 0) OVER w, g.before_be) AS prev_be,
-                   greatest(max(o.obs_no_be) FILTER (WHERE o.obs_no_be >= 0) OVER w, g.before_no_be) AS prev_no_be
-              FROM g
-              JOIN (SELECT o.*,
-                           CASE o.event_type WHEN 'MFE_UPDATE' THEN o.be_mfe WHEN 'EXIT_BE' THEN o.final_mfe END AS obs_be,
-                           CASE o.event_type WHEN 'MFE_UPDATE' THEN o.no_be_mfe WHEN 'EXIT_SL' THEN o.final_mfe END
-                               AS obs_no_be
-                      FROM sigsync.automated_signals o) o      -- (trade_id IS NOT NULL: the partial signal index)
-                ON o.symbol = g.symbol AND o.trade_id = g.trade_id AND o.trade_id IS NOT NULL
-               AND o."timestamp" >= g.t0 AND o.event_type IN ('MFE_UPDATE', 'EXIT_BE', 'EXIT_SL')
-            WINDOW w AS (PARTITION BY o.symbol, o.trade_id ORDER BY o."timestamp"
-                         RANGE BETWEEN UNBOUNDED PRECEDING AND '1 microsecond' PRECEDING)) o
-     CROSS JOIN LATERAL (VALUES ('be_mfe', o.be_mfe, o.be_mfe >= 0 AND o.be_mfe < o.prev_be),
-                                ('no_be_mfe', o.no_be_mfe, o.no_be_mfe >= 0 AND o.no_be_mfe < o.prev_no_be)
-     ) m(field, value, flagged)
-     WHERE o.event_type = 'MFE_UPDATE' AND m.flagged
-       AND NOT EXISTS (SELECT 1 FROM sigsync.sync_audit_log a    -- (sync_audit_log_anomaly_event_idx)
-                        WHERE a.symbol = o.symbol AND a.event_id = o.id AND a.action_type = 'anomaly'
-                          AND a.field = m.field);
-
-    -- 3. candidates: event fields, plus the running metrics as complete aggregates.
-    WITH ev AS (   -- (the columns read below: not the payload, which would widen each sort by its size)
-        SELECT e.symbol, e.trade_id, e.id, e.event_type, e."timestamp", e.payload_checksum, e.source, e.direction,
-               e.signal_time, e.session, e.htf_alignment, e.signal_price, e.confirmation_time, e.bars_to_confirmation,
-               e.entry_price, e.stop_loss, e.current_price, e.be_mfe, e.no_be_mfe, e.mae_global_r, e.exit_price,
-               e.final_mfe, e.cancelled_time, e.cancelled_by, e.cancel_reason, e.bars_pending,
-               CASE WHEN e.event_type = 'SIGNAL_CREATED' THEN '0' ELSE 'event' END AS tier,
-               -- the time a static value of these types carries (be_triggered_at, exit_time, ...)
-               CASE WHEN e.event_type IN ('BE_TRIGGERED', 'EXIT_BE', 'EXIT_SL', 'CANCELLED') THEN e."timestamp" END
-                   AS static_at
-          FROM unnest(v_events) e
-         WHERE e.trade_id IS NOT NULL
     ),
+    mfe_anomalies AS (
+        INSERT INTO sigsync.sync_audit_log
+               (symbol, trade_id, action_type, field, new_value, tier, confidence_score, source, reason, event_id)
+        SELECT o.symbol, o.trade_id, 'anomaly', m.field, to_jsonb(m.value), 'event', sigsync._tier_confidence('event'),
+               'event:' || o.id,
+               'MFE below an earlier MFE', o.id
+          FROM (SELECT o.symbol, o.trade_id, o.id, o.event_type, o.be_mfe, o.no_be_mfe,
+                       greatest(max(o.obs_be) FILTER (WHERE o.obs_be >= 0) OVER w, g.before_be) AS prev_be,
+                       greatest(max(o.obs_no_be) FILTER (WHERE o.obs_no_be >= 0) OVER w, g.before_no_be) AS prev_no_be
+                  FROM g
+                  JOIN (SELECT o.*,
+                               CASE o.event_type WHEN 'MFE_UPDATE' THEN o.be_mfe WHEN 'EXIT_BE' THEN o.final_mfe END AS obs_be,
+                               CASE o.event_type WHEN 'MFE_UPDATE' THEN o.no_be_mfe WHEN 'EXIT_SL' THEN o.final_mfe END
+                                   AS obs_no_be
+                          FROM sigsync.automated_signals o) o      -- (trade_id IS NOT NULL: the partial signal index)
+                    ON o.symbol = g.symbol AND o.trade_id = g.trade_id AND o.trade_id IS NOT NULL
+                   AND o."timestamp" >= g.t0 AND o.event_type IN ('MFE_UPDATE', 'EXIT_BE', 'EXIT_SL')
+                WINDOW w AS (PARTITION BY o.symbol, o.trade_id ORDER BY o."timestamp"
+                             RANGE BETWEEN UNBOUNDED PRECEDING AND '1 microsecond' PRECEDING)) o
+         CROSS JOIN LATERAL (VALUES ('be_mfe', o.be_mfe, o.be_mfe >= 0 AND o.be_mfe < o.prev_be),
+                                    ('no_be_mfe', o.no_be_mfe, o.no_be_mfe >= 0 AND o.no_be_mfe < o.prev_no_be)
+         ) m(field, value, flagged)
+         WHERE o.event_type = 'MFE_UPDATE' AND m.flagged
+           AND NOT EXISTS (SELECT 1 FROM sigsync.sync_audit_log a    -- (sync_audit_log_anomaly_event_idx)
+                            WHERE a.symbol = o.symbol AND a.event_id = o.id AND a.action_type = 'anomaly'
+                              AND a.field = m.field)
+        RETURNING 1
+    ),
+    -- 3. candidates: event fields, plus the running metrics as complete aggregates.
     proposers AS (
         -- the events whose field candidates can win (all at confidence 1.0), so that a signal's
         -- hundreds of MFE updates make a few candidates, not hundreds: of the events that propose
@@ -278,55 +288,58 @@ BEGIN
                                     ('last_mfe_update_at', to_jsonb(greatest(e.mfe_at, e.last_mfe_update_at)))
          ) x(field, value)
          WHERE x.value IS NOT NULL AND x.value <> 'null'::jsonb
+    ),
+    -- 4. the indicator link: latest heartbeat / sync status per source, by event time.
+    link AS (
+        INSERT INTO sigsync.indicator_status AS i
+               (source, last_heartbeat_at, heartbeat_key, tracked_signals, indicator_version,
+                tracking, not_tracking, sync_status_at, sync_status_key)
+        SELECT l.source, (l.hb ->> 'at')::timestamptz, l.hb ->> 'key', (l.hb ->> 'tracked')::integer, l.hb ->> 'version',
+               CASE WHEN l.ss IS NOT NULL THEN ARRAY(SELECT jsonb_array_elements_text(l.ss -> 'tracking')) END,
+               CASE WHEN l.ss IS NOT NULL THEN ARRAY(SELECT jsonb_array_elements_text(l.ss -> 'not_tracking')) END,
+               (l.ss ->> 'at')::timestamptz, l.ss ->> 'key'
+          FROM (SELECT e.source,
+                       (jsonb_agg(jsonb_build_object('at', e."timestamp", 'key', e.payload_checksum,
+                                                     'tracked', e.tracked_signals, 'version', e.indicator_version)
+                                  ORDER BY e."timestamp" DESC, e.payload_checksum)
+                           FILTER (WHERE e.event_type = 'HEARTBEAT')) -> 0 AS hb,
+                       (jsonb_agg(jsonb_build_object('at', e."timestamp", 'key', e.payload_checksum,
+                                                     'tracking', to_jsonb(e.tracking), 'not_tracking', to_jsonb(e.not_tracking))
+                                  ORDER BY e."timestamp" DESC, e.payload_checksum)
+                           FILTER (WHERE e.event_type = 'SYNC_STATUS')) -> 0 AS ss
+                  FROM events e
+                 WHERE e.event_type IN ('HEARTBEAT', 'SYNC_STATUS')
+                 GROUP BY e.source
+                 ORDER BY e.source) l
+        ON CONFLICT (source) DO UPDATE SET
+            -- the latest by event time wins; at equal times the smaller checksum (arrival order never matters)
+            (last_heartbeat_at, heartbeat_key, tracked_signals, indicator_version) =
+                (SELECT CASE WHEN better THEN excluded.last_heartbeat_at ELSE i.last_heartbeat_at END,
+                        CASE WHEN better THEN excluded.heartbeat_key ELSE i.heartbeat_key END,
+                        CASE WHEN better THEN excluded.tracked_signals ELSE i.tracked_signals END,
+                        CASE WHEN better THEN excluded.indicator_version ELSE i.indicator_version END
+                   FROM (SELECT excluded.last_heartbeat_at IS NOT NULL
+                                AND (i.last_heartbeat_at IS NULL
+                                     OR (excluded.last_heartbeat_at, i.heartbeat_key)
+                                        > (i.last_heartbeat_at, excluded.heartbeat_key)) AS better) b),
+            (tracking, not_tracking, sync_status_at, sync_status_key) =
+                (SELECT CASE WHEN better THEN excluded.tracking ELSE i.tracking END,
+                        CASE WHEN better THEN excluded.not_tracking ELSE i.not_tracking END,
+                        CASE WHEN better THEN excluded.sync_status_at ELSE i.sync_status_at END,
+                        CASE WHEN better THEN excluded.sync_status_key ELSE i.sync_status_key END
+                   FROM (SELECT excluded.sync_status_at IS NOT NULL
+                                AND (i.sync_status_at IS NULL
+                                     OR (excluded.sync_status_at, i.sync_status_key)
+                                        > (i.sync_status_at, excluded.sync_status_key)) AS better) b),
+            updated_at = now()
+        RETURNING 1
     )
     SELECT array_agg(u.c)
       INTO v_cands
       FROM (SELECT c FROM fields UNION ALL SELECT c FROM running UNION ALL SELECT c FROM times) u;
 
+    -- the candidates, merged
     v_written := sigsync._merge_candidates(v_cands, NULL, false, p_run_id IS NULL);
-
-    -- 4. the indicator link: latest heartbeat / sync status per source, by event time.
-    INSERT INTO sigsync.indicator_status AS i
-           (source, last_heartbeat_at, heartbeat_key, tracked_signals, indicator_version,
-            tracking, not_tracking, sync_status_at, sync_status_key)
-    SELECT l.source, (l.hb ->> 'at')::timestamptz, l.hb ->> 'key', (l.hb ->> 'tracked')::integer, l.hb ->> 'version',
-           CASE WHEN l.ss IS NOT NULL THEN ARRAY(SELECT jsonb_array_elements_text(l.ss -> 'tracking')) END,
-           CASE WHEN l.ss IS NOT NULL THEN ARRAY(SELECT jsonb_array_elements_text(l.ss -> 'not_tracking')) END,
-           (l.ss ->> 'at')::timestamptz, l.ss ->> 'key'
-      FROM (SELECT e.source,
-                   (jsonb_agg(jsonb_build_object('at', e."timestamp", 'key', e.payload_checksum,
-                                                 'tracked', e.tracked_signals, 'version', e.indicator_version)
-                              ORDER BY e."timestamp" DESC, e.payload_checksum)
-                       FILTER (WHERE e.event_type = 'HEARTBEAT')) -> 0 AS hb,
-                   (jsonb_agg(jsonb_build_object('at', e."timestamp", 'key', e.payload_checksum,
-                                                 'tracking', to_jsonb(e.tracking), 'not_tracking', to_jsonb(e.not_tracking))
-                              ORDER BY e."timestamp" DESC, e.payload_checksum)
-                       FILTER (WHERE e.event_type = 'SYNC_STATUS')) -> 0 AS ss
-              FROM unnest(v_events) e
-             WHERE e.event_type IN ('HEARTBEAT', 'SYNC_STATUS')
-             GROUP BY e.source
-             ORDER BY e.source) l
-    ON CONFLICT (source) DO UPDATE SET
-        -- the latest by event time wins; at equal times the smaller checksum (arrival order never matters)
-        (last_heartbeat_at, heartbeat_key, tracked_signals, indicator_version) =
-            (SELECT CASE WHEN better THEN excluded.last_heartbeat_at ELSE i.last_heartbeat_at END,
-                    CASE WHEN better THEN excluded.heartbeat_key ELSE i.heartbeat_key END,
-                    CASE WHEN better THEN excluded.tracked_signals ELSE i.tracked_signals END,
-                    CASE WHEN better THEN excluded.indicator_version ELSE i.indicator_version END
-               FROM (SELECT excluded.last_heartbeat_at IS NOT NULL
-                            AND (i.last_heartbeat_at IS NULL
-                                 OR (excluded.last_heartbeat_at, i.heartbeat_key)
-                                    > (i.last_heartbeat_at, excluded.heartbeat_key)) AS better) b),
-        (tracking, not_tracking, sync_status_at, sync_status_key) =
-            (SELECT CASE WHEN better THEN excluded.tracking ELSE i.tracking END,
-                    CASE WHEN better THEN excluded.not_tracking ELSE i.not_tracking END,
-                    CASE WHEN better THEN excluded.sync_status_at ELSE i.sync_status_at END,
-                    CASE WHEN better THEN excluded.sync_status_key ELSE i.sync_status_key END
-               FROM (SELECT excluded.sync_status_at IS NOT NULL
-                            AND (i.sync_status_at IS NULL
-                                 OR (excluded.sync_status_at, i.sync_status_key)
-                                    > (i.sync_status_at, excluded.sync_status_key)) AS better) b),
-        updated_at = now();
 
     RETURN v_written;
 END
