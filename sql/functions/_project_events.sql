@@ -74,10 +74,13 @@ BEGIN
     END IF;
 
     -- 2-4 in one statement, which reads the events once: each unnest of the rows copies every row
-    -- (five of them were a third of a cycle's projection of its queued events). No part reads what
-    -- another writes: the anomalies (2) and the candidates (3) read the registry as it was before
-    -- this call, the candidates are merged after the statement, and the indicator link (4) is a
-    -- table of its own.
+    -- (five of them were a third of a cycle's projection of its queued events). Its parts see one
+    -- snapshot, none of the others' writes, and need none: the anomalies (2) and the candidates (3)
+    -- read the registry as it was before this statement (the candidates are merged after it), the
+    -- "MFE below an earlier MFE" check's look for an audited row never concerns a row the other
+    -- anomaly check writes (that one flags negative values only), and the indicator link (4) is a
+    -- table of its own. (The parts write in an order of PostgreSQL's: one call's anomaly rows of the
+    -- two kinds are not in the order of the steps here.)
     WITH events AS MATERIALIZED (   -- the events projected now, the columns read below (not the payload)
         SELECT e.symbol, e.trade_id, e.id, e.event_type, e."timestamp", e.payload_checksum, e.source, e.direction,
                e.signal_time, e.session, e.htf_alignment, e.signal_price, e.confirmation_time, e.bars_to_confirmation,
@@ -124,7 +127,7 @@ BEGIN
     -- max when everything projected so far is older (in-order arrival: no look-up), else one
     -- range scan per signal. Linear in the batch and the signal's history, never a look-up per
     -- event. Updates before t0 need no look: each was checked when it, or the later ones,
-    -- arrived. Audited once. (None of them is a row of the part above, which flags negative values.)
+    -- arrived. Audited once.
     g AS MATERIALIZED (
         SELECT g.symbol, g.trade_id, g.t0,
                CASE WHEN s.evt_be_mfe_at < g.t0 THEN s.evt_be_mfe ELSE scan.be END AS before_be,
