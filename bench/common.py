@@ -185,9 +185,12 @@ def load_bars(conn: psycopg.Connection, chunks: list[data.Chunk]) -> None:
             cp.write(chunk.bars.read_bytes())
 
 
-def load_registry(bench: Bench, db: str, chunks: list[data.Chunk], template: str = EMPTY) -> dict:
+def load_registry(bench: Bench, db: str, chunks: list[data.Chunk], template: str = EMPTY,
+                  loaded_copy: str | None = None) -> dict:
     """A fresh copy of `template` loaded with the chunks' bars and events (ingest_many(1000) on
-    2 connections), then one full cycle (timed: every walk from scratch) and VACUUM ANALYZE."""
+    2 connections), then one full cycle (timed: every walk from scratch) and VACUUM ANALYZE.
+    With `loaded_copy`, the database as loaded, before that cycle, is also kept under that name
+    (untimed): what a first full cycle after loading starts from, to measure it again."""
     bench.create(db, template)
     started = time.perf_counter()
     with bench.connect(db) as conn:
@@ -210,6 +213,8 @@ def load_registry(bench: Bench, db: str, chunks: list[data.Chunk], template: str
     if errors:
         raise BenchError(f"loading {db} failed: {errors[0]}")
     load_s = time.perf_counter() - started
+    if loaded_copy:
+        bench.create(loaded_copy, db)
     p_now = max(c.summary()["p_now"] for c in chunks)
     with bench.connect(db) as conn:
         t0 = time.perf_counter()

@@ -23,6 +23,8 @@ ingest_many and reconciled with the before tree, copied and migrated forward to 
 cycle, an incremental cycle after 100 signals changed (also with the ingest of those changes:
 a tree may leave their projection to the cycle) and a full cycle. The same data is also loaded
 with the after tree, once: each side's loading time, first full cycle after it, and their sum.
+The first full cycle is also measured run by run on copies of the before side's registry as
+loaded (the after side's copy migrated forward): the same queued rows on both sides.
 "After" is this checkout's sql/, or --after REF's.
 
     python -m bench.messy [--signals 330] [--runs 3] [--before REF [--after REF] [--cycle-signals 1000]]
@@ -56,6 +58,9 @@ CYCLE_KINDS = (("idle", "idle incremental cycle"), ("inc", "incremental cycle, 1
 # loading each side's own registry (ingest_many(1000), 2 connections), then its first full cycle
 LOAD_KINDS = (("load", "loading through ingest_many(1000), 2 connections"),
               ("first_full", "first full cycle after loading"), ("load_first", "ingest + first full cycle"))
+# the first full cycle again, run by run, on copies of the before side's registry as loaded (the
+# after side's copy migrated to its tree): the one figure above, with a median and a ratio
+FIRST_FULL_RUNS = ("first_full_runs", "first full cycle after loading, on copies of the before load")
 # on the loaded registry, after the cycle figures: rebuild(), then a full cycle
 REBUILD_KINDS = (("rebuild", "rebuild()"), ("rebuild_full", "rebuild() + the full cycle after it"))
 
@@ -216,13 +221,18 @@ def cycles(bench: Bench, side_list: list[Side], signals: int) -> None:
     migrated forward to the after tree; measured on both, run by run. The same data is also
     loaded with the after tree, right after the before load: each side's loading and the first
     full cycle after it (a tree that leaves work of ingest to the next cycle pays for it
-    there), once each."""
+    there), once each; and the first full cycle again, run by run, on copies of the before
+    load (first_full_runs)."""
     before, after = side_list
     click.echo(f"  cycles: a registry of {signals:,} signals loaded with {before.version}, "
                f"a copy migrated to {after.version}")
     dbs = {"before": "bench_messy_reg_before", "after": "bench_messy_reg_after"}
-    info = load_registry(bench, dbs["before"], data.chunks(bench.data_dir, "S", signals), before.template)
+    loaded = "bench_messy_reg_loaded"
+    info = load_registry(bench, dbs["before"], data.chunks(bench.data_dir, "S", signals), before.template,
+                         loaded_copy=loaded)
     loads = {"before": info, "after": load_after(bench, after, signals, info)}   # right after: the same machine
+    first_full = first_full_runs(bench, side_list, loaded, info["p_now"])
+    bench.drop(loaded)
     bench.create(dbs["after"], dbs["before"])
     bench.migrate(dbs["after"], after.tree)
     times: dict[str, dict[str, list[float]]] = {kind: {"before": [], "after": []} for kind, _ in CYCLE_KINDS}
@@ -268,6 +278,7 @@ def cycles(bench: Bench, side_list: list[Side], signals: int) -> None:
     for kind, what in LOAD_KINDS:
         add_figures(bench, {name: [ms[kind]] for name, ms in load_ms.items()}, side_list, f"messy_cycle_{kind}",
                     f"{what}, {n}", "ms", stat="once")
+    add_figures(bench, first_full, side_list, f"messy_cycle_{FIRST_FULL_RUNS[0]}", f"{FIRST_FULL_RUNS[1]}, {n}", "ms")
     for kind, what in REBUILD_KINDS:
         add_figures(bench, {name: [ms[kind]] for name, ms in rebuilt.items()}, side_list, f"messy_cycle_{kind}",
                     f"{what}, {n}", "ms", stat="once")
@@ -282,6 +293,25 @@ def cycles(bench: Bench, side_list: list[Side], signals: int) -> None:
                                   f"[{side.name}: {side.version}]", "%",
                                   [100 * steps[side.name][step]["ms"] / steps[side.name]["reconcile"]["ms"]],
                                   stat="once")
+
+
+def first_full_runs(bench: Bench, side_list: list[Side], loaded: str, p_now: str) -> dict[str, list[float]]:
+    """The first full cycle after loading, run by run (before, after, before, ...): each on a fresh
+    copy of the registry as the before tree loaded it, the after side's copy migrated forward
+    (untimed). Both start from the same rows, queues included."""
+    db = "bench_messy_reg_first"
+    times: dict[str, list[float]] = {side.name: [] for side in side_list}
+    for run in range(bench.runs):
+        for side in side_list:
+            bench.create(db, loaded)
+            if side.name == "after":
+                bench.migrate(db, side.tree)
+            with bench.connect(db) as conn:
+                times[side.name].append(timed_cycle(conn, p_now, True)[0])
+        click.echo(f"  first full cycle, run {run + 1}/{bench.runs}: before {times['before'][-1]:,.0f} ms, "
+                   f"after {times['after'][-1]:,.0f} ms")
+    bench.drop(db)
+    return times
 
 
 def load_after(bench: Bench, after: Side, signals: int, before_info: dict) -> dict:

@@ -90,7 +90,7 @@ def test_ingest_calls_compares_two_templates_side_by_side(cluster, template_db):
 
 MESSY_SIDE_BY_SIDE = ["messy_inorder", "messy_inorder_copy", "messy_messy", "messy_messy_copy"] + [
     f"messy_cycle_{kind}" for kind in ("idle", "inc", "inc_total", "full", "load", "first_full", "load_first",
-                                       "rebuild", "rebuild_full")] + [f"messy_step_{step}" for step in CYCLE_STEPS]
+                                       "first_full_runs", "rebuild", "rebuild_full")] + [f"messy_step_{step}" for step in CYCLE_STEPS]
 # each step's share of the full cycle: per side, no ratio
 MESSY_SHARES = [f"messy_share_{step}{side}" for step in CYCLE_STEPS for side in ("", "_before")]
 
@@ -124,6 +124,8 @@ def test_messy_before_after_reports_every_figure_on_both_and_loses_nothing():
         assert figures[key]["stat"] == figures[key + "_before"]["stat"] == "once", key
         assert figures[key + "_before"]["value"] > 0 and figures[key]["value"] > 0, key
     assert figures["messy_cycle_load_first"]["value"] >= figures["messy_cycle_first_full"]["value"]
+    # the first full cycle again, on copies of one load: a median of the runs on each side
+    assert figures["messy_cycle_first_full_runs"]["runs"] == figures["messy_cycle_first_full_runs_before"]["runs"] == 3
     assert figures["messy_lost"]["value"] == 0 and figures["messy_lost_before"]["value"] == 0
     assert [s["name"] for s in report["sides"]] == ["before", "after"]
     assert "| figure | before | after | after / before |" in result.stdout
