@@ -3,7 +3,7 @@
 -- static and running fields, conflicts and anomalies in sync_audit_log, dirty marking.
 BEGIN;
 SET LOCAL search_path = sigsync, public;
-SELECT plan(125);
+SELECT plan(129);
 
 CREATE FUNCTION pg_temp.sig(p_trade_id text) RETURNS sigsync.signals
 LANGUAGE sql AS $$ SELECT s.* FROM sigsync.signals s WHERE s.symbol = 'NQ1!' AND s.trade_id = p_trade_id $$;
@@ -319,6 +319,24 @@ SELECT results_eq(
     $$SELECT be_mfe, current_price, queued_events FROM sigsync.signals WHERE trade_id = '20251212_140000000_BULLISH'$$,
     $$VALUES (0.7, 21407::numeric, NULL::bigint[])$$,
     'S10 rebuild projects every event at once: nothing queued');
+
+-- S10b: in one call with other events, the updates are still left to the cycle: the call
+-- projects its ENTRY, and the update in the same call only queues --------------------------
+SELECT ok((SELECT bool_and(status = 'accepted') FROM sigsync.ingest_many(ARRAY[
+              '{"event_type":"ENTRY","trade_id":"20251212_143000000_BULLISH","entry_price":21500,"stop_loss":21490,"timestamp":1765567800000}',
+              '{"event_type":"MFE_UPDATE","trade_id":"20251212_143000000_BULLISH","be_mfe":0.4,"no_be_mfe":0.4,"mae_global_r":-0.2,"current_price":21504,"timestamp":1765567860000}'])),
+          'S10b an ENTRY and an MFE update in one ingest_many call');
+SELECT results_eq(
+    $$SELECT s.entry_price, s.be_mfe, s.current_price, s.last_mfe_update_at, cardinality(s.queued_events)
+        FROM sigsync.signals s WHERE s.trade_id = '20251212_143000000_BULLISH'$$,
+    $$VALUES (21500::numeric, NULL::numeric, NULL::numeric, NULL::timestamptz, 1)$$,
+    'S10b the call projects the ENTRY and queues the update, which it does not project');
+SELECT is(sigsync.reconcile() ->> 'status', 'ok', 'S10b a reconcile cycle');
+SELECT results_eq(
+    $$SELECT s.be_mfe, s.current_price, s.queued_events FROM sigsync.signals s
+       WHERE s.trade_id = '20251212_143000000_BULLISH'$$,
+    $$VALUES (0.4, 21504::numeric, NULL::bigint[])$$,
+    'S10b the cycle projected the queued update');
 
 -- S11: an incremental cycle projects about 5,000 queued updates at most (whole signals; a queue
 -- holds 5,000 at most, S13), so a
