@@ -97,6 +97,26 @@ BEGIN
     ev AS NOT MATERIALIZED (   -- the signals' events (a heartbeat or a sync status names none)
         SELECT * FROM events e WHERE e.trade_id IS NOT NULL
     ),
+    -- the running metrics' observations an event carries, the rule's one home: an MFE update's
+    -- be_mfe, no_be_mfe and mae_global_r (below -1 left out), an EXIT_BE's final_mfe (be), an
+    -- EXIT_SL's final_mfe (no_be) and its MAE of -1. Of the events projected now (batch) and of
+    -- the log, which the MFE check below reads per signal (its index: a qual on batch leaves
+    -- the other side out of a plan).
+    observed AS NOT MATERIALIZED (
+        SELECT o.*,
+               CASE o.event_type WHEN 'MFE_UPDATE' THEN o.be_mfe WHEN 'EXIT_BE' THEN o.final_mfe END AS obs_be,
+               CASE o.event_type WHEN 'MFE_UPDATE' THEN o.no_be_mfe WHEN 'EXIT_SL' THEN o.final_mfe END AS obs_no_be,
+               CASE WHEN o.event_type = 'MFE_UPDATE' AND o.mae_global_r >= -1 THEN o.mae_global_r
+                    WHEN o.event_type = 'EXIT_SL' THEN -1 END AS obs_mae
+          FROM (SELECT true AS batch, e.symbol, e.trade_id, e.id, e.event_type, e."timestamp", e.be_mfe, e.no_be_mfe,
+                       e.final_mfe, e.mae_global_r
+                  FROM ev e
+                UNION ALL
+                SELECT false, b.symbol, b.trade_id, b.id, b.event_type, b."timestamp", b.be_mfe, b.no_be_mfe,
+                       b.final_mfe, b.mae_global_r
+                  FROM sigsync.automated_signals b   -- (trade_id IS NOT NULL: the partial signal index)
+                 WHERE b.trade_id IS NOT NULL) o
+    ),
     -- 2. anomalies: stored in the log, audited, not applied.
     anomalies AS (
         INSERT INTO sigsync.sync_audit_log
@@ -120,7 +140,7 @@ BEGIN
     ),
 
     -- ... and MFE updates below an earlier observation of the same metric (by event time: an
-    -- earlier update, or the final_mfe of an earlier exit, step 3's "obs"), whichever arrived
+    -- earlier update, or the final_mfe of an earlier exit: "observed"), whichever arrived
     -- first, so the anomaly does not depend on arrival order: per signal, every update from the
     -- earliest new observation (t0) on, stored or new, against the highest before it: the window
     -- over these, and the highest before t0 (g, once per signal), which is the stored running
@@ -141,14 +161,10 @@ BEGIN
           LEFT JOIN LATERAL (
                 SELECT max(b.obs_be) FILTER (WHERE b.obs_be >= 0) AS be,
                        max(b.obs_no_be) FILTER (WHERE b.obs_no_be >= 0) AS no_be
-                  FROM (SELECT CASE b.event_type WHEN 'MFE_UPDATE' THEN b.be_mfe WHEN 'EXIT_BE' THEN b.final_mfe END
-                                   AS obs_be,
-                               CASE b.event_type WHEN 'MFE_UPDATE' THEN b.no_be_mfe WHEN 'EXIT_SL' THEN b.final_mfe END
-                                   AS obs_no_be
-                          FROM sigsync.automated_signals b
-                         WHERE b.symbol = g.symbol AND b.trade_id = g.trade_id AND b.trade_id IS NOT NULL
-                           AND b."timestamp" < g.t0 AND b.event_type IN ('MFE_UPDATE', 'EXIT_BE', 'EXIT_SL')) b
-                 WHERE s.evt_be_mfe_at >= g.t0 OR s.evt_no_be_mfe_at >= g.t0) scan ON true
+                  FROM observed b
+                 WHERE NOT b.batch AND b.symbol = g.symbol AND b.trade_id = g.trade_id
+                   AND b."timestamp" < g.t0 AND b.event_type IN ('MFE_UPDATE', 'EXIT_BE', 'EXIT_SL')
+                   AND (s.evt_be_mfe_at >= g.t0 OR s.evt_no_be_mfe_at >= g.t0)) scan ON true
     ),
     mfe_anomalies AS (
         INSERT INTO sigsync.sync_audit_log
@@ -157,18 +173,17 @@ BEGIN
                'event:' || o.id,
                'MFE below an earlier MFE', o.id
           FROM (SELECT o.symbol, o.trade_id, o.id, o.event_type, o.be_mfe, o.no_be_mfe,
-                       greatest(max(o.obs_be) FILTER (WHERE o.obs_be >= 0) OVER w, g.before_be) AS prev_be,
-                       greatest(max(o.obs_no_be) FILTER (WHERE o.obs_no_be >= 0) OVER w, g.before_no_be) AS prev_no_be
+                       greatest(o.max_be, g.before_be) AS prev_be, greatest(o.max_no_be, g.before_no_be) AS prev_no_be
                   FROM g
-                  JOIN (SELECT o.*,
-                               CASE o.event_type WHEN 'MFE_UPDATE' THEN o.be_mfe WHEN 'EXIT_BE' THEN o.final_mfe END AS obs_be,
-                               CASE o.event_type WHEN 'MFE_UPDATE' THEN o.no_be_mfe WHEN 'EXIT_SL' THEN o.final_mfe END
-                                   AS obs_no_be
-                          FROM sigsync.automated_signals o) o      -- (trade_id IS NOT NULL: the partial signal index)
-                    ON o.symbol = g.symbol AND o.trade_id = g.trade_id AND o.trade_id IS NOT NULL
-                   AND o."timestamp" >= g.t0 AND o.event_type IN ('MFE_UPDATE', 'EXIT_BE', 'EXIT_SL')
-                WINDOW w AS (PARTITION BY o.symbol, o.trade_id ORDER BY o."timestamp"
-                             RANGE BETWEEN UNBOUNDED PRECEDING AND '1 microsecond' PRECEDING)) o
+                 CROSS JOIN LATERAL (   -- per signal (lateral: the log is read through its index)
+                        SELECT o.*,
+                               max(o.obs_be) FILTER (WHERE o.obs_be >= 0) OVER w AS max_be,
+                               max(o.obs_no_be) FILTER (WHERE o.obs_no_be >= 0) OVER w AS max_no_be
+                          FROM observed o
+                         WHERE NOT o.batch AND o.symbol = g.symbol AND o.trade_id = g.trade_id
+                           AND o."timestamp" >= g.t0 AND o.event_type IN ('MFE_UPDATE', 'EXIT_BE', 'EXIT_SL')
+                        WINDOW w AS (ORDER BY o."timestamp" RANGE BETWEEN UNBOUNDED PRECEDING AND '1 microsecond' PRECEDING)
+                       ) o) o
          CROSS JOIN LATERAL (VALUES ('be_mfe', o.be_mfe, o.be_mfe >= 0 AND o.be_mfe < o.prev_be),
                                     ('no_be_mfe', o.no_be_mfe, o.no_be_mfe >= 0 AND o.no_be_mfe < o.prev_no_be)
          ) m(field, value, flagged)
@@ -241,22 +256,16 @@ BEGIN
         SELECT o.*, s.evt_be_mfe, s.evt_be_mfe_at, s.evt_no_be_mfe, s.evt_no_be_mfe_at, s.evt_mae_global_r,
                s.evt_mae_global_r_at, s.first_event_at, s.last_event_at, s.last_mfe_update_at
           FROM (SELECT e.symbol, e.trade_id,
-                       max(x.be) FILTER (WHERE x.be >= 0) AS be,
-                       max(e."timestamp") FILTER (WHERE x.be >= 0) AS be_at,
-                       max(x.no_be) FILTER (WHERE x.no_be >= 0) AS no_be,
-                       max(e."timestamp") FILTER (WHERE x.no_be >= 0) AS no_be_at,
-                       min(x.mae) FILTER (WHERE x.mae <= 0) AS mae,
-                       max(e."timestamp") FILTER (WHERE x.mae <= 0) AS mae_at,
+                       max(e.obs_be) FILTER (WHERE e.obs_be >= 0) AS be,
+                       max(e."timestamp") FILTER (WHERE e.obs_be >= 0) AS be_at,
+                       max(e.obs_no_be) FILTER (WHERE e.obs_no_be >= 0) AS no_be,
+                       max(e."timestamp") FILTER (WHERE e.obs_no_be >= 0) AS no_be_at,
+                       min(e.obs_mae) FILTER (WHERE e.obs_mae <= 0) AS mae,
+                       max(e."timestamp") FILTER (WHERE e.obs_mae <= 0) AS mae_at,
                        min(e."timestamp") AS first_at, max(e."timestamp") AS last_at,
                        max(e."timestamp") FILTER (WHERE e.event_type = 'MFE_UPDATE') AS mfe_at
-                  FROM ev e
-                 CROSS JOIN LATERAL (
-                        SELECT CASE WHEN e.event_type = 'MFE_UPDATE' THEN e.be_mfe
-                                    WHEN e.event_type = 'EXIT_BE' THEN e.final_mfe END AS be,
-                               CASE WHEN e.event_type = 'MFE_UPDATE' THEN e.no_be_mfe
-                                    WHEN e.event_type = 'EXIT_SL' THEN e.final_mfe END AS no_be,
-                               CASE WHEN e.event_type = 'MFE_UPDATE' AND e.mae_global_r >= -1 THEN e.mae_global_r
-                                    WHEN e.event_type = 'EXIT_SL' THEN -1 END AS mae) x
+                  FROM observed e
+                 WHERE e.batch
                  GROUP BY e.symbol, e.trade_id) o
           JOIN sigsync.signals s ON s.symbol = o.symbol AND s.trade_id = o.trade_id
     ),
