@@ -98,15 +98,17 @@ BEGIN
         SELECT * FROM events e WHERE e.trade_id IS NOT NULL
     ),
     -- the running metrics' observations an event carries, the rule's one home: an MFE update's
-    -- be_mfe, no_be_mfe and mae_global_r (below -1 left out), an EXIT_BE's final_mfe (be), an
-    -- EXIT_SL's final_mfe (no_be) and its MAE of -1. Of the events projected now (batch) and of
-    -- the log, which the MFE check below reads per signal (its index: a qual on batch leaves
-    -- the other side out of a plan).
+    -- be_mfe, no_be_mfe and mae_global_r, an EXIT_BE's final_mfe (be), an EXIT_SL's final_mfe
+    -- (no_be) and its MAE of -1; an implausible one (an MFE below 0, an MAE outside -1..0) is
+    -- none (NULL). Of the events projected now (batch) and of the log, which the MFE check below
+    -- reads per signal (its index: a qual on batch leaves the other side out of a plan).
     observed AS NOT MATERIALIZED (
         SELECT o.*,
-               CASE o.event_type WHEN 'MFE_UPDATE' THEN o.be_mfe WHEN 'EXIT_BE' THEN o.final_mfe END AS obs_be,
-               CASE o.event_type WHEN 'MFE_UPDATE' THEN o.no_be_mfe WHEN 'EXIT_SL' THEN o.final_mfe END AS obs_no_be,
-               CASE WHEN o.event_type = 'MFE_UPDATE' AND o.mae_global_r >= -1 THEN o.mae_global_r
+               CASE WHEN o.event_type = 'MFE_UPDATE' AND o.be_mfe >= 0 THEN o.be_mfe
+                    WHEN o.event_type = 'EXIT_BE' AND o.final_mfe >= 0 THEN o.final_mfe END AS obs_be,
+               CASE WHEN o.event_type = 'MFE_UPDATE' AND o.no_be_mfe >= 0 THEN o.no_be_mfe
+                    WHEN o.event_type = 'EXIT_SL' AND o.final_mfe >= 0 THEN o.final_mfe END AS obs_no_be,
+               CASE WHEN o.event_type = 'MFE_UPDATE' AND o.mae_global_r BETWEEN -1 AND 0 THEN o.mae_global_r
                     WHEN o.event_type = 'EXIT_SL' THEN -1 END AS obs_mae
           FROM (SELECT true AS batch, e.symbol, e.trade_id, e.id, e.event_type, e."timestamp", e.be_mfe, e.no_be_mfe,
                        e.final_mfe, e.mae_global_r
@@ -159,8 +161,7 @@ BEGIN
           JOIN sigsync.signals s ON s.symbol = g.symbol AND s.trade_id = g.trade_id
           -- the range scan, only for a signal with a projected observation at or after t0
           LEFT JOIN LATERAL (
-                SELECT max(b.obs_be) FILTER (WHERE b.obs_be >= 0) AS be,
-                       max(b.obs_no_be) FILTER (WHERE b.obs_no_be >= 0) AS no_be
+                SELECT max(b.obs_be) AS be, max(b.obs_no_be) AS no_be
                   FROM observed b
                  WHERE NOT b.batch AND b.symbol = g.symbol AND b.trade_id = g.trade_id
                    AND b."timestamp" < g.t0 AND b.event_type IN ('MFE_UPDATE', 'EXIT_BE', 'EXIT_SL')
@@ -177,8 +178,7 @@ BEGIN
                   FROM g
                  CROSS JOIN LATERAL (   -- per signal (lateral: the log is read through its index)
                         SELECT o.*,
-                               max(o.obs_be) FILTER (WHERE o.obs_be >= 0) OVER w AS max_be,
-                               max(o.obs_no_be) FILTER (WHERE o.obs_no_be >= 0) OVER w AS max_no_be
+                               max(o.obs_be) OVER w AS max_be, max(o.obs_no_be) OVER w AS max_no_be
                           FROM observed o
                          WHERE NOT o.batch AND o.symbol = g.symbol AND o.trade_id = g.trade_id
                            AND o."timestamp" >= g.t0 AND o.event_type IN ('MFE_UPDATE', 'EXIT_BE', 'EXIT_SL')
@@ -256,12 +256,9 @@ BEGIN
         SELECT o.*, s.evt_be_mfe, s.evt_be_mfe_at, s.evt_no_be_mfe, s.evt_no_be_mfe_at, s.evt_mae_global_r,
                s.evt_mae_global_r_at, s.first_event_at, s.last_event_at, s.last_mfe_update_at
           FROM (SELECT e.symbol, e.trade_id,
-                       max(e.obs_be) FILTER (WHERE e.obs_be >= 0) AS be,
-                       max(e."timestamp") FILTER (WHERE e.obs_be >= 0) AS be_at,
-                       max(e.obs_no_be) FILTER (WHERE e.obs_no_be >= 0) AS no_be,
-                       max(e."timestamp") FILTER (WHERE e.obs_no_be >= 0) AS no_be_at,
-                       min(e.obs_mae) FILTER (WHERE e.obs_mae <= 0) AS mae,
-                       max(e."timestamp") FILTER (WHERE e.obs_mae <= 0) AS mae_at,
+                       max(e.obs_be) AS be, max(e."timestamp") FILTER (WHERE e.obs_be IS NOT NULL) AS be_at,
+                       max(e.obs_no_be) AS no_be, max(e."timestamp") FILTER (WHERE e.obs_no_be IS NOT NULL) AS no_be_at,
+                       min(e.obs_mae) AS mae, max(e."timestamp") FILTER (WHERE e.obs_mae IS NOT NULL) AS mae_at,
                        min(e."timestamp") AS first_at, max(e."timestamp") AS last_at,
                        max(e."timestamp") FILTER (WHERE e.event_type = 'MFE_UPDATE') AS mfe_at
                   FROM observed e

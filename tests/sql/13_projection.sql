@@ -3,7 +3,7 @@
 -- static and running fields, conflicts and anomalies in sync_audit_log, dirty marking.
 BEGIN;
 SET LOCAL search_path = sigsync, public;
-SELECT plan(129);
+SELECT plan(131);
 
 CREATE FUNCTION pg_temp.sig(p_trade_id text) RETURNS sigsync.signals
 LANGUAGE sql AS $$ SELECT s.* FROM sigsync.signals s WHERE s.symbol = 'NQ1!' AND s.trade_id = p_trade_id $$;
@@ -205,6 +205,20 @@ SELECT ok((SELECT bool_and(l.trade_id = '20251212_130000000_BULLISH' AND l.symbo
 SELECT is((pg_temp.sig('20251212_130000000_BULLISH')).be_mfe, 1.0, 'anomalous MFEs are not applied (be_mfe stays 1.0)');
 SELECT is((pg_temp.sig('20251212_130000000_BULLISH')).mae_global_r, -0.2, 'anomalous MAEs are not applied (mae stays -0.2)');
 SELECT is((pg_temp.sig('20251212_130000000_BULLISH')).status, 'active', 'anomalies do not change the status');
+
+-- ... and a signal whose every observation is implausible has no running metric: none counts,
+-- not even as the highest or lowest one or as its time (S7B) --------------------------------
+SELECT ok(pg_temp.ok_ingest('{"event_type":"ENTRY","trade_id":"20251212_133000000_BULLISH","entry_price":21250,"stop_loss":21240,"timestamp":1765564200000}')
+      AND pg_temp.ok_ingest('{"event_type":"MFE_UPDATE","trade_id":"20251212_133000000_BULLISH","be_mfe":-0.1,"no_be_mfe":-0.2,"mae_global_r":0.3,"timestamp":1765564260000}')
+      AND pg_temp.ok_ingest('{"event_type":"MFE_UPDATE","trade_id":"20251212_133000000_BULLISH","mae_global_r":-1.5,"timestamp":1765564320000}')
+      AND pg_temp.ok_ingest('{"event_type":"EXIT_BE","trade_id":"20251212_133000000_BULLISH","exit_price":21250,"final_mfe":-0.4,"timestamp":1765564380000}'),
+    'S7B an ENTRY, updates with only implausible values, an EXIT_BE with a negative final_mfe');
+SELECT pg_temp.project_queued();
+SELECT results_eq(
+    $$SELECT s.be_mfe, s.evt_be_mfe_at, s.no_be_mfe, s.evt_no_be_mfe_at, s.mae_global_r, s.evt_mae_global_r_at
+        FROM sigsync.signals s WHERE s.trade_id = '20251212_133000000_BULLISH'$$,
+    $$VALUES (NULL::numeric, NULL::timestamptz, NULL::numeric, NULL::timestamptz, NULL::numeric, NULL::timestamptz)$$,
+    'S7B no MFE, no MAE and no time of one: an implausible value is no observation');
 
 -- "earlier" is by event time: the lower MFE arriving first is still an anomaly ----------
 SELECT ok(pg_temp.ok_ingest('{"event_type":"MFE_UPDATE","trade_id":"20251212_131000000_BULLISH","be_mfe":0.6,"timestamp":1765563300000}')
