@@ -97,11 +97,13 @@ BEGIN
     ev AS NOT MATERIALIZED (   -- the signals' events (a heartbeat or a sync status names none)
         SELECT * FROM events e WHERE e.trade_id IS NOT NULL
     ),
-    -- the running metrics' observations an event carries, the rule's one home: an MFE update's
-    -- be_mfe, no_be_mfe and mae_global_r, an EXIT_BE's final_mfe (be), an EXIT_SL's final_mfe
-    -- (no_be) and its MAE of -1; an implausible one (an MFE below 0, an MAE outside -1..0) is
-    -- none (NULL). Of the events projected now (batch) and of the log, which the MFE check below
-    -- reads per signal (its index: a qual on batch leaves the other side out of a plan).
+    -- the running metrics' observations an event carries, declared once for every reader here:
+    -- an MFE update's be_mfe, no_be_mfe and mae_global_r, an EXIT_BE's final_mfe (be), an
+    -- EXIT_SL's final_mfe (no_be) and its MAE of -1; an implausible value (an MFE below 0, an MAE
+    -- outside -1..0) is none (NULL), and is audited above. Of the events projected now (batch) and
+    -- of the log, which the MFE check below reads per signal through its index. Each reader names
+    -- its side: the qual on batch, pushed into the union, leaves the other side empty (per_signal
+    -- must never read the log).
     observed AS NOT MATERIALIZED (
         SELECT o.*,
                CASE WHEN o.event_type = 'MFE_UPDATE' AND o.be_mfe >= 0 THEN o.be_mfe
@@ -144,7 +146,7 @@ BEGIN
     -- ... and MFE updates below an earlier observation of the same metric (by event time: an
     -- earlier update, or the final_mfe of an earlier exit: "observed"), whichever arrived
     -- first, so the anomaly does not depend on arrival order: per signal, every update from the
-    -- earliest new observation (t0) on, stored or new, against the highest before it: the window
+    -- earliest new event of these types (t0) on, stored or new, against the highest before it: the window
     -- over these, and the highest before t0 (g, once per signal), which is the stored running
     -- max when everything projected so far is older (in-order arrival: no look-up), else one
     -- range scan per signal. Linear in the batch and the signal's history, never a look-up per

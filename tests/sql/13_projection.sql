@@ -206,19 +206,29 @@ SELECT is((pg_temp.sig('20251212_130000000_BULLISH')).be_mfe, 1.0, 'anomalous MF
 SELECT is((pg_temp.sig('20251212_130000000_BULLISH')).mae_global_r, -0.2, 'anomalous MAEs are not applied (mae stays -0.2)');
 SELECT is((pg_temp.sig('20251212_130000000_BULLISH')).status, 'active', 'anomalies do not change the status');
 
--- ... and a signal whose every observation is implausible has no running metric: none counts,
--- not even as the highest or lowest one or as its time (S7B) --------------------------------
-SELECT ok(pg_temp.ok_ingest('{"event_type":"ENTRY","trade_id":"20251212_133000000_BULLISH","entry_price":21250,"stop_loss":21240,"timestamp":1765564200000}')
-      AND pg_temp.ok_ingest('{"event_type":"MFE_UPDATE","trade_id":"20251212_133000000_BULLISH","be_mfe":-0.1,"no_be_mfe":-0.2,"mae_global_r":0.3,"timestamp":1765564260000}')
-      AND pg_temp.ok_ingest('{"event_type":"MFE_UPDATE","trade_id":"20251212_133000000_BULLISH","mae_global_r":-1.5,"timestamp":1765564320000}')
-      AND pg_temp.ok_ingest('{"event_type":"EXIT_BE","trade_id":"20251212_133000000_BULLISH","exit_price":21250,"final_mfe":-0.4,"timestamp":1765564380000}'),
-    'S7B an ENTRY, updates with only implausible values, an EXIT_BE with a negative final_mfe');
+-- ... and an implausible value is no observation at all: not the highest or lowest one, and
+-- not its time. S7B: one call, so that one projection sees a plausible update at 13:31 and
+-- implausible values after it; S7C: a signal whose every value is implausible -------------
+SELECT ok((SELECT bool_and(status = 'accepted') FROM sigsync.ingest_many(ARRAY[
+              '{"event_type":"ENTRY","trade_id":"20251212_133000000_BULLISH","entry_price":21250,"stop_loss":21240,"timestamp":1765564200000}',
+              '{"event_type":"MFE_UPDATE","trade_id":"20251212_133000000_BULLISH","be_mfe":0.2,"no_be_mfe":0.3,"mae_global_r":-0.1,"timestamp":1765564260000}',
+              '{"event_type":"MFE_UPDATE","trade_id":"20251212_133000000_BULLISH","be_mfe":-0.1,"no_be_mfe":-0.2,"mae_global_r":0.3,"timestamp":1765564320000}',
+              '{"event_type":"MFE_UPDATE","trade_id":"20251212_133000000_BULLISH","mae_global_r":-1.5,"timestamp":1765564380000}',
+              '{"event_type":"ENTRY","trade_id":"20251212_133500000_BULLISH","entry_price":21250,"stop_loss":21240,"timestamp":1765564500000}',
+              '{"event_type":"MFE_UPDATE","trade_id":"20251212_133500000_BULLISH","be_mfe":-0.1,"no_be_mfe":-0.2,"mae_global_r":0.3,"timestamp":1765564560000}',
+              '{"event_type":"MFE_UPDATE","trade_id":"20251212_133500000_BULLISH","mae_global_r":-1.5,"timestamp":1765564620000}',
+              '{"event_type":"EXIT_BE","trade_id":"20251212_133500000_BULLISH","exit_price":21250,"final_mfe":-0.4,"timestamp":1765564680000}'])),
+    'S7B / S7C two signals: a plausible update, then implausible values / only implausible values and an EXIT_BE with a negative final_mfe');
 SELECT pg_temp.project_queued();
 SELECT results_eq(
-    $$SELECT s.be_mfe, s.evt_be_mfe_at, s.no_be_mfe, s.evt_no_be_mfe_at, s.mae_global_r, s.evt_mae_global_r_at
-        FROM sigsync.signals s WHERE s.trade_id = '20251212_133000000_BULLISH'$$,
-    $$VALUES (NULL::numeric, NULL::timestamptz, NULL::numeric, NULL::timestamptz, NULL::numeric, NULL::timestamptz)$$,
-    'S7B no MFE, no MAE and no time of one: an implausible value is no observation');
+    $$SELECT s.trade_id, s.be_mfe, s.evt_be_mfe_at, s.no_be_mfe, s.evt_no_be_mfe_at, s.mae_global_r, s.evt_mae_global_r_at
+        FROM sigsync.signals s WHERE s.trade_id IN ('20251212_133000000_BULLISH', '20251212_133500000_BULLISH')
+       ORDER BY s.trade_id$$,
+    $$VALUES ('20251212_133000000_BULLISH', 0.2, to_timestamp(1765564260), 0.3, to_timestamp(1765564260),
+              -0.1, to_timestamp(1765564260)),
+             ('20251212_133500000_BULLISH', NULL::numeric, NULL::timestamptz, NULL::numeric, NULL::timestamptz,
+              NULL::numeric, NULL::timestamptz)$$,
+    'S7B / S7C the running metrics and their times are the plausible values'' only; none without one');
 
 -- "earlier" is by event time: the lower MFE arriving first is still an anomaly ----------
 SELECT ok(pg_temp.ok_ingest('{"event_type":"MFE_UPDATE","trade_id":"20251212_131000000_BULLISH","be_mfe":0.6,"timestamp":1765563300000}')
