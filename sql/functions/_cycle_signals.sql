@@ -3,6 +3,11 @@
 -- DESIGN order:
 --   the events ingest queued (MFE updates) -> gaps before any fill -> Tier 0 / Tier 3 / targets -> cancellations (alternation rule) ->
 --   Tier 2 bar walk -> gaps and health -> clear the work marks and schedule the next check.
+-- The fills of Tier 0/3, the alternation rule and Tier 2 are merged once (_merge_candidates: each
+-- signal row read and written once for them). Their fields are disjoint, and the later rules read
+-- none of the earlier ones' fields but signal_time and direction: a fill that changes those is
+-- written first (_changes_rule_inputs; rare), so each rule computes its candidates from the values
+-- the earlier ones write.
 -- Either every step succeeds for all the given signals or the call raises and writes nothing
 -- (reconcile then isolates the signal that fails: _failing_signals). A work mark is cleared only
 -- for a signal processed here and only when its dirty_gen is still the one the cycle took: a
@@ -22,7 +27,9 @@ DECLARE
     v_before jsonb;
     v_after jsonb;
     v_health numeric;
-    v_cancel jsonb;
+    v_static sigsync._candidate[];
+    v_cancel record;
+    v_inferred integer;
     v_check_syms text[];
     v_check_tids text[];
     v_check_at timestamptz[];
@@ -36,15 +43,24 @@ BEGIN
               FROM sigsync._open_gaps(p_now, p_symbols, p_trade_ids) o, jsonb_each(o.gaps) g
              GROUP BY g.key) t;
 
-    -- Tier 0 / Tier 3 / targets
-    PERFORM sigsync._merge_candidates(sigsync._static_fills(p_symbols, p_trade_ids), p_run_id, true, false);
+    -- Tier 0 / Tier 3 / targets (written at once only when they change what the rules below read)
+    v_static := sigsync._static_fills(p_symbols, p_trade_ids);
+    IF sigsync._changes_rule_inputs(v_static) THEN
+        PERFORM sigsync._merge_candidates(v_static, p_run_id, true, false);
+        v_static := '{}';
+    END IF;
 
-    -- cancellations (may write signals just outside the working set)
-    v_cancel := sigsync._infer_cancellations(p_run_id, p_symbols, p_trade_ids);
+    -- cancellations (their candidates may name signals just outside the working set)
+    SELECT * INTO v_cancel FROM sigsync._infer_cancellations(p_run_id, p_symbols, p_trade_ids);
 
-    -- Tier 2 bar walk
-    PERFORM sigsync._merge_candidates(sigsync._tier2_candidates(p_now, p_sources, p_symbols, p_trade_ids),
+    -- Tier 2 bar walk, and the one merge of the fills
+    PERFORM sigsync._merge_candidates(v_static || v_cancel.candidates
+                                      || sigsync._tier2_candidates(p_now, p_sources, p_symbols, p_trade_ids),
                                       p_run_id, true, false);
+    SELECT count(*) INTO v_inferred   -- (the rule's inferences this cycle wrote)
+      FROM sigsync.sync_audit_log a
+     WHERE a.run_id = p_run_id AND a.field = 'cancel_detection' AND a.source = 'rule:alternation'
+       AND a.action_type = 'fill';
 
     -- gaps and health
     WITH h AS (
@@ -62,9 +78,7 @@ BEGIN
     -- ... and the signals outside the set whose alternation conflict began or ended (scored in
     -- the cycle that changed them, as if they were in the set; marked: the next one processes them)
     PERFORM count(*)
-       FROM sigsync._store_health(p_now,
-                                  ARRAY(SELECT jsonb_array_elements_text(v_cancel -> 'rescore_symbols')),
-                                  ARRAY(SELECT jsonb_array_elements_text(v_cancel -> 'rescore_trade_ids')));
+       FROM sigsync._store_health(p_now, v_cancel.rescore_symbols, v_cancel.rescore_trade_ids);
 
     -- the work is done: clear the marks of the signals processed here (unless changed from
     -- outside since the cycle took them), and schedule their next time-driven check: the
@@ -87,8 +101,8 @@ BEGIN
 
     RETURN jsonb_build_object('gaps_before', v_before, 'gaps_after', v_after, 'mean_health', v_health,
                               'mfe_updates_left', v_left,
-                              'cancellations_inferred', (v_cancel ->> 'inferred')::integer,
-                              'cancellations_reverted', (v_cancel ->> 'reverted')::integer);
+                              'cancellations_inferred', v_inferred,
+                              'cancellations_reverted', v_cancel.reverted);
 END
 $$;
 COMMENT ON FUNCTION sigsync._cycle_signals(bigint, timestamptz, text[], text[], text[], bigint[]) IS

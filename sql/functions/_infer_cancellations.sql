@@ -11,19 +11,19 @@
 -- anomaly gap stays open while that holds, whatever the arrival order); a signal outside the
 -- working set that gets one is marked for the next cycle. An explicit CANCELLED together with
 -- an ENTRY is audited once as a conflict.
--- Returns {"inferred": n, "reverted": n, "rescore_symbols": [...], "rescore_trade_ids": [...]}: the
--- signals outside the working set whose conflict began or ended, for the cycle to score.
-CREATE OR REPLACE FUNCTION sigsync._infer_cancellations(p_run_id bigint, p_symbols text[], p_trade_ids text[])
-RETURNS jsonb
+-- Returns the rule's candidates (cancelled_at, cancelled_by, cancel_reason, bars_pending,
+-- cancel_detection), which the cycle merges with its other fills (_cycle_signals: one merge),
+-- the number of inferences reverted, and the signals outside the working set whose conflict
+-- began or ended, for the cycle to score.
+CREATE OR REPLACE FUNCTION sigsync._infer_cancellations(p_run_id bigint, p_symbols text[], p_trade_ids text[],
+                                                        OUT candidates sigsync._candidate[], OUT reverted integer,
+                                                        OUT rescore_symbols text[], OUT rescore_trade_ids text[])
 LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
-    v_cands sigsync._candidate[];
     v_rescore_syms text[];
     v_rescore_tids text[];
-    v_inferred integer;
-    v_reverted integer := 0;
     v_bar_s numeric := extract(epoch FROM sigsync._setting_interval('bar_interval'));
 BEGIN
     WITH x AS (
@@ -140,7 +140,7 @@ BEGIN
               FROM c),
            (SELECT array_agg(r.symbol ORDER BY r.symbol, r.trade_id) FROM rescore r),
            (SELECT array_agg(r.trade_id ORDER BY r.symbol, r.trade_id) FROM rescore r)
-      INTO v_cands, v_rescore_syms, v_rescore_tids;
+      INTO candidates, v_rescore_syms, v_rescore_tids;
 
     -- a conflict opens an anomaly gap, and its end closes it: a signal outside the working set
     -- is marked, so that the next cycle processes it, and is returned, so that this cycle scores
@@ -148,16 +148,16 @@ BEGIN
     -- rows are held: 'locked' above)
     SELECT coalesce(array_agg(k.symbol ORDER BY k.symbol, k.trade_id), '{}'),
            coalesce(array_agg(k.trade_id ORDER BY k.symbol, k.trade_id), '{}')
-      INTO v_rescore_syms, v_rescore_tids
+      INTO rescore_symbols, rescore_trade_ids
       FROM unnest(v_rescore_syms, v_rescore_tids) k(symbol, trade_id)
      WHERE NOT EXISTS (SELECT 1 FROM unnest(p_symbols, p_trade_ids) w(symbol, trade_id)
                         WHERE w.symbol = k.symbol AND w.trade_id = k.trade_id);
     UPDATE sigsync.signals s
        SET dirty = true
-      FROM unnest(v_rescore_syms, v_rescore_tids) k(symbol, trade_id)
+      FROM unnest(rescore_symbols, rescore_trade_ids) k(symbol, trade_id)
      WHERE s.symbol = k.symbol AND s.trade_id = k.trade_id AND NOT s.dirty;
 
-    -- An ENTRY for an inferred-cancelled signal reverts the inference (the merge below clears
+    -- An ENTRY for an inferred-cancelled signal reverts the inference (the cycle's merge clears
     -- the fields); audit the reversion (a conflict, when confirmed after N, is audited above).
     WITH rev AS (
         SELECT s.symbol, s.trade_id,
@@ -165,7 +165,7 @@ BEGIN
                                   'cancel_reason', s.cancel_reason, 'bars_pending', s.bars_pending,
                                   'cancel_detection', s.cancel_detection) AS old
           FROM sigsync.signals s
-          JOIN (SELECT DISTINCT u.symbol, u.trade_id FROM unnest(v_cands) u) k
+          JOIN (SELECT DISTINCT u.symbol, u.trade_id FROM unnest(candidates) u) k
             ON k.symbol = s.symbol AND k.trade_id = s.trade_id
          WHERE s.has_entry AND s.cancel_detection = 'inferred'
     ),
@@ -177,15 +177,10 @@ BEGIN
           FROM rev
         RETURNING 1
     )
-    SELECT count(*) INTO v_reverted FROM rev;
+    SELECT count(*) INTO reverted FROM rev;
 
-    PERFORM sigsync._merge_candidates(v_cands, p_run_id, true, false);
-    SELECT count(*) INTO v_inferred
-      FROM sigsync.sync_audit_log a
-     WHERE a.run_id = p_run_id AND a.field = 'cancel_detection' AND a.source = 'rule:alternation'
-       AND a.action_type = 'fill';
-
-    -- An explicit CANCELLED together with an ENTRY: status active, conflict audited once.
+    -- An explicit CANCELLED together with an ENTRY: status active, conflict audited once (the
+    -- rule's candidates never replace an explicit value: merged later, they change nothing read here).
     INSERT INTO sigsync.sync_audit_log
            (symbol, trade_id, run_id, action_type, field, old_value, new_value, tier, confidence_score, source, reason)
     SELECT s.symbol, s.trade_id, p_run_id, 'conflict', 'status', '"cancelled"'::jsonb, '"active"'::jsonb,
@@ -201,11 +196,9 @@ BEGIN
                         WHERE a.symbol = s.symbol AND a.trade_id = s.trade_id
                           AND a.action_type = 'conflict' AND a.field = 'status'
                           AND a.source IS DISTINCT FROM 'rule:alternation');   -- (the rule's own is another)
-
-    RETURN jsonb_build_object('inferred', v_inferred, 'reverted', v_reverted,
-                              'rescore_symbols', to_jsonb(v_rescore_syms), 'rescore_trade_ids', to_jsonb(v_rescore_tids));
 END
 $$;
 COMMENT ON FUNCTION sigsync._infer_cancellations(bigint, text[], text[]) IS
-    'Internal: the alternation rule (DESIGN §7): infer, revert and audit cancellations for the signals affected by the given ones.';
+    'Internal: the alternation rule (DESIGN §7): the cancellation candidates of the signals affected by the given ones, '
+    'with the rule''s conflicts and reversions audited (the cycle merges the candidates).';
 REVOKE ALL ON FUNCTION sigsync._infer_cancellations(bigint,text[],text[]) FROM PUBLIC;
