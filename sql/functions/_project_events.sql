@@ -100,10 +100,11 @@ BEGIN
     -- the running metrics' observations an event carries, declared once for every reader here:
     -- an MFE update's be_mfe, no_be_mfe and mae_global_r, an EXIT_BE's final_mfe (be), an
     -- EXIT_SL's final_mfe (no_be) and its MAE of -1; an implausible value (an MFE below 0, an MAE
-    -- outside -1..0) is none (NULL), and is audited above. Of the events projected now (batch) and
-    -- of the log, which the MFE check below reads per signal through its index. Each reader names
-    -- its side: the qual on batch, pushed into the union, leaves the other side empty (per_signal
-    -- must never read the log).
+    -- outside -1..0) is none (NULL), and is audited above (an MAE below -1 only before the
+    -- signal's exit: at or after it the price may run past the stop). Of the events projected now
+    -- (batch) and of the log, which the MFE check below reads per signal through its index. Each
+    -- reader names its side: the qual on batch, pushed into the union, leaves the other side empty
+    -- (per_signal must never read the log).
     observed AS NOT MATERIALIZED (
         SELECT o.*,
                CASE WHEN o.event_type = 'MFE_UPDATE' AND o.be_mfe >= 0 THEN o.be_mfe
