@@ -278,7 +278,7 @@ def change_signals(conn: psycopg.Connection, run: int, count: int = 100) -> int:
 
 # the steps of a cycle whose time step_times reports (DESIGN order; reconcile is the whole)
 CYCLE_STEPS = ("reconcile", "_expire_sync_requests", "_working_set", "_cycle_work_set", "_project_queued",
-               "_open_gaps", "_static_fills", "_infer_cancellations", "_tier2_candidates", "_bar_walk",
+               "_open_gaps", "_static_fills", "_alternation_rule", "_tier2_candidates", "_bar_walk",
                "_merge_candidates", "_store_health", "_request_sync", "_prune_history", "_finish_run")
 
 

@@ -3,7 +3,7 @@
 -- before its confirmation, so the rule would have cancelled it first (the first such signal
 -- is the one it would name). _open_gaps keeps the rule's conflict's anomaly gap open only
 -- while this holds, so the gap follows the facts (a later upgrade of either signal_time can
--- end it), not the order in which the events came. _infer_cancellations, which audits the
+-- end it), not the order in which the events came. _alternation_rule, which audits the
 -- conflict, reads the same condition from the first later opposite signal it has looked up
 -- already (confirmation_time > its signal_time): one look-up per signal, not two.
 CREATE OR REPLACE FUNCTION sigsync._alternation_conflict(p_symbol text, p_direction text, p_signal_time timestamptz,

@@ -5,9 +5,9 @@
 --   Tier 2 bar walk -> gaps and health -> clear the work marks and schedule the next check.
 -- The fills of Tier 0/3, the alternation rule and Tier 2 are merged once (_merge_candidates: each
 -- signal row read and written once for them). Their fields are disjoint, and the later rules read
--- none of the earlier ones' fields but signal_time and direction: a fill that changes those is
--- written first (_changes_rule_inputs; rare), so each rule computes its candidates from the values
--- the earlier ones write.
+-- none of the earlier ones' fields but signal_time and direction: a fill that would change those
+-- is merged first (_split_rule_inputs; usually none), so each rule computes its candidates from
+-- the values the earlier ones write.
 -- Either every step succeeds for all the given signals or the call raises and writes nothing
 -- (reconcile then isolates the signal that fails: _failing_signals). A work mark is cleared only
 -- for a signal processed here and only when its dirty_gen is still the one the cycle took: a
@@ -27,7 +27,7 @@ DECLARE
     v_before jsonb;
     v_after jsonb;
     v_health numeric;
-    v_static sigsync._candidate[];
+    v_static record;
     v_cancel record;
     v_inferred integer;
     v_check_syms text[];
@@ -43,18 +43,15 @@ BEGIN
               FROM sigsync._open_gaps(p_now, p_symbols, p_trade_ids) o, jsonb_each(o.gaps) g
              GROUP BY g.key) t;
 
-    -- Tier 0 / Tier 3 / targets (written at once only when they change what the rules below read)
-    v_static := sigsync._static_fills(p_symbols, p_trade_ids);
-    IF sigsync._changes_rule_inputs(v_static) THEN
-        PERFORM sigsync._merge_candidates(v_static, p_run_id, true, false);
-        v_static := '{}';
-    END IF;
+    -- Tier 0 / Tier 3 / targets (written at once: those that change what the rules below read)
+    SELECT * INTO v_static FROM sigsync._split_rule_inputs(sigsync._static_fills(p_symbols, p_trade_ids));
+    PERFORM sigsync._merge_candidates(v_static.rule_inputs, p_run_id, true, false);
 
     -- cancellations (their candidates may name signals just outside the working set)
-    SELECT * INTO v_cancel FROM sigsync._infer_cancellations(p_run_id, p_symbols, p_trade_ids);
+    SELECT * INTO v_cancel FROM sigsync._alternation_rule(p_run_id, p_symbols, p_trade_ids);
 
     -- Tier 2 bar walk, and the one merge of the fills
-    PERFORM sigsync._merge_candidates(v_static || v_cancel.candidates
+    PERFORM sigsync._merge_candidates(v_static.rest || v_cancel.candidates
                                       || sigsync._tier2_candidates(p_now, p_sources, p_symbols, p_trade_ids),
                                       p_run_id, true, false);
     SELECT count(*) INTO v_inferred   -- (the rule's inferences this cycle wrote)

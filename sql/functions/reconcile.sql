@@ -14,7 +14,7 @@
 --   2. the working set, locked                                    _working_set
 --   3. per signal, isolating a signal that makes them fail:       _cycle_work_set
 --        the events ingest queued, Tier 0/3 and targets,          (_cycle_signals: _project_queued,
---        cancellations, Tier 2, gaps and health, work marks        _static_fills, _infer_cancellations,
+--        cancellations, Tier 2, gaps and health, work marks        _static_fills, _alternation_rule,
 --        and the next check                                        _tier2_candidates, _store_health)
 --   4. Tier 1: ask the indicator for what only it can fill        _request_sync
 --   5. history past its retention (wall clock)                    _prune_history

@@ -2,11 +2,12 @@
 -- once, so each signal row of the working set is written once by them (plus the cycle's own
 -- work marks), and each rule still computes from the values the earlier rules write: a
 -- signal_time or direction known only from the trade_id (Tier 3) is what the alternation rule
--- and the bar walk read in the same cycle (_changes_rule_inputs).
+-- and the bar walk read in the same cycle (_split_rule_inputs: those fills are merged first,
+-- and only those).
 -- No HEARTBEAT: the indicator is offline, so Tier 2 writes the running metrics.
 BEGIN;
 SET LOCAL search_path = sigsync, public;
-SELECT plan(10);
+SELECT plan(13);
 
 CREATE FUNCTION pg_temp.ing(p text) RETURNS text
 LANGUAGE sql AS $$ SELECT sigsync.ingest(p) ->> 'status' $$;
@@ -69,6 +70,23 @@ SELECT is((SELECT (res ->> 'signals_processed')::integer FROM run WHERE name = '
           'the second cycle processes OMO alone');
 SELECT is((SELECT updates FROM run WHERE name = 'c2') - (SELECT updates FROM run WHERE name = 'before c2'), 2::bigint,
           'and writes its row twice: once for every fill of the cycle, once to clear its work mark');
+
+-- OMP (as OMO) beside OMX, whose signal_time and direction only its trade_id gives: OMX's Tier 3
+-- values are written first, on OMX's row alone; OMP's row is still written twice
+SELECT is(ARRAY[
+    pg_temp.ing('{"event_type":"SIGNAL_CREATED","symbol":"OMP","trade_id":"20251212_100400000_BULLISH","signal_time":"2025-12-12T15:04:00Z","direction":"Bullish","session":"NY AM","htf_alignment":{"daily":"Bullish"},"timestamp":"2025-12-12T15:04:00Z"}'),
+    pg_temp.ing('{"event_type":"ENTRY","symbol":"OMP","trade_id":"20251212_100400000_BULLISH","direction":"Bullish","entry_price":100,"stop_loss":90,"timestamp":"2025-12-12T15:05:00Z"}'),
+    pg_temp.ing('{"event_type":"ENTRY","symbol":"OMX","trade_id":"20251212_100400000_BULLISH","entry_price":100,"stop_loss":90,"timestamp":"2025-12-12T15:05:00Z"}')
+    ], array_fill('accepted'::text, ARRAY[3]), 'OMP and OMX: three events accepted');
+INSERT INTO sigsync.price_bars (symbol, ts, open, high, low, close)
+VALUES ('OMP', '2025-12-12 15:06:00+00', 100, 105, 99, 104), ('OMX', '2025-12-12 15:06:00+00', 100, 105, 99, 104);
+INSERT INTO run SELECT 'before c3', NULL, pg_temp.signal_updates();
+INSERT INTO run SELECT 'c3', sigsync.reconcile('2025-12-12 15:10:00+00'), pg_temp.signal_updates();
+SELECT is((SELECT ARRAY[s.direction, s.signal_time::text, (s.be_mfe = 0.5)::text]
+             FROM pg_temp.sig('OMX', '20251212_100400000_BULLISH') s),
+          ARRAY['Bullish', '2025-12-12 15:04:00+00', 'true'], 'OMX: its trade_id''s values, and walked in that direction');
+SELECT is((SELECT updates FROM run WHERE name = 'c3') - (SELECT updates FROM run WHERE name = 'before c3'), 5::bigint,
+          'the cycle writes OMP''s row twice and OMX''s three times (its trade_id''s values first), not each three times');
 
 SELECT * FROM finish();
 ROLLBACK;

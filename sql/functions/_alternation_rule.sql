@@ -15,9 +15,9 @@
 -- cancel_detection), which the cycle merges with its other fills (_cycle_signals: one merge),
 -- the number of inferences reverted, and the signals outside the working set whose conflict
 -- began or ended, for the cycle to score.
-CREATE OR REPLACE FUNCTION sigsync._infer_cancellations(p_run_id bigint, p_symbols text[], p_trade_ids text[],
-                                                        OUT candidates sigsync._candidate[], OUT reverted integer,
-                                                        OUT rescore_symbols text[], OUT rescore_trade_ids text[])
+CREATE OR REPLACE FUNCTION sigsync._alternation_rule(p_run_id bigint, p_symbols text[], p_trade_ids text[],
+                                                    OUT candidates sigsync._candidate[], OUT reverted integer,
+                                                    OUT rescore_symbols text[], OUT rescore_trade_ids text[])
 LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
 AS $$
@@ -198,7 +198,7 @@ BEGIN
                           AND a.source IS DISTINCT FROM 'rule:alternation');   -- (the rule's own is another)
 END
 $$;
-COMMENT ON FUNCTION sigsync._infer_cancellations(bigint, text[], text[]) IS
+COMMENT ON FUNCTION sigsync._alternation_rule(bigint, text[], text[]) IS
     'Internal: the alternation rule (DESIGN §7): the cancellation candidates of the signals affected by the given ones, '
     'with the rule''s conflicts and reversions audited (the cycle merges the candidates).';
-REVOKE ALL ON FUNCTION sigsync._infer_cancellations(bigint,text[],text[]) FROM PUBLIC;
+REVOKE ALL ON FUNCTION sigsync._alternation_rule(bigint,text[],text[]) FROM PUBLIC;
