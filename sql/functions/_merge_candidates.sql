@@ -103,7 +103,7 @@ BEGIN
           LEFT JOIN sigsync.signal_provenance p
                  ON p.symbol = b.symbol AND p.trade_id = b.trade_id AND p.field = b.field
     ),
-    decided AS (
+    judged AS (
         SELECT cur.*,
                CASE
                  WHEN cur.kind = 'set' THEN cur.cur_val IS DISTINCT FROM cur.value
@@ -132,6 +132,10 @@ BEGIN
                 AND (cur.field NOT IN ('session', 'htf_alignment', 'source')
                      OR cur.event_type = cur.cur_event_type)) AS conflicts
           FROM cur
+    ),
+    decided AS MATERIALIZED (   -- what every step below reads: the candidates that win or conflict
+                                -- (kept once; most of a full cycle's candidates do neither)
+        SELECT j.* FROM judged j WHERE j.wins OR j.conflicts
     ),
     batch_conflicts AS (
         -- two events of one batch disagreeing on a static field
