@@ -163,18 +163,16 @@ times AS (
                                         (y.b -> 'cancelled_time')) x(v)
              WHERE x.v IS NOT NULL) d
 ),
--- trade_ids: parsed once per distinct text of the batch
+-- trade_ids: parsed once per distinct text of the batch, in one call
 tid AS (
-    SELECT d.raw, p.trade_id, p.direction, p.signal_time
-      FROM (SELECT DISTINCT btrim(y.b ->> 'trade_id') AS raw
-              FROM body y WHERE jsonb_typeof(y.b -> 'trade_id') = 'string') d
-     CROSS JOIN LATERAL sigsync._trade_id_parts(d.raw, p_tz) p
+    SELECT p.raw, p.trade_id, p.direction, p.signal_time
+      FROM sigsync._trade_ids_parts(ARRAY(SELECT DISTINCT btrim(y.b ->> 'trade_id')
+                                            FROM body y WHERE jsonb_typeof(y.b -> 'trade_id') = 'string'), p_tz) p
 ),
 cbid AS (   -- ... and so are the cancelled_by texts
-    SELECT d.raw, p.trade_id, p.signal_time
-      FROM (SELECT DISTINCT y.b ->> 'cancelled_by' AS raw
-              FROM body y WHERE jsonb_typeof(y.b -> 'cancelled_by') = 'string') d
-     CROSS JOIN LATERAL sigsync._trade_id_parts(d.raw, p_tz) p
+    SELECT p.raw, p.trade_id, p.signal_time
+      FROM sigsync._trade_ids_parts(ARRAY(SELECT DISTINCT y.b ->> 'cancelled_by'
+                                            FROM body y WHERE jsonb_typeof(y.b -> 'cancelled_by') = 'string'), p_tz) p
 ),
 typed AS MATERIALIZED (   -- (computed once: later steps read its columns several times)
     SELECT y.ord, y.b, y.type_raw, y.et, y.too_deep, y.wild_number,

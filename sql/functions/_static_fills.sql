@@ -26,7 +26,10 @@ AS $$
           JOIN (SELECT DISTINCT u.symbol, u.trade_id FROM unnest(p_symbols, p_trade_ids) u(symbol, trade_id)) k
             ON k.symbol = s.symbol AND k.trade_id = s.trade_id
          CROSS JOIN cfg
-         CROSS JOIN LATERAL sigsync._trade_id_parts(s.trade_id, cfg.tz) p
+          -- the trade_ids parsed in one call (their texts: the same trade_id under two symbols is one)
+          JOIN sigsync._trade_ids_parts(ARRAY(SELECT DISTINCT u.trade_id FROM unnest(p_trade_ids) u(trade_id)),
+                                        (SELECT cfg.tz FROM cfg)) p
+            ON p.raw = s.trade_id
           LEFT JOIN sigsync.signal_provenance pt
                  ON pt.symbol = s.symbol AND pt.trade_id = s.trade_id AND pt.field = 'signal_time'
           LEFT JOIN sigsync.signal_provenance pc
