@@ -211,14 +211,19 @@ lists AS (   -- SYNC_STATUS lists: the first problem with them; the first unread
                 WHEN t.b ? 'confirmation_time' AND t.conf_ts IS NULL THEN 'confirmation_time'
                 WHEN t.b ? 'cancelled_time' AND t.cancel_ts IS NULL THEN 'cancelled_time' END AS bad_ts_key,
            fw.future_what,
+           -- (each list's distinct texts parsed in one call: a list may hold thousands)
            CASE WHEN jsonb_typeof(t.b -> 'tracking') = 'array'
                 THEN (SELECT array_agg(p.trade_id ORDER BY e.n)
-                        FROM jsonb_array_elements_text(t.b -> 'tracking') WITH ORDINALITY e(v, n),
-                             sigsync._trade_id_parts(e.v, p_tz) p) END AS trk,
+                        FROM jsonb_array_elements_text(t.b -> 'tracking') WITH ORDINALITY e(v, n)
+                        LEFT JOIN sigsync._trade_ids_parts(
+                                      ARRAY(SELECT DISTINCT x.v FROM jsonb_array_elements_text(t.b -> 'tracking') x(v)),
+                                      p_tz) p ON p.raw = e.v) END AS trk,
            CASE WHEN jsonb_typeof(t.b -> 'not_tracking') = 'array'
                 THEN (SELECT array_agg(p.trade_id ORDER BY e.n)
-                        FROM jsonb_array_elements_text(t.b -> 'not_tracking') WITH ORDINALITY e(v, n),
-                             sigsync._trade_id_parts(e.v, p_tz) p) END AS not_trk
+                        FROM jsonb_array_elements_text(t.b -> 'not_tracking') WITH ORDINALITY e(v, n)
+                        LEFT JOIN sigsync._trade_ids_parts(
+                                      ARRAY(SELECT DISTINCT x.v FROM jsonb_array_elements_text(t.b -> 'not_tracking') x(v)),
+                                      p_tz) p ON p.raw = e.v) END AS not_trk
       FROM typed t
       LEFT JOIN LATERAL (
            SELECT CASE WHEN x.not_array THEN format('invalid_field|"%s" must be an array of trade_ids', k.key)
@@ -229,8 +234,10 @@ lists AS (   -- SYNC_STATUS lists: the first problem with them; the first unread
                   SELECT jsonb_typeof(t.b -> k.key) <> 'array' AS not_array,
                          CASE WHEN jsonb_typeof(t.b -> k.key) = 'array' THEN
                               (SELECT e.v FROM jsonb_array_elements(t.b -> k.key) WITH ORDINALITY e(v, n)
-                                WHERE jsonb_typeof(e.v) <> 'string'
-                                   OR (SELECT p.trade_id FROM sigsync._trade_id_parts(e.v #>> '{}', p_tz) p) IS NULL
+                                 LEFT JOIN sigsync._trade_ids_parts(
+                                               ARRAY(SELECT DISTINCT x.v FROM jsonb_array_elements_text(t.b -> k.key) x(v)),
+                                               p_tz) p ON jsonb_typeof(e.v) = 'string' AND p.raw = e.v #>> '{}'
+                                WHERE jsonb_typeof(e.v) <> 'string' OR p.trade_id IS NULL
                                 ORDER BY e.n LIMIT 1) END AS bad) x
             WHERE (t.b ? 'tracking' OR t.b ? 'not_tracking')   -- (once per body: only one with a list reads them)
               AND t.b ? k.key AND (x.not_array OR x.bad IS NOT NULL)
