@@ -191,6 +191,47 @@ def test_rolling_a_version_back_restores_the_catalog_of_the_version_below(empty_
     assert [r for r in after if r not in before] == [] and [r for r in before if r not in after] == []
 
 
+def tree_before(tmp_path: Path, schema_file: str) -> Path:
+    """The sql/ tree as the project had it just before `schema_file` was added: the older version
+    a downgrade installs after rolling that schema version back (from the git history)."""
+    if not (REPO / ".git").exists() or shutil.which("git") is None:
+        pytest.skip("not a git checkout: the older version's files come from its history")
+    shallow = subprocess.run(["git", "-C", str(REPO), "rev-parse", "--is-shallow-repository"],
+                             capture_output=True, text=True, check=True).stdout.strip()
+    if shallow == "true":
+        pytest.skip("a shallow clone: the older version's files come from the history it lacks")
+    added = subprocess.run(["git", "-C", str(REPO), "log", "--diff-filter=A", "--format=%H", "--", f"sql/{schema_file}"],
+                           capture_output=True, text=True, check=True).stdout.split()
+    assert added, f"no commit adds sql/{schema_file} (a shallow clone? the test needs the history)"
+    root = tmp_path / "older"
+    root.mkdir()
+    archive = subprocess.run(["git", "-C", str(REPO), "archive", f"{added[-1]}^", "sql"],
+                             capture_output=True, check=True).stdout
+    subprocess.run(["tar", "-x", "-C", str(root)], input=archive, check=True)
+    return root / "sql"
+
+
+def test_downgrade_rolls_back_then_the_older_version_migrates(empty_db, tmp_path):
+    """README's downgrade: `sigsync rollback` of the latest version, then the version before it
+    installed and `sigsync migrate`d. The rollback leaves this version's function files applied at
+    the older schema; the older version's files must apply over them (a function of the same name
+    and arguments with another result type could not be: CREATE OR REPLACE refuses it), and its
+    cycle runs. Then forward again."""
+    latest = SqlTree(sql_dir()).versioned[-1]
+    older = tree_before(tmp_path, latest.name)
+    older_version = SqlTree(older).versioned[-1].version
+    assert older_version < latest.version
+    run(empty_db)
+    undone, _ = run(empty_db, action="rollback", yes=True)
+    assert undone == [latest.name]
+    run(empty_db, older)
+    assert versions(empty_db)[-1] == older_version
+    assert query(empty_db, "SELECT sigsync.reconcile() ->> 'status'")[0][0] == "ok"
+    run(empty_db)
+    assert versions(empty_db)[-1] == latest.version
+    assert query(empty_db, "SELECT sigsync.reconcile() ->> 'status'")[0][0] == "ok"
+
+
 def test_0008_migrates_the_rows_it_finds(empty_db, tmp_path):
     """Words 0008 removes were never written by sigsync; rows of them made by hand are kept: an audit
     'cancel_inferred' is what sigsync calls a 'fill', a 'cancelled' sync request an 'answered' one."""
