@@ -202,46 +202,39 @@ typed AS MATERIALIZED (   -- (computed once: later steps read its columns severa
       LEFT JOIN times conf_ts ON conf_ts.k = (y.b -> 'confirmation_time')::text
       LEFT JOIN times cancel_ts ON cancel_ts.k = (y.b -> 'cancelled_time')::text
 ),
-lists AS (   -- SYNC_STATUS lists: the first problem with them; the first unreadable timestamp; the first
-    -- time to come (each a join, not a sub-query in the select list: the checks below read them
-    -- twice, and a sub-query there would run once for each reading)
-    SELECT t.*, le.list_err,
+lists AS (   -- SYNC_STATUS lists, each read once: its trade_ids and its first problem; the first
+    -- unreadable timestamp; the first time to come (each a join, not a sub-query in the select
+    -- list: the checks below read them twice, and a sub-query there would run once for each reading)
+    SELECT t.*, ls.trk, ls.not_trk, ls.list_err,
            CASE WHEN t.b ? 'timestamp' AND t.ts IS NULL THEN 'timestamp'
                 WHEN t.b ? 'signal_time' AND t.sig_ts IS NULL THEN 'signal_time'
                 WHEN t.b ? 'confirmation_time' AND t.conf_ts IS NULL THEN 'confirmation_time'
                 WHEN t.b ? 'cancelled_time' AND t.cancel_ts IS NULL THEN 'cancelled_time' END AS bad_ts_key,
-           fw.future_what,
-           -- (each list's distinct texts parsed in one call: a list may hold thousands)
-           CASE WHEN jsonb_typeof(t.b -> 'tracking') = 'array'
-                THEN (SELECT array_agg(p.trade_id ORDER BY e.n)
-                        FROM jsonb_array_elements_text(t.b -> 'tracking') WITH ORDINALITY e(v, n)
-                        LEFT JOIN sigsync._trade_ids_parts(
-                                      ARRAY(SELECT DISTINCT x.v FROM jsonb_array_elements_text(t.b -> 'tracking') x(v)),
-                                      p_tz) p ON p.raw = e.v) END AS trk,
-           CASE WHEN jsonb_typeof(t.b -> 'not_tracking') = 'array'
-                THEN (SELECT array_agg(p.trade_id ORDER BY e.n)
-                        FROM jsonb_array_elements_text(t.b -> 'not_tracking') WITH ORDINALITY e(v, n)
-                        LEFT JOIN sigsync._trade_ids_parts(
-                                      ARRAY(SELECT DISTINCT x.v FROM jsonb_array_elements_text(t.b -> 'not_tracking') x(v)),
-                                      p_tz) p ON p.raw = e.v) END AS not_trk
+           fw.future_what
       FROM typed t
-      LEFT JOIN LATERAL (
-           SELECT CASE WHEN x.not_array THEN format('invalid_field|"%s" must be an array of trade_ids', k.key)
-                       ELSE format('malformed_trade_id|"%s" holds %s, which is not a trade_id', k.key,
-                                   sigsync._excerpt(x.bad)) END AS list_err
+      LEFT JOIN LATERAL (   -- (one row per list: min picks it; the first list with a problem is reported)
+           SELECT min(x.ids) FILTER (WHERE k.key = 'tracking') AS trk,
+                  min(x.ids) FILTER (WHERE k.key = 'not_tracking') AS not_trk,
+                  (array_agg(CASE WHEN x.not_array THEN format('invalid_field|"%s" must be an array of trade_ids', k.key)
+                                  ELSE format('malformed_trade_id|"%s" holds %s, which is not a trade_id', k.key,
+                                              sigsync._excerpt(x.bad)) END ORDER BY k.o)
+                       FILTER (WHERE x.not_array OR x.bad IS NOT NULL))[1] AS list_err
              FROM (VALUES (1, 'tracking'), (2, 'not_tracking')) k(o, key)
+            CROSS JOIN LATERAL (SELECT CASE WHEN jsonb_typeof(t.b -> k.key) = 'array' THEN t.b -> k.key
+                                            ELSE '[]' END AS arr) l
             CROSS JOIN LATERAL (
+                  -- its elements in order, their distinct texts parsed in one call (a list may hold
+                  -- thousands); an element that is not a string, or not a trade_id, is bad
                   SELECT jsonb_typeof(t.b -> k.key) <> 'array' AS not_array,
-                         CASE WHEN jsonb_typeof(t.b -> k.key) = 'array' THEN
-                              (SELECT e.v FROM jsonb_array_elements(t.b -> k.key) WITH ORDINALITY e(v, n)
-                                 LEFT JOIN sigsync._trade_ids_parts(
-                                               ARRAY(SELECT DISTINCT x.v FROM jsonb_array_elements_text(t.b -> k.key) x(v)),
-                                               p_tz) p ON jsonb_typeof(e.v) = 'string' AND p.raw = e.v #>> '{}'
-                                WHERE jsonb_typeof(e.v) <> 'string' OR p.trade_id IS NULL
-                                ORDER BY e.n LIMIT 1) END AS bad) x
+                         array_agg(p.trade_id ORDER BY el.n) AS ids,
+                         (array_agg(el.v ORDER BY el.n) FILTER (WHERE p.trade_id IS NULL))[1] AS bad
+                    FROM jsonb_array_elements(l.arr) WITH ORDINALITY el(v, n)
+                    LEFT JOIN sigsync._trade_ids_parts(
+                                  ARRAY(SELECT DISTINCT x.v #>> '{}' FROM jsonb_array_elements(l.arr) x(v)
+                                         WHERE jsonb_typeof(x.v) = 'string'),
+                                  p_tz) p ON jsonb_typeof(el.v) = 'string' AND p.raw = el.v #>> '{}') x
             WHERE (t.b ? 'tracking' OR t.b ? 'not_tracking')   -- (once per body: only one with a list reads them)
-              AND t.b ? k.key AND (x.not_array OR x.bad IS NOT NULL)
-            ORDER BY k.o LIMIT 1) le ON true
+              AND t.b ? k.key) ls ON true
       -- the first time later than received_at + max_clock_skew: a sender's wrong clock (or a
       -- wrong timezone setting) must not pin state or cancel today's signals
       LEFT JOIN LATERAL (

@@ -3,7 +3,7 @@
 -- the expected error code, and the payload must be in sigsync.rejected_events exactly as
 -- received (byte-identical text) with that code. Nothing is lost, nothing raises.
 BEGIN;
-SELECT plan(205);
+SELECT plan(206);
 
 CREATE TEMP TABLE rej_case (n integer PRIMARY KEY, name text NOT NULL, payload text NOT NULL, code text NOT NULL)
     ON COMMIT DROP;
@@ -193,6 +193,8 @@ SELECT is(sigsync.ingest('{"event_type":"SYNC_STATUS","tracking":["20251212_1042
           '"tracking" holds 5, which is not a trade_id', 'message: the first bad element of a list');
 SELECT is(sigsync.ingest('{"event_type":"SYNC_STATUS","tracking":[],"not_tracking":[null]}') -> 'error' ->> 'message',
           '"not_tracking" holds null, which is not a trade_id', 'message: the second list is checked too');
+SELECT is(sigsync.ingest('{"event_type":"SYNC_STATUS","not_tracking":"y","tracking":[5]}') -> 'error' ->> 'message',
+          '"tracking" holds 5, which is not a trade_id', 'message: of two bad lists, "tracking" is reported');
 SELECT is(sigsync.ingest('{"event_type":"ENTRY","trade_id":"20251212_104200000_BULLISH","signal_time":"x",'
                          '"confirmation_time":"y"}') -> 'error' ->> 'message',
           '"signal_time" "x" is neither epoch milliseconds nor an ISO-8601 date-time (years 2000-2099)',
