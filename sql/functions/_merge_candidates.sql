@@ -84,12 +84,6 @@ BEGIN
           FROM keys k
           JOIN sigsync.signals s ON s.symbol = k.symbol AND s.trade_id = k.trade_id
     ),
-    prov AS MATERIALIZED (   -- the target rows' provenance: each signal's entries read in one index
-                             -- range, not one probe per candidate (a full cycle's dozen per signal)
-        SELECT p.symbol, p.trade_id, p.field, p.confidence, p.at, p.key, p.tier, p.event_type
-          FROM keys k
-          JOIN sigsync.signal_provenance p ON p.symbol = k.symbol AND p.trade_id = k.trade_id
-    ),
     cur AS (
         SELECT b.*,
                -- the current value as jsonb, SQL NULL when empty: only the named column is
@@ -105,7 +99,9 @@ BEGIN
                p.event_type                                       AS cur_event_type
           FROM best b
           JOIN target t ON t.symbol = b.symbol AND t.trade_id = b.trade_id
-          LEFT JOIN prov p ON p.symbol = b.symbol AND p.trade_id = b.trade_id AND p.field = b.field
+          -- the provenance of the candidates' fields only, each row through its key
+          LEFT JOIN sigsync.signal_provenance p
+                 ON p.symbol = b.symbol AND p.trade_id = b.trade_id AND p.field = b.field
     ),
     judged AS (
         SELECT cur.*,
