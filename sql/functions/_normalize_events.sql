@@ -202,7 +202,8 @@ typed AS MATERIALIZED (   -- (computed once: later steps read its columns severa
       LEFT JOIN times conf_ts ON conf_ts.k = (y.b -> 'confirmation_time')::text
       LEFT JOIN times cancel_ts ON cancel_ts.k = (y.b -> 'cancelled_time')::text
 ),
-lists AS (   -- SYNC_STATUS lists, each read once: its trade_ids and its first problem; the first
+lists AS (   -- the lists "tracking" and "not_tracking" (a SYNC_STATUS's, or any body's that has them), their
+    -- texts parsed once for both the trade_ids and the first problem; the first
     -- unreadable timestamp; the first time to come (each a join, not a sub-query in the select
     -- list: the checks below read them twice, and a sub-query there would run once for each reading)
     SELECT t.*, ls.trk, ls.not_trk, ls.list_err,
