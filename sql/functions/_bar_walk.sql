@@ -20,14 +20,19 @@
 -- complete walk (stop reached) walks nothing. Combining is exact: the stored aggregates are
 -- those of the bars before any later stop / trigger / BE exit, and those three are each the
 -- first bar of their kind. Any other case walks from the confirmation and stores the result.
+-- (PL/pgSQL for its plan, generic and kept for the session: a SQL function makes it again at every call.)
 CREATE OR REPLACE FUNCTION sigsync._bar_walk(p_now timestamptz, p_symbols text[], p_trade_ids text[])
 RETURNS TABLE (symbol text, trade_id text, be_mfe numeric, no_be_mfe numeric, mae_global_r numeric,
                as_of timestamptz, bars integer, trigger_ts timestamptz, be_exit_ts timestamptz,
                stop_ts timestamptz, stop_price numeric, entry_price numeric)
-LANGUAGE sql
+LANGUAGE plpgsql
 VOLATILE
 SET search_path = pg_catalog, pg_temp
+SET plan_cache_mode = force_generic_plan
 AS $$
+#variable_conflict use_column
+BEGIN
+RETURN QUERY
     WITH cfg AS MATERIALIZED (   -- read once, not per bar
         SELECT sigsync._setting_numeric('be_trigger_r') AS be_r
     ),
@@ -142,7 +147,8 @@ AS $$
            coalesce(k.stop_ts, k.walked_to, k.ct),
            k.bars,
            k.trigger_ts, k.be_exit_ts, k.stop_ts, k.stop_price, k.e
-      FROM walk k
+      FROM walk k;
+END
 $$;
 COMMENT ON FUNCTION sigsync._bar_walk(timestamptz, text[], text[]) IS
     'Internal: Tier 2 bar walk (DESIGN §6) for confirmed signals: be_mfe, no_be_mfe, mae_global_r, BE trigger, EXIT_BE, '

@@ -2,20 +2,26 @@
 -- events a cycle projects for ingest: _project_queued). Joined to the log
 -- directly, a plan made on stale statistics of a young, fast-growing log could instead scan
 -- every event of a type (every MFE_UPDATE) to find them. p_symbols and p_ids are parallel.
+-- (PL/pgSQL for its plan, generic and kept for the session: a SQL function makes it again at every call.)
 CREATE OR REPLACE FUNCTION sigsync._events(p_symbols text[], p_ids bigint[])
 RETURNS SETOF sigsync.automated_signals
-LANGUAGE sql
+LANGUAGE plpgsql
 STABLE
 ROWS 1000
 SET search_path = pg_catalog, pg_temp
+SET plan_cache_mode = force_generic_plan
 AS $$
+#variable_conflict use_column
+BEGIN
+RETURN QUERY
     SELECT e.*
       FROM (SELECT k.symbol, array_agg(k.id) AS ids
               FROM unnest(p_symbols, p_ids) k(symbol, id)
              GROUP BY k.symbol) k
      CROSS JOIN LATERAL (SELECT a.* FROM sigsync.automated_signals a
                           WHERE a.symbol = k.symbol AND a.id = ANY (k.ids)
-                         OFFSET 0) e   -- (a fence: one primary-key scan per symbol for all its ids)
+                         OFFSET 0) e;   -- (a fence: one primary-key scan per symbol for all its ids)
+END
 $$;
 COMMENT ON FUNCTION sigsync._events(text[], bigint[]) IS
     'Internal: the events (symbol, id) of the log, each read by its primary key.';

@@ -7,12 +7,17 @@
 --               - for each other gap type with a field filled below confidence 1:
 --                 weight x (1 - the lowest such confidence), clamped to 0..100
 -- An element may also be an array of gap types.
+-- (PL/pgSQL for its plan, generic and kept for the session: a SQL function makes it again at every call.)
 CREATE OR REPLACE FUNCTION sigsync._health_scores(p_gaps jsonb[])
 RETURNS TABLE (ord integer, health_score integer)
-LANGUAGE sql
+LANGUAGE plpgsql
 STABLE
 SET search_path = pg_catalog, pg_temp
+SET plan_cache_mode = force_generic_plan
 AS $$
+#variable_conflict use_column
+BEGIN
+RETURN QUERY
     WITH g AS MATERIALIZED (   -- accept an array of gap types too
         SELECT u.o::integer AS ord,
                CASE WHEN jsonb_typeof(u.gaps) = 'array'
@@ -43,7 +48,8 @@ AS $$
     SELECT g.ord, greatest(0, least(100, round(100 - coalesce(ow.w, 0) - coalesce(fw.w, 0))))::integer
       FROM g
       LEFT JOIN open ow ON ow.ord = g.ord
-      LEFT JOIN fill fw ON fw.ord = g.ord
+      LEFT JOIN fill fw ON fw.ord = g.ord;
+END
 $$;
 COMMENT ON FUNCTION sigsync._health_scores(jsonb[]) IS
     'Internal: health scores 0..100 of many gaps objects, one row per element (see sigsync.calculate_signal_health_score).';

@@ -4,13 +4,18 @@
 -- says it is not tracking the signal, or when a sync request for the signal timed out
 -- unanswered within the hold (_sync_request_hold). Then Tier 2 fills at once (DESIGN §8).
 -- Set-based: each indicator's state is read once per call, not once per signal.
+-- (PL/pgSQL for its plan, generic and kept for the session: a SQL function makes it again at every call.)
 CREATE OR REPLACE FUNCTION sigsync._indicator_answers(p_now timestamptz, p_sources text[], p_symbols text[],
                                                       p_trade_ids text[])
 RETURNS TABLE (source text, symbol text, trade_id text, can_answer boolean)
-LANGUAGE sql
+LANGUAGE plpgsql
 STABLE
 SET search_path = pg_catalog, pg_temp
+SET plan_cache_mode = force_generic_plan
 AS $$
+#variable_conflict use_column
+BEGIN
+RETURN QUERY
     WITH k AS (
         SELECT DISTINCT coalesce(u.source, 'indicator') AS source, u.symbol, u.trade_id
           FROM unnest(p_sources, p_symbols, p_trade_ids) u(source, symbol, trade_id)
@@ -30,7 +35,8 @@ AS $$
            coalesce(ind.online AND NOT (k.trade_id = ANY (ind.not_tracking)), false) AND held.symbol IS NULL
       FROM k
       LEFT JOIN ind ON ind.source = k.source
-      LEFT JOIN held ON held.symbol = k.symbol AND held.trade_id = k.trade_id
+      LEFT JOIN held ON held.symbol = k.symbol AND held.trade_id = k.trade_id;
+END
 $$;
 COMMENT ON FUNCTION sigsync._indicator_answers(timestamptz, text[], text[], text[]) IS
     'Internal: per signal, true when its indicator is online, tracks it and has not let a request for it time out.';

@@ -6,12 +6,17 @@
 -- next_check_at: the earliest later p_now at which time alone can change these gaps or the
 -- walk (the MFE going stale, a stored bar after p_now becoming visible); NULL when nothing
 -- is due.
+-- (PL/pgSQL for its plan, generic and kept for the session: a SQL function makes it again at every call.)
 CREATE OR REPLACE FUNCTION sigsync._open_gaps(p_now timestamptz, p_symbols text[], p_trade_ids text[])
 RETURNS TABLE (symbol text, trade_id text, gaps jsonb, confidence jsonb, next_check_at timestamptz)
-LANGUAGE sql
+LANGUAGE plpgsql
 STABLE
 SET search_path = pg_catalog, pg_temp
+SET plan_cache_mode = force_generic_plan
 AS $$
+#variable_conflict use_column
+BEGIN
+RETURN QUERY
     WITH k AS (
         SELECT DISTINCT u.symbol, u.trade_id FROM unnest(p_symbols, p_trade_ids) u(symbol, trade_id)
     ),
@@ -108,7 +113,8 @@ AS $$
                          GROUP BY fg.gap_type) x) lc
     )
     SELECT p.symbol, p.trade_id, p.gaps, p.confidence, p.next_check_at
-      FROM per_signal p
+      FROM per_signal p;
+END
 $$;
 COMMENT ON FUNCTION sigsync._open_gaps(timestamptz, text[], text[]) IS
     'Internal: open gaps (with since), fill confidences below 1.0 and next time-driven check of the given signals at p_now.';

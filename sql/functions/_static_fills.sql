@@ -5,12 +5,16 @@
 --   Tier 0 / Tier 3: bars_to_confirmation = (confirmation_time - signal_time) / bar_interval,
 --           Tier 0 when signal_time came from SIGNAL_CREATED (or an event), else Tier 3;
 --   Tier 2: targets_extended = entry +/- k*R for k in target_multiples.
+-- (PL/pgSQL for its plan, generic and kept for the session: a SQL function makes it again at every call.)
 CREATE OR REPLACE FUNCTION sigsync._static_fills(p_symbols text[], p_trade_ids text[])
 RETURNS sigsync._candidate[]
-LANGUAGE sql
+LANGUAGE plpgsql
 STABLE
 SET search_path = pg_catalog, pg_temp
+SET plan_cache_mode = force_generic_plan
 AS $$
+BEGIN
+RETURN (
     WITH cfg AS MATERIALIZED (   -- settings read once, not per row
         SELECT sigsync._setting_text('timezone') AS tz,
                extract(epoch FROM sigsync._setting_interval('bar_interval')) AS bar_s,
@@ -69,7 +73,8 @@ AS $$
     SELECT coalesce(array_agg(ROW(c.symbol, c.trade_id, c.field, c.value, 'derived', c.tier, NULL, c.at,
                                   c.source, c.source, NULL, NULL)::sigsync._candidate), '{}')
       FROM c
-     WHERE c.value IS NOT NULL AND c.value <> 'null'::jsonb
+     WHERE c.value IS NOT NULL AND c.value <> 'null'::jsonb);
+END
 $$;
 COMMENT ON FUNCTION sigsync._static_fills(text[], text[]) IS
     'Internal: Tier 0/2/3 candidates computed from a signal''s own fields (trade_id, session windows, bars, targets).';

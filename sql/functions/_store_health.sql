@@ -2,11 +2,16 @@
 -- store them in sigsync.signal_health_metrics, writing a row only when it changed (a second
 -- cycle at the same time writes nothing). Returns every signal's gaps, score and next
 -- time-driven check. Used by reconcile and by update_signal_health.
+-- (PL/pgSQL for its plan, generic and kept for the session: a SQL function makes it again at every call.)
 CREATE OR REPLACE FUNCTION sigsync._store_health(p_now timestamptz, p_symbols text[], p_trade_ids text[])
 RETURNS TABLE (symbol text, trade_id text, gaps jsonb, health_score integer, next_check_at timestamptz)
-LANGUAGE sql
+LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
+SET plan_cache_mode = force_generic_plan
 AS $$
+#variable_conflict use_column
+BEGIN
+RETURN QUERY
     WITH o AS MATERIALIZED (
         SELECT o.*, row_number() OVER ()::integer AS ord
           FROM sigsync._open_gaps(p_now, p_symbols, p_trade_ids) o
@@ -38,7 +43,8 @@ AS $$
             OR m.gaps IS DISTINCT FROM excluded.gaps
         RETURNING 1
     )
-    SELECT g.symbol, g.trade_id, g.gaps, g.health_score, g.next_check_at FROM g
+    SELECT g.symbol, g.trade_id, g.gaps, g.health_score, g.next_check_at FROM g;
+END
 $$;
 COMMENT ON FUNCTION sigsync._store_health(timestamptz, text[], text[]) IS
     'Internal: compute and store (when changed) the open gaps and health of the given signals at p_now.';

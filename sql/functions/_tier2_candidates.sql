@@ -6,13 +6,17 @@
 -- EXIT_SL) are derived facts: recomputed from the current entry/stop/bars each time, a JSON
 -- null clearing an inference that no longer holds; they never beat an event value.
 -- (VOLATILE: the walk stores its state in sigsync.bar_walks.)
+-- (PL/pgSQL for its plan, generic and kept for the session: a SQL function makes it again at every call.)
 CREATE OR REPLACE FUNCTION sigsync._tier2_candidates(p_now timestamptz, p_sources text[], p_symbols text[],
                                                      p_trade_ids text[])
 RETURNS sigsync._candidate[]
-LANGUAGE sql
+LANGUAGE plpgsql
 VOLATILE
 SET search_path = pg_catalog, pg_temp
+SET plan_cache_mode = force_generic_plan
 AS $$
+BEGIN
+RETURN (
     WITH walk AS (
         SELECT w.*, a.can_answer AS indicator_can_answer,
                s.evt_be_mfe, s.evt_be_mfe_at, s.evt_no_be_mfe, s.evt_no_be_mfe_at,
@@ -69,7 +73,8 @@ AS $$
                                   CASE WHEN c.tier = '2' THEN 'rule:bar_walk' ELSE 'events' END,
                                   CASE WHEN c.tier = '2' THEN 'rule:bar_walk' ELSE 'events' END,
                                   NULL, NULL)::sigsync._candidate), '{}')
-      FROM c
+      FROM c);
+END
 $$;
 COMMENT ON FUNCTION sigsync._tier2_candidates(timestamptz, text[], text[], text[]) IS
     'Internal: Tier 2 candidates (running metrics, BE trigger, EXIT_BE, missed EXIT_SL) from the bar walk of the given signals.';
