@@ -11,19 +11,23 @@
 -- opening at the recorded stop, as it always did, rather than going quiet.
 -- (The view signal_bars, which sigsync_reader reads, spells the walk's comparison per bar: this
 -- function reads price_bars, which that role may not read; pgTAP 62 holds the two equal.)
+-- (PL/pgSQL: called once a row, it is evaluated without the executor a SQL function sets up at every call.)
 CREATE OR REPLACE FUNCTION sigsync._stop_bar(p_symbol text, p_sgn integer, p_stop numeric, p_after timestamptz,
                                              p_upto timestamptz)
 RETURNS timestamptz
-LANGUAGE sql
+LANGUAGE plpgsql
 STABLE
 SET search_path = pg_catalog, pg_temp
+SET plan_cache_mode = force_generic_plan
 AS $$
-    SELECT p.ts
-      FROM sigsync.price_bars p
-     WHERE p.symbol = p_symbol AND p.ts > p_after AND p.ts <= p_upto
-       AND CASE p_sgn WHEN 1 THEN p.low <= p_stop WHEN -1 THEN p.high >= p_stop END
-     ORDER BY p.ts
-     LIMIT 1
+BEGIN
+    RETURN (SELECT p.ts
+              FROM sigsync.price_bars p
+             WHERE p.symbol = p_symbol AND p.ts > p_after AND p.ts <= p_upto
+               AND CASE p_sgn WHEN 1 THEN p.low <= p_stop WHEN -1 THEN p.high >= p_stop END
+             ORDER BY p.ts
+             LIMIT 1);
+END
 $$;
 COMMENT ON FUNCTION sigsync._stop_bar(text, integer, numeric, timestamptz, timestamptz) IS
     'Internal: the first price bar of a symbol after p_after, up to p_upto, that reaches a stop price (low <= stop '
