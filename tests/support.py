@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import os
 import queue
@@ -21,11 +22,22 @@ if TYPE_CHECKING:
 REPO = Path(__file__).resolve().parents[1]
 
 
+_MADE_DIRS: list[Path] = []
+
+
 def make_tmp_dir(prefix: str) -> Path:
-    """A directory the `postgres` OS user can reach (pytest's tmp_path is private to root)."""
+    """A directory the `postgres` OS user can reach (pytest's tmp_path is private to root),
+    removed when the test process exits (after the fixtures have stopped what used it)."""
     path = Path(tempfile.mkdtemp(prefix=prefix, dir="/tmp"))
     path.chmod(0o755)
+    _MADE_DIRS.append(path)
     return path
+
+
+@atexit.register
+def _remove_made_dirs() -> None:
+    for path in _MADE_DIRS:
+        shutil.rmtree(path, ignore_errors=True)
 
 
 def cli_env(**extra: str) -> dict[str, str]:
