@@ -69,64 +69,74 @@ RETURN QUERY
                    AS stop_ts
           FROM resume x
     ),
-    upto AS (   -- nothing after the stop bar matters: walk up to it (cost ∝ the new bars, not
-                -- the trade's age)
+    upto AS MATERIALIZED (   -- nothing after the stop bar matters: walk up to it (cost ∝ the new bars,
+                             -- not the trade's age; materialised: the stop bar is looked for once)
         SELECT x.*,
                CASE WHEN x.w_stop IS NOT NULL THEN x.w_to    -- complete
                     ELSE least(p_now, x.real_exit, x.stop_ts) END AS last_ts
           FROM stop_bar x
     ),
-    b AS (   -- the bars to walk now, one row per signal without any (LEFT: it still gets a result);
-             -- narrow rows (the signal's own columns are joined back once per signal, in walk)
-        SELECT u.symbol, u.trade_id, u.w_trigger, u.w_be_exit, u.stop_ts, bar.ts, bar.fav, bar.adv
+    -- per signal, each first bar of its kind: one index range scan that stops at it (after the
+    -- stop bar, which stop_bar found the same way); a trigger / BE exit the stored walk found stays
+    firsts AS MATERIALIZED (   -- (once per signal: the spans below read them per bar)
+        SELECT u.*, t.trigger_ts,
+               coalesce(u.w_be_exit,
+                        CASE WHEN t.trigger_ts IS NOT NULL THEN
+                            (SELECT p.ts FROM sigsync.price_bars p
+                              WHERE p.symbol = u.symbol AND p.ts > u.from_ts AND p.ts > t.trigger_ts
+                                AND p.ts <= u.last_ts
+                                AND u.sgn * ((CASE WHEN u.sgn = 1 THEN p.low ELSE p.high END) - u.e) / u.r <= 0
+                              ORDER BY p.ts
+                              LIMIT 1) END) AS be_exit_ts
           FROM upto u
-          LEFT JOIN LATERAL (
-                SELECT p.ts,
-                       u.sgn * ((CASE WHEN u.sgn = 1 THEN p.high ELSE p.low END) - u.e) / u.r AS fav,
-                       u.sgn * ((CASE WHEN u.sgn = 1 THEN p.low ELSE p.high END) - u.e) / u.r AS adv
+         CROSS JOIN cfg
+         CROSS JOIN LATERAL (
+                SELECT coalesce(u.w_trigger,
+                                (SELECT p.ts FROM sigsync.price_bars p
+                                  WHERE p.symbol = u.symbol AND p.ts > u.from_ts AND p.ts <= u.last_ts
+                                    AND (u.stop_ts IS NULL OR p.ts < u.stop_ts)
+                                    AND u.sgn * ((CASE WHEN u.sgn = 1 THEN p.high ELSE p.low END) - u.e) / u.r
+                                        >= cfg.be_r
+                                  ORDER BY p.ts
+                                  LIMIT 1)) AS trigger_ts) t
+    ),
+    -- per signal, what its new bars show, in one range aggregate (no arithmetic per bar, no sort):
+    -- a bar's excursion grows with its favourable price (a long's high, a short's low) and falls
+    -- with its adverse one (the other), so a span's max favourable / min adverse is the excursion
+    -- of its extreme price, that bar's own quotient
+    found AS (
+        SELECT f.*,
+               f.sgn * (coalesce(a.high_no_be, a.low_no_be) - f.e) / f.r AS fav_no_be,
+               f.sgn * (coalesce(a.high_be, a.low_be) - f.e) / f.r AS fav_be,
+               f.sgn * (coalesce(a.low_adv, a.high_adv) - f.e) / f.r AS adv,
+               a.new_bars, a.last_bar
+          FROM firsts f
+         CROSS JOIN LATERAL (
+                SELECT max(p.high) FILTER (WHERE f.sgn = 1 AND (f.stop_ts IS NULL OR p.ts < f.stop_ts)) AS high_no_be,
+                       min(p.low) FILTER (WHERE f.sgn = -1 AND (f.stop_ts IS NULL OR p.ts < f.stop_ts)) AS low_no_be,
+                       max(p.high) FILTER (WHERE f.sgn = 1 AND (f.stop_ts IS NULL OR p.ts < f.stop_ts)
+                                             AND (f.be_exit_ts IS NULL OR p.ts < f.be_exit_ts)) AS high_be,
+                       min(p.low) FILTER (WHERE f.sgn = -1 AND (f.stop_ts IS NULL OR p.ts < f.stop_ts)
+                                            AND (f.be_exit_ts IS NULL OR p.ts < f.be_exit_ts)) AS low_be,
+                       min(p.low) FILTER (WHERE f.sgn = 1 AND (f.stop_ts IS NULL OR p.ts <= f.stop_ts)) AS low_adv,
+                       max(p.high) FILTER (WHERE f.sgn = -1 AND (f.stop_ts IS NULL OR p.ts <= f.stop_ts)) AS high_adv,
+                       count(p.ts) AS new_bars,
+                       max(p.ts) AS last_bar
                   FROM sigsync.price_bars p
-                 WHERE p.symbol = u.symbol AND p.ts > u.from_ts AND p.ts <= u.last_ts) bar ON true
-    ),
-    -- one pass per step over each signal's bars (window aggregates: linear, no join back);
-    -- a stop (the last bar walked, when found: stop_bar) / trigger / BE exit already found by
-    -- the stored walk stays (a stored stop: the walk is complete, it has no bars to walk)
-    trig AS (
-        SELECT x.*, coalesce(x.w_trigger, min(x.ts) FILTER (WHERE x.fav >= cfg.be_r
-                                                             AND (x.stop_ts IS NULL OR x.ts < x.stop_ts)) OVER w)
-                    AS trigger_ts
-          FROM b x CROSS JOIN cfg
-        WINDOW w AS (PARTITION BY x.symbol, x.trade_id)
-    ),
-    be_exit AS (
-        SELECT x.*, coalesce(x.w_be_exit, min(x.ts) FILTER (WHERE x.ts > x.trigger_ts AND x.adv <= 0) OVER w)
-                    AS be_exit_ts
-          FROM trig x
-        WINDOW w AS (PARTITION BY x.symbol, x.trade_id)
-    ),
-    found AS (   -- per signal: what its new bars show
-        SELECT x.symbol, x.trade_id, x.stop_ts, x.trigger_ts, x.be_exit_ts,
-               max(x.fav) FILTER (WHERE x.stop_ts IS NULL OR x.ts < x.stop_ts) AS fav_no_be,
-               max(x.fav) FILTER (WHERE (x.stop_ts IS NULL OR x.ts < x.stop_ts)
-                                    AND (x.be_exit_ts IS NULL OR x.ts < x.be_exit_ts)) AS fav_be,
-               min(x.adv) FILTER (WHERE x.stop_ts IS NULL OR x.ts <= x.stop_ts) AS adv,
-               count(x.ts) AS new_bars,
-               max(x.ts) AS last_bar
-          FROM be_exit x
-         GROUP BY x.symbol, x.trade_id, x.stop_ts, x.trigger_ts, x.be_exit_ts
+                 WHERE p.symbol = f.symbol AND p.ts > f.from_ts AND p.ts <= f.last_ts) a
     ),
     walk AS (
         SELECT u.symbol, u.trade_id, u.basis, u.resumed, u.ct, u.e,
                -- (the recorded stop as written when it is that price: on its side of the entry)
                CASE WHEN u.e - u.sgn * u.r = u.st THEN u.st ELSE u.e - u.sgn * u.r END AS stop_price,
-               coalesce(u.w_stop, f.stop_ts) AS stop_ts, f.trigger_ts, f.be_exit_ts,
-               greatest(u.w_fav_no_be, f.fav_no_be) AS fav_no_be,
-               CASE WHEN u.w_be_exit IS NOT NULL THEN u.w_fav_be ELSE greatest(u.w_fav_be, f.fav_be) END AS fav_be,
-               least(u.w_adv, f.adv) AS adv,
-               u.w_bars + f.new_bars::integer AS bars,
-               f.new_bars,
-               coalesce(f.last_bar, u.w_to) AS walked_to
-          FROM upto u
-          JOIN found f ON f.symbol = u.symbol AND f.trade_id = u.trade_id
+               coalesce(u.w_stop, u.stop_ts) AS stop_ts, u.trigger_ts, u.be_exit_ts,
+               greatest(u.w_fav_no_be, u.fav_no_be) AS fav_no_be,
+               CASE WHEN u.w_be_exit IS NOT NULL THEN u.w_fav_be ELSE greatest(u.w_fav_be, u.fav_be) END AS fav_be,
+               least(u.w_adv, u.adv) AS adv,
+               u.w_bars + u.new_bars::integer AS bars,
+               u.new_bars,
+               coalesce(u.last_bar, u.w_to) AS walked_to
+          FROM found u
     ),
     saved AS (   -- (runs whether or not it is read) walks that moved or started over
         INSERT INTO sigsync.bar_walks AS w
