@@ -10,7 +10,7 @@
 -- One symbol per scenario. Trade_ids are New York times: 10:00 ET = 15:00Z.
 BEGIN;
 SET LOCAL search_path = sigsync, public;
-SELECT plan(87);
+SELECT plan(90);
 
 CREATE FUNCTION pg_temp.ing(p text) RETURNS text
 LANGUAGE sql AS $$ SELECT sigsync.ingest(p) ->> 'status' $$;
@@ -290,5 +290,17 @@ SELECT is((SELECT (res ->> 'cancellations_inferred')::integer + (res ->> 'cancel
           'cycle 3 summary: nothing inferred or reverted');
 SELECT is((SELECT count(*)::integer FROM signals WHERE status = 'cancelled' AND cancel_detection = 'inferred'), 7,
           'seven inferred cancellations stand (C1 x2, C2 x2, C2E, C10, C11; C3B explicit, C4-C6 reverted)');
+-- C18: two later opposite signals at the same signal_time: the first by (signal_time, trade_id),
+-- the smaller trade_id, whichever arrived first
+SELECT is(ARRAY[
+    pg_temp.sc('C18', '1000', 'Bullish'),
+    pg_temp.ing('{"event_type":"SIGNAL_CREATED","symbol":"C18","trade_id":"20251212_100200000_BEARISH","direction":"Bearish","signal_time":"2025-12-12T15:02:00Z","timestamp":"2025-12-12T15:02:00Z"}'),
+    pg_temp.ing('{"event_type":"SIGNAL_CREATED","symbol":"C18","trade_id":"20251212_100100000_BEARISH","direction":"Bearish","signal_time":"2025-12-12T15:02:00Z","timestamp":"2025-12-12T15:02:00Z"}')
+    ], array_fill('accepted'::text, ARRAY[3]), 'C18: events accepted');
+INSERT INTO run VALUES ('c4', sigsync.reconcile(p_now => '2025-12-12 15:13:00+00'));
+SELECT is((SELECT res ->> 'status' FROM run WHERE name = 'c4'), 'ok', 'cycle 4 ok');
+SELECT is(ARRAY[(pg_temp.sig('C18', '1000', 'Bullish')).cancelled_by, (pg_temp.sig('C18', '1000', 'Bullish')).cancelled_at::text],
+          ARRAY['20251212_100100000_BEARISH', '2025-12-12 15:02:00+00'],
+          'C18: of two opposite signals at the same later time, the smaller trade_id cancels (arrival order aside)');
 SELECT * FROM finish();
 ROLLBACK;
