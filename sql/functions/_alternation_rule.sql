@@ -73,13 +73,18 @@ BEGIN
         SELECT l.symbol, l.trade_id, l.signal_time, l.direction, l.has_entry, l.confirmation_time, l.has_cancel_fields,
                n.trade_id AS opp_trade_id, n.signal_time AS opp_time
           FROM locked l
+          -- (the first by (signal_time, trade_id): the earliest time, one probe of the index on
+          -- (symbol, direction, signal_time), then the smallest trade_id at that time; sorting every
+          -- later opposite signal would cost per signal in proportion to the symbol's history)
           LEFT JOIN LATERAL (SELECT n.trade_id, n.signal_time
-                               FROM sigsync.signals n
+                               FROM (SELECT CASE l.direction WHEN 'Bullish' THEN 'Bearish' ELSE 'Bullish' END) d(direction)
+                               JOIN sigsync.signals n
+                                 ON n.symbol = l.symbol AND n.direction = d.direction
+                                AND n.signal_time = (SELECT min(m.signal_time) FROM sigsync.signals m
+                                                      WHERE m.symbol = l.symbol AND m.direction = d.direction
+                                                        AND m.signal_time > l.signal_time)
                               WHERE NOT l.explicit   -- an explicit CANCELLED is whole
-                                AND n.symbol = l.symbol
-                                AND n.direction = CASE l.direction WHEN 'Bullish' THEN 'Bearish' ELSE 'Bullish' END
-                                AND n.signal_time > l.signal_time
-                              ORDER BY n.signal_time, n.trade_id
+                              ORDER BY n.trade_id
                               LIMIT 1) n ON true
     ),
     canceller AS (   -- ... which cancels a signal without an ENTRY
