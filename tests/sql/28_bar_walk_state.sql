@@ -4,7 +4,7 @@
 -- One Bullish trade: ENTRY 100, stop 90 (R = 10) confirmed at 15:00Z; bars at 15:00Z + n minutes.
 BEGIN;
 SET LOCAL search_path = sigsync, public;
-SELECT plan(24);
+SELECT plan(27);
 
 CREATE FUNCTION pg_temp.bar(p_minute integer, h numeric, l numeric) RETURNS void
 LANGUAGE sql AS $$
@@ -99,5 +99,26 @@ SELECT ok((SELECT g.gaps ? 'missed_exit' FROM sigsync._open_gaps(pg_temp.m(5), A
                                                                ARRAY['20251212_095800000_BULLISH']) g),
           '... as it does without the stored walk');
 
+-- 7. prices of more than 16 significant digits: each bar's excursion is its own quotient, rounded
+-- at the scale PostgreSQL gives that division, and the walk's maximum is the largest of these, so
+-- walking the bars in two cycles or in one gives the same (R = 3; the first bar's quotient rounds
+-- up to 2.00005, the second's, of a higher high, stays 2.0000499...)
+SELECT is(sigsync.ingest('{"event_type":"ENTRY","symbol":"WALK2","trade_id":"20251212_095800000_BULLISH",
+    "direction":"Bullish","entry_price":4,"stop_loss":1,"timestamp":"2025-12-12T15:00:00Z"}') ->> 'status',
+    'accepted', 'a second trade: entry 4, stop 1');
+INSERT INTO sigsync.price_bars (symbol, ts, open, high, low, close)
+VALUES ('WALK2', pg_temp.m(1), 5, 10.0001499999999999, 5, 5);
+SELECT count(*) FROM sigsync._bar_walk(pg_temp.m(1), ARRAY['WALK2'], ARRAY['20251212_095800000_BULLISH']);
+INSERT INTO sigsync.price_bars (symbol, ts, open, high, low, close)
+VALUES ('WALK2', pg_temp.m(2), 5, 10.00014999999999990001, 5, 5);
+CREATE TEMP TABLE walk2 AS
+SELECT 'continued' AS how, w.* FROM sigsync._bar_walk(pg_temp.m(2), ARRAY['WALK2'], ARRAY['20251212_095800000_BULLISH']) w;
+DELETE FROM sigsync.bar_walks WHERE symbol = 'WALK2';
+INSERT INTO walk2
+SELECT 'fresh', w.* FROM sigsync._bar_walk(pg_temp.m(2), ARRAY['WALK2'], ARRAY['20251212_095800000_BULLISH']) w;
+SELECT is((SELECT w.bars FROM walk2 w WHERE w.how = 'continued'), 2, 'the continued walk walked the second bar');
+SELECT is((SELECT ROW(w.be_mfe, w.no_be_mfe, w.mae_global_r, w.trigger_ts) FROM walk2 w WHERE w.how = 'continued')::text,
+          (SELECT ROW(w.be_mfe, w.no_be_mfe, w.mae_global_r, w.trigger_ts) FROM walk2 w WHERE w.how = 'fresh')::text,
+          'high-precision prices: the walk over two cycles equals the walk from scratch (the largest quotient, 2.0001)');
 SELECT * FROM finish();
 ROLLBACK;
