@@ -62,15 +62,16 @@ RETURN QUERY
             ON w.symbol = sig.symbol AND w.trade_id = sig.trade_id AND w.basis = sig.basis
            AND (w.walked_to IS NULL OR w.walked_to <= p_now)
     ),
-    stop_bar AS (   -- the first new bar at the stop, entry -/+ R (none for a complete walk)
+    stop_bar AS MATERIALIZED (   -- the first new bar at the stop, entry -/+ R (none for a complete walk;
+                                 -- materialised: looked for once, not at each reference)
         SELECT x.*,
                CASE WHEN x.w_stop IS NULL
                     THEN sigsync._stop_bar(x.symbol, x.sgn, x.e - x.sgn * x.r, x.from_ts, least(p_now, x.real_exit)) END
                    AS stop_ts
           FROM resume x
     ),
-    upto AS MATERIALIZED (   -- nothing after the stop bar matters: walk up to it (cost ∝ the new bars,
-                             -- not the trade's age; materialised: the stop bar is looked for once)
+    upto AS (   -- nothing after the stop bar matters: walk up to it (cost ∝ the new bars, not
+                -- the trade's age)
         SELECT x.*,
                CASE WHEN x.w_stop IS NOT NULL THEN x.w_to    -- complete
                     ELSE least(p_now, x.real_exit, x.stop_ts) END AS last_ts
@@ -98,31 +99,28 @@ RETURN QUERY
                                     AND u.sgn * ((CASE WHEN u.sgn = 1 THEN p.high ELSE p.low END) - u.e) / u.r
                                         >= cfg.be_r
                                   ORDER BY p.ts
-                                  LIMIT 1)) AS trigger_ts) t
+                                  LIMIT 1)) AS trigger_ts
+                 OFFSET 0) t   -- (a fence: looked for once, not at each reference to it)
     ),
-    -- per signal, what its new bars show, in one range aggregate (no arithmetic per bar, no sort):
-    -- a bar's excursion grows with its favourable price (a long's high, a short's low) and falls
-    -- with its adverse one (the other), so a span's max favourable / min adverse is the excursion
-    -- of its extreme price, that bar's own quotient
+    -- per signal, what its new bars show, in one range aggregate (no sort, no window): the max
+    -- favourable / min adverse of each span, of each bar's own quotient (the maximum of the rounded
+    -- quotients, as bar by bar: the result is the same however the bars are split over cycles)
     found AS (
-        SELECT f.*,
-               f.sgn * (coalesce(a.high_no_be, a.low_no_be) - f.e) / f.r AS fav_no_be,
-               f.sgn * (coalesce(a.high_be, a.low_be) - f.e) / f.r AS fav_be,
-               f.sgn * (coalesce(a.low_adv, a.high_adv) - f.e) / f.r AS adv,
-               a.new_bars, a.last_bar
+        SELECT f.*, greatest(a.fav_be, a.fav_after_be) AS fav_no_be, a.fav_be, a.adv, a.new_bars, a.last_bar
           FROM firsts f
-         CROSS JOIN LATERAL (
-                SELECT max(p.high) FILTER (WHERE f.sgn = 1 AND (f.stop_ts IS NULL OR p.ts < f.stop_ts)) AS high_no_be,
-                       min(p.low) FILTER (WHERE f.sgn = -1 AND (f.stop_ts IS NULL OR p.ts < f.stop_ts)) AS low_no_be,
-                       max(p.high) FILTER (WHERE f.sgn = 1 AND (f.stop_ts IS NULL OR p.ts < f.stop_ts)
-                                             AND (f.be_exit_ts IS NULL OR p.ts < f.be_exit_ts)) AS high_be,
-                       min(p.low) FILTER (WHERE f.sgn = -1 AND (f.stop_ts IS NULL OR p.ts < f.stop_ts)
-                                            AND (f.be_exit_ts IS NULL OR p.ts < f.be_exit_ts)) AS low_be,
-                       min(p.low) FILTER (WHERE f.sgn = 1 AND (f.stop_ts IS NULL OR p.ts <= f.stop_ts)) AS low_adv,
-                       max(p.high) FILTER (WHERE f.sgn = -1 AND (f.stop_ts IS NULL OR p.ts <= f.stop_ts)) AS high_adv,
+         CROSS JOIN LATERAL (   -- (the spans before and after the BE exit apart: each bar's quotient
+                                -- is computed once, in the one aggregate whose filter it passes)
+                SELECT max(v.fav) FILTER (WHERE (f.stop_ts IS NULL OR p.ts < f.stop_ts)
+                                            AND (f.be_exit_ts IS NULL OR p.ts < f.be_exit_ts)) AS fav_be,
+                       max(v.fav) FILTER (WHERE (f.stop_ts IS NULL OR p.ts < f.stop_ts)
+                                            AND p.ts >= f.be_exit_ts) AS fav_after_be,
+                       min(v.adv) FILTER (WHERE f.stop_ts IS NULL OR p.ts <= f.stop_ts) AS adv,
                        count(p.ts) AS new_bars,
                        max(p.ts) AS last_bar
                   FROM sigsync.price_bars p
+                 CROSS JOIN LATERAL (   -- the bar's excursions, in R (the first-bar scans above ask the same)
+                        SELECT f.sgn * ((CASE WHEN f.sgn = 1 THEN p.high ELSE p.low END) - f.e) / f.r AS fav,
+                               f.sgn * ((CASE WHEN f.sgn = 1 THEN p.low ELSE p.high END) - f.e) / f.r AS adv) v
                  WHERE p.symbol = f.symbol AND p.ts > f.from_ts AND p.ts <= f.last_ts) a
     ),
     walk AS (
